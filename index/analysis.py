@@ -1,0 +1,437 @@
+"""Bilingual (Arabic/English) analysis built from small Whoosh filters.
+
+The chain reads like Whoosh's own: ``WordTokenizer() | Filter | Filter ...``.
+Every filter handles one concern and declares which scripts it applies to, so a
+document mixing Arabic and English never needs a language guess: each *token* is
+dispatched on its own script (the approach of Meilisearch's charabia).
+
+Tokens keep their character offsets into the ORIGINAL text (diacritics and
+clitics included) because normalisation happens on the token text only; that
+is what lets snippets mark the words exactly as the author wrote them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from nltk.stem.snowball import EnglishStemmer as SnowballEnglishStemmer
+from whoosh.analysis import Filter, RegexTokenizer, Token
+
+ARABIC = "arabic"
+LATIN = "latin"
+OTHER = "other"  # digits-only tokens, other scripts: only script-neutral filters apply
+ALL_SCRIPTS = frozenset({ARABIC, LATIN, OTHER})
+
+# Arabic combining marks (harakat, tanween, shadda, sukun, hamza above/below...),
+# dagger alef and Quranic annotation marks. They are word-internal, so the
+# tokenizer must keep them inside words (Whoosh's default splits كَتَبَ into ك ت ب).
+_MARKS = "\u064b-\u065f\u0670\u06d6-\u06ed"
+_TATWEEL = "\u0640"
+# Invisible joiners and directional marks that may sit inside a word.
+_FORMAT_CHARS = "\u200c\u200d\u200e\u200f\u061c"
+_WORD_PATTERN = rf"(?:[^\W_]|[{_MARKS}{_TATWEEL}{_FORMAT_CHARS}])+(?:['’][^\W_]+)*"
+
+_ARABIC_RANGES = (
+    (0x0600, 0x06FF),
+    (0x0750, 0x077F),
+    (0x08A0, 0x08FF),
+    (0xFB50, 0xFDFF),
+    (0xFE70, 0xFEFF),
+)
+
+
+def script_of(word: str) -> str:
+    """The script of a word, judged by its first letter (digits and marks are neutral)."""
+    for char in word:
+        if char.isalpha():
+            code = ord(char)
+            if any(low <= code <= high for low, high in _ARABIC_RANGES):
+                return ARABIC
+            if code <= 0x024F or 0x1E00 <= code <= 0x1EFF:
+                return LATIN
+            return OTHER
+    return OTHER
+
+
+class WordTokenizer(RegexTokenizer):
+    """Splits text into words, keeping Arabic diacritics and tatweel inside them.
+
+    When called with ``tokenize=False`` (Whoosh does this for wildcard and fuzzy
+    query terms) the single token is flagged ``verbatim`` so that stemming
+    filters leave it alone: a prefix like ``انتخاب*`` must not be stemmed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(_WORD_PATTERN)
+
+    def __call__(self, value: str, tokenize: bool = True, **kwargs) -> Iterator[Token]:
+        for token in super().__call__(value, tokenize=tokenize, **kwargs):
+            token.verbatim = not tokenize
+            yield token
+
+
+class TokenFilter(Filter):
+    """A filter that rewrites the text of one token at a time.
+
+    Subclasses implement :meth:`transform` and set ``scripts``; a token whose
+    script is not listed passes through untouched. An empty result removes the
+    token (or marks it stopped when the caller keeps stop words).
+    """
+
+    scripts: frozenset[str] = ALL_SCRIPTS
+    is_stemmer = False
+
+    def transform(self, word: str) -> str:
+        raise NotImplementedError
+
+    def applies_to(self, word: str) -> bool:
+        return self.scripts is ALL_SCRIPTS or script_of(word) in self.scripts
+
+    def rewrite(self, word: str) -> str:
+        return self.transform(word) if self.applies_to(word) else word
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for token in tokens:
+            if self.is_stemmer and getattr(token, "verbatim", False):
+                yield token
+                continue
+            text = self.rewrite(token.text)
+            if text:
+                token.text = text
+                yield token
+            elif not token.removestops:
+                token.stopped = True
+                yield token
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+class _TranslateFilter(TokenFilter):
+    """Base for filters that are a plain character mapping."""
+
+    table: dict[int, str | None] = {}
+
+    def transform(self, word: str) -> str:
+        return word.translate(self.table)
+
+
+# --------------------------------------------------------------------------- Arabic
+
+
+class ArabicPresentationForms(TokenFilter):
+    """NFKC-folds Arabic presentation forms (ﻻ, ﺍﻟﺴﻼﻡ) to ordinary letters."""
+
+    scripts = frozenset({ARABIC})
+
+    def transform(self, word: str) -> str:
+        if any(0xFB50 <= ord(c) <= 0xFEFF for c in word):
+            return unicodedata.normalize("NFKC", word)
+        return word
+
+
+class TanweenAlef(TokenFilter):
+    """Drops the alef that carries tanween fath, so أمطاراً matches أمطار.
+
+    Must run before diacritics are stripped: once the mark is gone the alef is
+    indistinguishable from a stem letter (or the dual ending of a verb).
+    """
+
+    scripts = frozenset({ARABIC})
+    _ENDING = re.compile("(?:\u0627\u064b|\u064b\u0627)[\u064b-\u065f]*$")
+
+    def transform(self, word: str) -> str:
+        return self._ENDING.sub("", word)
+
+
+class StripDiacritics(_TranslateFilter):
+    """Removes harakat, tanween, shadda, sukun, dagger alef and Quranic marks."""
+
+    scripts = frozenset({ARABIC})
+    table = {
+        code: None
+        for low, high in ((0x064B, 0x065F), (0x0670, 0x0670), (0x06D6, 0x06ED))
+        for code in range(low, high + 1)
+    }
+
+
+class StripTatweel(_TranslateFilter):
+    """Removes tatweel (kashida), the stretching stroke in جـــميل."""
+
+    scripts = frozenset({ARABIC})
+    table = {ord(_TATWEEL): None}
+
+
+class StripFormatChars(_TranslateFilter):
+    """Removes zero-width joiners and directional marks hidden inside words."""
+
+    table = {ord(c): None for c in _FORMAT_CHARS}
+
+
+class FoldAlef(_TranslateFilter):
+    """Folds hamza and madda alef forms (أ إ آ ٱ) to bare alef."""
+
+    scripts = frozenset({ARABIC})
+    table = {ord(c): "\u0627" for c in "\u0623\u0625\u0622\u0671\u0672\u0673"}
+
+
+class FoldHamzaCarriers(_TranslateFilter):
+    """Folds hamza on waw and on yeh (ؤ ئ) to the bare carrier letter."""
+
+    scripts = frozenset({ARABIC})
+    table = {0x0624: "\u0648", 0x0626: "\u064a"}
+
+
+class FoldYeh(_TranslateFilter):
+    """Folds alef maqsura and Persian yeh (ى ی) to yeh, Persian keheh (ک) to kaf."""
+
+    scripts = frozenset({ARABIC})
+    table = {0x0649: "\u064a", 0x06CC: "\u064a", 0x06A9: "\u0643"}
+
+
+class FoldTehMarbuta(_TranslateFilter):
+    """Folds teh marbuta (ة) to heh, the usual spelling variation in news text."""
+
+    scripts = frozenset({ARABIC})
+    table = {0x0629: "\u0647", 0x06C0: "\u0647"}
+
+
+class StopWords(TokenFilter):
+    """Removes stop words of one script; the list is normalised like the text."""
+
+    def __init__(self, words: Iterable[str], script: str) -> None:
+        self.scripts = frozenset({script})
+        self.words = frozenset(words)
+
+    def transform(self, word: str) -> str:
+        return "" if word in self.words else word
+
+
+class ArabicLightStemmer(TokenFilter):
+    """Light stemming: strips article/conjunction/preposition prefixes and one suffix.
+
+    Guards keep short words whole: a one-letter proclitic (و ف ب ك ل) is only
+    stripped when at least ``min_after_proclitic`` letters remain, so وزير,
+    وزيرة and ولد stay themselves while وبالتالي and بكاليفورنيا lose their
+    prefix; suffixes are only stripped when ``min_stem`` letters remain, so
+    موسكو and حفتر are untouched. Works on normalised text (ة → ه, ى → ي).
+    """
+
+    scripts = frozenset({ARABIC})
+    is_stemmer = True
+    ARTICLES = ("وبال", "وكال", "فبال", "وال", "فال", "بال", "كال", "ولل", "لل", "ال")
+    PROCLITICS = "وفبكل"
+    SUFFIXES = (
+        "هما", "كما", "تين", "تان", "ات", "ان", "ون", "ين", "يه", "ها",
+        "هم", "هن", "كم", "نا", "ه", "ي",
+    )  # fmt: skip
+
+    def __init__(self, min_stem: int = 3, min_after_proclitic: int = 5) -> None:
+        self.min_stem = min_stem
+        self.min_after_proclitic = min_after_proclitic
+
+    def transform(self, word: str) -> str:
+        return _light_stem(word, self.min_stem, self.min_after_proclitic)
+
+
+@lru_cache(maxsize=500_000)
+def _light_stem(word: str, min_stem: int, min_after_proclitic: int) -> str:
+    stem = word
+    for article in ArabicLightStemmer.ARTICLES:
+        if stem.startswith(article) and len(stem) - len(article) >= min_stem:
+            stem = stem[len(article) :]
+            break
+    else:
+        if stem[:1] in ArabicLightStemmer.PROCLITICS and len(stem) > min_after_proclitic:
+            stem = stem[1:]
+    for suffix in ArabicLightStemmer.SUFFIXES:
+        if stem.endswith(suffix) and len(stem) - len(suffix) >= min_stem:
+            return stem[: -len(suffix)]
+    return stem
+
+
+# --------------------------------------------------------------------------- Latin
+
+
+class Lowercase(TokenFilter):
+    """Lowercases Latin-script words (casefold, so ß → ss)."""
+
+    scripts = frozenset({LATIN})
+
+    def transform(self, word: str) -> str:
+        return word.casefold()
+
+
+class FoldAccents(TokenFilter):
+    """Removes accents from Latin letters (café → cafe, Müller → muller)."""
+
+    scripts = frozenset({LATIN})
+
+    def transform(self, word: str) -> str:
+        if word.isascii():
+            return word
+        decomposed = unicodedata.normalize("NFKD", word)
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+class StripPossessive(TokenFilter):
+    """Drops the English possessive and apostrophes: Tesla's → tesla, don’t → dont."""
+
+    scripts = frozenset({LATIN})
+    _POSSESSIVE = re.compile("['’]s$")
+
+    def transform(self, word: str) -> str:
+        return self._POSSESSIVE.sub("", word).replace("'", "").replace("’", "")
+
+
+class EnglishStemmer(TokenFilter):
+    """English Snowball (Porter2) stemming, cached because the vocabulary is Zipfian."""
+
+    scripts = frozenset({LATIN})
+    is_stemmer = True
+
+    def transform(self, word: str) -> str:
+        return _snowball_stem(word)
+
+
+_ENGLISH_SNOWBALL = SnowballEnglishStemmer()
+
+
+@lru_cache(maxsize=500_000)
+def _snowball_stem(word: str) -> str:
+    return _ENGLISH_SNOWBALL.stem(word)
+
+
+# --------------------------------------------------------------------------- neutral
+
+
+class AsciiDigits(_TranslateFilter):
+    """Maps Arabic-Indic (٠-٩) and Persian (۰-۹) digits to ASCII digits."""
+
+    table = {
+        **{0x0660 + i: str(i) for i in range(10)},
+        **{0x06F0 + i: str(i) for i in range(10)},
+    }
+
+
+# --------------------------------------------------------------------------- chains
+
+
+class CachedChain(Filter):
+    """Applies a sequence of :class:`TokenFilter` with one memo per surface word.
+
+    Each filter stays a small, separately tested piece; this wrapper only
+    remembers the composed result, because news vocabulary is Zipfian and the
+    same few thousand words make up most tokens. The memo is dropped when the
+    object is pickled (multiprocess indexing) and capped in size.
+    """
+
+    MAX_CACHED = 1_000_000
+
+    def __init__(self, *filters: TokenFilter) -> None:
+        self.filters = filters
+        self._memo: dict[str, str] = {}
+        self._memo_verbatim: dict[str, str] = {}
+
+    def __getstate__(self) -> dict:
+        return {"filters": self.filters}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(*state["filters"])
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.filters == other.filters
+
+    def __hash__(self) -> int:
+        return hash(self.filters)
+
+    def analyze_word(self, word: str, verbatim: bool = False) -> str:
+        """The indexed form of one word ('' when it is a stop word)."""
+        memo = self._memo_verbatim if verbatim else self._memo
+        result = memo.get(word)
+        if result is None:
+            result = word
+            for flt in self.filters:
+                if verbatim and flt.is_stemmer:
+                    continue
+                result = flt.rewrite(result)
+                if not result:
+                    break
+            if len(memo) >= self.MAX_CACHED:
+                memo.clear()
+            memo[word] = result
+        return result
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        analyze = self.analyze_word
+        for token in tokens:
+            text = analyze(token.text, getattr(token, "verbatim", False))
+            if text:
+                token.text = text
+                yield token
+            elif not token.removestops:
+                token.stopped = True
+                yield token
+
+
+_STOPWORD_DIR = Path(__file__).with_name("stopwords")
+
+
+def _read_list(name: str) -> list[str]:
+    lines = (_STOPWORD_DIR / name).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def normalization_filters() -> list[TokenFilter]:
+    """Script-specific normalisation, in order: Arabic, then Latin, then digits."""
+    return [
+        StripFormatChars(),
+        ArabicPresentationForms(),
+        TanweenAlef(),
+        StripDiacritics(),
+        StripTatweel(),
+        FoldAlef(),
+        FoldHamzaCarriers(),
+        FoldYeh(),
+        FoldTehMarbuta(),
+        Lowercase(),
+        FoldAccents(),
+        StripPossessive(),
+        AsciiDigits(),
+    ]
+
+
+def _normalize_all(words: Iterable[str]) -> list[str]:
+    chain = CachedChain(*normalization_filters())
+    return [chain.analyze_word(w) for w in words]
+
+
+@lru_cache(maxsize=1)
+def stop_filters() -> tuple[StopWords, StopWords]:
+    """Arabic and English stop-word filters; lists are normalised like the text."""
+    return (
+        StopWords(_normalize_all(_read_list("ar.txt")), ARABIC),
+        StopWords(_normalize_all(_read_list("en.txt")), LATIN),
+    )
+
+
+def stemming_filters(arabic_stemmer: TokenFilter | None = None) -> list[TokenFilter]:
+    return [arabic_stemmer or ArabicLightStemmer(), EnglishStemmer()]
+
+
+def exact_analyzer():
+    """Normalised, unstemmed words: exact forms rank above morphological variants."""
+    return WordTokenizer() | CachedChain(*normalization_filters(), *stop_filters())
+
+
+def stemmed_analyzer(arabic_stemmer: TokenFilter | None = None):
+    """The main analyzer: normalisation, stop words, then light stemming per script."""
+    filters = [*normalization_filters(), *stop_filters(), *stemming_filters(arabic_stemmer)]
+    return WordTokenizer() | CachedChain(*filters)

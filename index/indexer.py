@@ -1,0 +1,247 @@
+"""Building and updating indexes: ``fahras index`` and ``fahras rebuild``.
+
+``update_index`` brings the live index in line with a folder: new documents
+are added, changed ones replaced, and documents whose file (or JSON record)
+is gone are deleted; unchanged ones cost one hash comparison. ``rebuild_index``
+builds a complete new generation beside the live one and swaps it in
+atomically (see :mod:`index.store`). Bulk builds use Whoosh's multiprocess
+writer so analysis runs on every core.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+from whoosh import index as whoosh_index
+from whoosh.writing import IndexWriter
+
+from .documents import Document, FileReader, Skipped, SourceFile, find_files
+from .schema import build_schema, inventory_term, parse_inventory_term
+from .store import IndexHome, StoreError
+
+# Below this much input a single-process writer is faster than starting workers.
+MULTIPROCESS_MIN_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class IndexReport:
+    """What an indexing run did, for the summary line and for tests."""
+
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    elapsed: float = 0.0
+    total_docs: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.deleted
+
+    @property
+    def docs_per_second(self) -> float:
+        return (self.added + self.updated) / self.elapsed if self.elapsed else 0.0
+
+    def summary(self) -> str:
+        if not self.changed and not self.skipped:
+            head = f"Nothing to do: {self.unchanged:,} documents already up to date."
+        else:
+            head = (
+                f"Indexed {self.added:,} new, updated {self.updated:,}, deleted {self.deleted:,}, "
+                f"unchanged {self.unchanged:,}, skipped {len(self.skipped):,}"
+            )
+        timing = f" in {self.elapsed:.1f} s ({self.docs_per_second:,.0f} docs/s)."
+        lines = [head + (timing if self.changed else "")]
+        lines += [f"  skipped {item}" for item in self.skipped[:50]]
+        if len(self.skipped) > 50:
+            lines.append(f"  ... and {len(self.skipped) - 50} more skipped")
+        lines.append(f"The index now holds {self.total_docs:,} documents.")
+        return "\n".join(lines)
+
+
+class IndexingError(StoreError):
+    pass
+
+
+def _fields(document: Document) -> dict:
+    return {
+        "id": document.id,
+        "title": document.title,
+        "body": document.body,
+        "title_exact": document.title,
+        "body_exact": document.body,
+        "lang": document.lang,
+        "source": document.source,
+        "date": document.date,
+        "url": document.url,
+        "path": document.path,
+        "inventory": inventory_term(document.origin, document.id, document.fingerprint),
+    }
+
+
+def read_inventory(ix: whoosh_index.Index) -> dict[str, tuple[str, str]]:
+    """``{id: (origin, fingerprint)}`` for every live document, from a column."""
+    with ix.reader() as reader:
+        column = reader.column_reader("inventory")
+        inventory = {}
+        for docnum in reader.all_doc_ids():
+            origin, doc_id, fingerprint = parse_inventory_term(column[docnum])
+            inventory[doc_id] = (origin, fingerprint)
+        return inventory
+
+
+def _under(origin: str, root: Path) -> bool:
+    return origin == str(root) or origin.startswith(str(root) + os.sep)
+
+
+class _Run:
+    """One pass over a folder, writing changes through one writer."""
+
+    def __init__(self, ix, inventory: dict, root: Path, procs: int, show_progress: bool):
+        self.ix = ix
+        self.inventory = inventory
+        self.root = root.resolve()
+        self.procs = procs
+        self.show_progress = show_progress
+        self.report = IndexReport()
+        self.writer: IndexWriter | None = None
+        self.seen: dict[str, str] = {}
+        self.failed_origins: set[str] = set()
+
+    def _writer(self) -> IndexWriter:
+        if self.writer is None:
+            if self.procs > 1:
+                self.writer = self.ix.writer(procs=self.procs, multisegment=True, limitmb=256)
+            else:
+                self.writer = self.ix.writer(limitmb=256)
+        return self.writer
+
+    def run(self) -> IndexReport:
+        started = time.monotonic()
+        sources = [item for item in find_files(self.root) if self._keep_source(item)]
+        with tqdm(
+            total=sum(s.size for s in sources),
+            unit="B",
+            unit_scale=True,
+            desc="Indexing",
+            disable=None if self.show_progress else True,
+            file=sys.stderr,
+        ) as bar:
+            for source in sources:
+                self._index_file(source)
+                bar.update(source.size)
+                bar.set_postfix(docs=len(self.seen), refresh=False)
+        self._delete_missing()
+        if self.writer is not None:
+            self.writer.commit()
+        self.report.elapsed = time.monotonic() - started
+        return self.report
+
+    def _keep_source(self, item: SourceFile | Skipped) -> bool:
+        if isinstance(item, Skipped):
+            self.report.skipped.append(item)
+            return False
+        return True
+
+    def _index_file(self, source: SourceFile) -> None:
+        reader = FileReader(source)
+        for item in reader:
+            if isinstance(item, Skipped):
+                self.report.skipped.append(item)
+            else:
+                self._index_document(item)
+        if reader.failed:
+            self.failed_origins.add(reader.origin)
+
+    def _index_document(self, document: Document) -> None:
+        first_seen = self.seen.get(document.id)
+        if first_seen is not None:
+            reason = f"duplicate id {document.id!r} (first seen in {first_seen})"
+            self.report.skipped.append(Skipped(document.path or document.origin, reason))
+            return
+        self.seen[document.id] = document.path or document.origin
+        old = self.inventory.get(document.id)
+        if old == (document.origin, document.fingerprint):
+            self.report.unchanged += 1
+        elif old is None:
+            self._writer().add_document(**_fields(document))
+            self.report.added += 1
+        else:
+            self._writer().update_document(**_fields(document))
+            self.report.updated += 1
+
+    def _delete_missing(self) -> None:
+        for doc_id, (origin, _) in self.inventory.items():
+            if doc_id in self.seen or origin in self.failed_origins:
+                continue
+            if _under(origin, self.root):
+                self._writer().delete_by_term("id", doc_id)
+                self.report.deleted += 1
+
+
+def _procs_for(root: Path) -> int:
+    size = sum(s.size for s in find_files(root) if isinstance(s, SourceFile))
+    return max(1, min(os.cpu_count() or 1, 4)) if size >= MULTIPROCESS_MIN_BYTES else 1
+
+
+def _count(ix) -> int:
+    with ix.reader() as reader:
+        return reader.doc_count()
+
+
+def _check_root(root: Path) -> None:
+    if not root.exists():
+        raise IndexingError(f"{root} does not exist")
+
+
+def rebuild_index(
+    home: IndexHome, root: Path, *, show_progress: bool = True, lock_timeout: float = 30.0
+) -> IndexReport:
+    """Build a complete new index of ``root`` and swap it in atomically."""
+    _check_root(root)
+    with home.write_lock(lock_timeout):
+        folder = home.new_generation()
+        ix = whoosh_index.create_in(str(folder), build_schema())
+        report = _Run(ix, {}, root, _procs_for(root), show_progress).run()
+        report.total_docs = _count(ix)
+        home.record_build(folder, source=str(root.resolve()), documents=report.total_docs)
+        ix.close()
+        home.publish(folder)
+        return report
+
+
+def update_index(
+    home: IndexHome, root: Path, *, show_progress: bool = True, lock_timeout: float = 30.0
+) -> IndexReport:
+    """Add, update and delete documents so that the index matches ``root``."""
+    _check_root(root)
+    if not home.exists():
+        return rebuild_index(home, root, show_progress=show_progress, lock_timeout=lock_timeout)
+    with home.write_lock(lock_timeout):
+        ix = home.open()
+        run = _Run(ix, read_inventory(ix), root, 1, show_progress)
+        report = run.run()
+        report.total_docs = _count(ix)
+        if report.changed:
+            live = home.live_dir()
+            info = home.build_info()
+            home.record_build(live, source=info.get("source", str(root.resolve())),
+                              documents=report.total_docs)  # fmt: skip
+        ix.close()
+        return report
+
+
+def iter_documents(root: Path) -> Iterator[Document | Skipped]:
+    """Every document and skip report under root, in walk order (for tools and tests)."""
+    for item in find_files(root):
+        if isinstance(item, Skipped):
+            yield item
+        else:
+            yield from FileReader(item)

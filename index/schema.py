@@ -1,0 +1,42 @@
+"""The Whoosh schema: what is indexed, stored and sortable for each document."""
+
+from __future__ import annotations
+
+from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+
+from .analysis import TokenFilter, exact_analyzer, stemmed_analyzer
+
+# Fields searched by default, with their query-time weights. The *_exact fields
+# hold normalised but unstemmed words, so an exact form outranks a variant that
+# only shares its stem; titles outweigh bodies.
+SEARCH_FIELDS = {"title": 2.0, "body": 1.0, "title_exact": 1.0, "body_exact": 0.6}
+
+
+def build_schema(arabic_stemmer: TokenFilter | None = None) -> Schema:
+    """The schema; ``arabic_stemmer`` lets benchmarks compare stemmers."""
+    stemmed = stemmed_analyzer(arabic_stemmer)
+    exact = exact_analyzer()
+    return Schema(
+        id=ID(unique=True, stored=True),
+        title=TEXT(analyzer=stemmed, stored=True),
+        body=TEXT(analyzer=stemmed, stored=True),
+        title_exact=TEXT(analyzer=exact, phrase=False),
+        body_exact=TEXT(analyzer=exact, phrase=False),
+        lang=ID(stored=True, sortable=True),
+        source=ID(stored=True, sortable=True),
+        date=DATETIME(stored=True, sortable=True),
+        url=STORED(),
+        path=STORED(),
+        # origin + id + content hash in one term: incremental indexing reads the
+        # whole inventory from the lexicon without loading stored bodies.
+        inventory=ID(sortable=True),
+    )
+
+
+def inventory_term(origin: str, doc_id: str, fingerprint: str) -> str:
+    return f"{origin}\x1f{doc_id}\x1f{fingerprint}"
+
+
+def parse_inventory_term(term: str) -> tuple[str, str, str]:
+    origin, doc_id, fingerprint = term.split("\x1f")
+    return origin, doc_id, fingerprint

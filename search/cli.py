@@ -1,0 +1,190 @@
+"""The ``fahras`` command: index, rebuild, search, stats, eval, serve.
+
+Every subcommand takes ``--index DIR`` (else ``$FAHRAS_INDEX``, else
+``~/.local/share/fahras/index``). Errors a user can fix are printed as one line
+on stderr with exit status 2; there are no tracebacks for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from index.indexer import rebuild_index, update_index
+from index.store import IndexHome, StoreError, default_home
+
+from .engine import Filters, QueryError, SearchEngine
+
+BOLD, RESET, DIM = "\033[1m", "\033[0m", "\033[2m"
+
+
+class UsageError(Exception):
+    """A command-line mistake (shown as one line, exit status 2)."""
+
+
+def _home(args: argparse.Namespace) -> IndexHome:
+    return IndexHome(args.index)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    build = rebuild_index if args.command == "rebuild" else update_index
+    report = build(_home(args), Path(args.path), show_progress=not args.quiet, lock_timeout=args.wait)
+    print(report.summary())
+    return 0
+
+
+def _terminal_snippet(snippet: str, color: bool) -> str:
+    marked = re.sub(r"<mark>(.*?)</mark>", (BOLD + r"\1" + RESET) if color else r"[\1]", snippet)
+    return html.unescape(marked).replace("\n", " ")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    engine = SearchEngine(_home(args))
+    results = engine.search(
+        args.query, page=args.page, size=args.limit, filters=Filters(lang=args.lang),
+        suggest=not args.json,
+    )  # fmt: skip
+    if args.json:
+        data = results.to_dict()
+        for key in ("page", "size", "facets", "suggestion"):
+            data.pop(key)
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    first = (results.page - 1) * results.size + 1
+    print(f"{results.total:,} results for {results.query!r} ({results.took_ms:.0f} ms)")
+    if results.suggestion:
+        print(f"Did you mean: {results.suggestion}")
+    for rank, hit in enumerate(results.hits, first):
+        title = f"{BOLD}{hit.title}{RESET}" if color else hit.title
+        meta = " · ".join(filter(None, [hit.id, hit.lang, hit.source, hit.date, f"score {hit.score:.2f}"]))
+        print(f"\n{rank}. {title}\n   {DIM if color else ''}{meta}{RESET if color else ''}")
+        print(f"   {_terminal_snippet(hit.snippet, color)}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    home = _home(args)
+    stats = SearchEngine(home).stats()
+    info = home.build_info()
+    stats.update(
+        index=str(home.path),
+        size_bytes=home.size_on_disk(),
+        last_build=info.get("built_at"),
+        indexed_from=info.get("source"),
+        leftovers=[str(p) for p in home.leftovers()],
+    )
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=1))
+        return 0
+    print(f"Index:       {stats['index']}")
+    print(f"Documents:   {stats['documents']:,}")
+    print(f"Size:        {stats['size_bytes'] / 1e6:.1f} MB")
+    print(f"Last build:  {stats['last_build'] or 'unknown'} (from {stats['indexed_from'] or '?'})")
+    for title, key in (("Languages", "languages"), ("Sources", "sources")):
+        counts = ", ".join(f"{name or '(none)'} {count:,}" for name, count in stats[key].items())
+        print(f"{title + ':':<12} {counts or '-'}")
+    for leftover in stats["leftovers"]:
+        print(f"Leftover from an interrupted rebuild (removed by the next rebuild): {leftover}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import run_evaluation
+
+    return run_evaluation(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    # The web front end sits above search; it is imported only when serving,
+    # so the rest of the CLI never depends on Flask.
+    from web.server import serve
+
+    return serve(args)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fahras", description="Fahras: search Arabic and English documents."
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--index", metavar="DIR", default=None,
+        help=f"index folder (default: $FAHRAS_INDEX or {default_home()})",
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for name, text in (
+        ("index", "add, update and delete documents to match PATH"),
+        ("rebuild", "build a fresh index of PATH and swap it in atomically"),
+    ):
+        cmd = sub.add_parser(name, parents=[common], help=text, description=text)
+        cmd.add_argument("path", metavar="PATH", help="a folder (searched recursively) or one file")
+        cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+        cmd.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+                         help="how long to wait for another writer (default 30)")  # fmt: skip
+        cmd.set_defaults(func=cmd_index)
+
+    cmd = sub.add_parser("search", parents=[common], help="search the index")
+    cmd.add_argument("query", help='query: words, "phrases", AND/OR/NOT, title:, prefix*, fuzzy~')
+    cmd.add_argument("--limit", type=_positive, default=10, help="results per page (default 10)")
+    cmd.add_argument("--page", type=_positive, default=1, help="page number (default 1)")
+    cmd.add_argument("--lang", choices=["ar", "en", "mixed"], help="only documents in this language")
+    cmd.add_argument("--json", action="store_true", help="print one JSON object")
+    cmd.set_defaults(func=cmd_search)
+
+    cmd = sub.add_parser("stats", parents=[common], help="what the index holds")
+    cmd.add_argument("--json", action="store_true", help="print one JSON object")
+    cmd.set_defaults(func=cmd_stats)
+
+    cmd = sub.add_parser("eval", parents=[common], help="measure ranking quality on judged queries")
+    cmd.add_argument("--queries", required=True, metavar="Q.tsv", help="qid<TAB>query lines")
+    cmd.add_argument("--qrels", required=True, metavar="QRELS.txt", help="TREC qrels")
+    cmd.add_argument("--corpus", metavar="CORPUS.jsonl", help="index this corpus in a temporary index first")
+    cmd.add_argument("--run", metavar="OUT.run", help="write a TREC run file")
+    cmd.add_argument("--k", type=_positive, default=10, help="cut-off (default 10)")
+    cmd.add_argument("--json", action="store_true", help="print the figures as JSON")
+    cmd.set_defaults(func=cmd_eval)
+
+    cmd = sub.add_parser("serve", parents=[common], help="serve the web search page and JSON API")
+    cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    cmd.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    cmd.add_argument("--threads", type=_positive, default=8, help="worker threads (default 8)")
+    cmd.add_argument("--demo", action="store_true", help="index and serve the bundled demo corpus")
+    cmd.add_argument("--debug", action="store_true", help="Flask's debug server with reloader")
+    cmd.set_defaults(func=cmd_serve)
+    return parser
+
+
+_EXPECTED: tuple[type[Exception], ...] = (QueryError, StoreError, UsageError, OSError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return handler(args)
+    except _EXPECTED as error:
+        print(f"fahras {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"fahras {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

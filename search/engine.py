@@ -1,0 +1,326 @@
+"""Answering queries: parsing, ranking, filtering, facets and snippets.
+
+One :class:`SearchEngine` serves the CLI and the web app alike. It keeps a
+searcher open per thread and reopens it when the index changes (a new commit
+from ``fahras index`` or a swap from ``fahras rebuild``), so a long-running
+server always answers from the latest complete index.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from whoosh import query as Q
+from whoosh import scoring
+from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, highlight
+from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
+from whoosh.searching import Hit, Searcher
+
+from index.schema import SEARCH_FIELDS
+from index.store import IndexHome
+
+from .suggest import Suggester
+
+MAX_QUERY_CHARS = 1000
+MAX_PAGE_SIZE = 100
+MIN_WILDCARD_PREFIX = 2
+SNIPPET_CHARS = 240
+PHRASE_FIELDS = ("title", "body")
+FACET_FIELDS = ("lang", "source")
+
+
+class QueryError(ValueError):
+    """A query the user must fix; the message says how (shown as-is)."""
+
+
+@dataclass
+class SearchHit:
+    """One result, in the format shared by ``fahras search --json`` and /api/search."""
+
+    id: str
+    title: str
+    snippet: str  # HTML-escaped text; matches wrapped in <mark>...</mark>
+    score: float
+    lang: str
+    source: str
+    date: str | None
+    url: str | None
+
+
+@dataclass
+class SearchResults:
+    query: str
+    total: int
+    took_ms: float
+    page: int
+    size: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    suggestion: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Filters:
+    """Restrictions on the result set (the facets a user clicked)."""
+
+    lang: str | None = None
+    source: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+    def query(self) -> Q.Query | None:
+        parts: list[Q.Query] = []
+        if self.lang:
+            parts.append(Q.Term("lang", self.lang))
+        if self.source:
+            parts.append(Q.Term("source", self.source))
+        if self.date_from or self.date_to:
+            parts.append(Q.DateRange("date", self.date_from, self.date_to))
+        return Q.And(parts) if parts else None
+
+
+class MarkFormatter(Formatter):
+    """Escapes all text and wraps matched words (as written) in ``<mark>``."""
+
+    between = " … "
+
+    def _text(self, text: str) -> str:
+        return html.escape(text, quote=False)
+
+    def format_token(self, text: str, token, replace: bool = False) -> str:
+        return f"<mark>{html.escape(text[token.startchar : token.endchar], quote=False)}</mark>"
+
+
+_UNBALANCED_HINT = "close it or remove it"
+
+
+def check_syntax(text: str) -> None:
+    """Reject what Whoosh would silently misread or that would be too costly."""
+    if not text.strip():
+        raise QueryError("Type something to search for.")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"The query is too long ({len(text)} characters; at most {MAX_QUERY_CHARS}).")
+    if text.count('"') % 2:
+        raise QueryError(f'The query has an unmatched quote ("): {_UNBALANCED_HINT}.')
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise QueryError(f"The query has a ')' without a matching '(': {_UNBALANCED_HINT}.")
+    if depth:
+        raise QueryError(f"The query has a '(' without a matching ')': {_UNBALANCED_HINT}.")
+    for word in re.findall(r"\S*[*?]\S*", text):
+        letters = re.match(r"[^*?]*", word.split(":")[-1]).group(0)
+        if len(letters) < MIN_WILDCARD_PREFIX:
+            raise QueryError(
+                f"'{word}': a wildcard needs at least {MIN_WILDCARD_PREFIX} letters before * or ?."
+            )
+
+
+def _drop_unpositioned_phrases(node: Q.Query) -> Q.Query:
+    # Exact-form fields carry no positions; phrases are matched on the
+    # positional (stemmed) fields only.
+    if isinstance(node, Q.Phrase) and node.fieldname not in PHRASE_FIELDS:
+        return Q.NullQuery
+    return node
+
+
+class SearchEngine:
+    """Queries one index home; safe to share between threads."""
+
+    def __init__(self, home: IndexHome) -> None:
+        self.home = home
+        self._local = threading.local()
+        self._ix_lock = threading.Lock()
+        self._ix = None
+        self._ix_dir: Path | None = None
+
+    # ------------------------------------------------------------- searchers
+
+    def _index(self):
+        """The Index of the live generation, reopened after a rebuild swap."""
+        live = self.home.live_dir()
+        with self._ix_lock:
+            if self._ix is None or live != self._ix_dir:
+                self._ix = self.home.open()
+                self._ix_dir = live
+            return self._ix
+
+    def searcher(self) -> Searcher:
+        """This thread's searcher, refreshed when the index has changed."""
+        ix = self._index()
+        current: Searcher | None = getattr(self._local, "searcher", None)
+        if current is not None and getattr(self._local, "ix", None) is ix:
+            fresh = current.refresh()
+            if fresh is not current:
+                self._local.searcher = fresh
+            return self._local.searcher
+        if current is not None:
+            current.close()
+        weighting = scoring.BM25F(B=0.75, K1=1.2, title_B=0.5, title_exact_B=0.5)
+        self._local.searcher = ix.searcher(weighting=weighting)
+        self._local.ix = ix
+        return self._local.searcher
+
+    # ------------------------------------------------------------- queries
+
+    def parse(self, text: str) -> Q.Query:
+        """The Whoosh query for a user's query string (raises QueryError)."""
+        check_syntax(text)
+        schema = self._index().schema
+        parser = MultifieldParser(
+            list(SEARCH_FIELDS), schema, fieldboosts=SEARCH_FIELDS, group=OrGroup.factory(0.9)
+        )
+        parser.add_plugin(FuzzyTermPlugin())
+        parsed = parser.parse(text)
+        error = _first_error(parsed)
+        if error:
+            raise QueryError(f"Could not understand the query: {error}")
+        parsed = parsed.accept(_drop_unpositioned_phrases).normalize()
+        if parsed is Q.NullQuery or not list(parsed.leaves()):
+            raise QueryError("The query has only very common words (like 'the' or 'في'); add a more specific word.")
+        return parsed
+
+    def search(
+        self,
+        text: str,
+        page: int = 1,
+        size: int = 10,
+        filters: Filters | None = None,
+        sort: str = "relevance",
+        facets: bool = False,
+        suggest: bool = False,
+    ) -> SearchResults:
+        """Ranked, highlighted results for one page."""
+        started = time.perf_counter()
+        parsed = self.parse(text)
+        page = max(1, page)
+        size = max(1, min(size, MAX_PAGE_SIZE))
+        searcher = self.searcher()
+        kwargs = {"filter": (filters or Filters()).query(), "terms": False}
+        if sort == "date":
+            kwargs.update(sortedby="date", reverse=True)
+        if facets:
+            kwargs["groupedby"] = list(FACET_FIELDS)
+        results = searcher.search(parsed, limit=page * size, **kwargs)
+        results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70)
+        results.formatter = MarkFormatter()
+        hits = [self._hit(hit) for hit in results[(page - 1) * size : page * size]]
+        found = SearchResults(
+            query=text,
+            total=len(results),
+            took_ms=0.0,
+            page=page,
+            size=size,
+            hits=hits,
+            facets=_facet_counts(results) if facets else {},
+        )
+        if suggest and found.total < 3:
+            found.suggestion = Suggester(searcher).did_you_mean(text)
+        found.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return found
+
+    def _hit(self, hit: Hit) -> SearchHit:
+        stored = hit.fields()
+        snippet = hit.highlights("body", top=2) or _lead(stored.get("body", ""))
+        date = stored.get("date")
+        return SearchHit(
+            id=stored["id"],
+            title=stored.get("title") or stored["id"],
+            snippet=snippet,
+            score=round(hit.score or 0.0, 4),
+            lang=stored.get("lang", ""),
+            source=stored.get("source", ""),
+            date=date.date().isoformat() if date else None,
+            url=stored.get("url") or None,
+        )
+
+    def document(self, doc_id: str, highlight: str | None = None) -> dict | None:
+        """A stored document with its body HTML-escaped (and query matches marked)."""
+        searcher = self.searcher()
+        stored = searcher.document(id=doc_id)
+        if stored is None:
+            return None
+        body = stored.get("body", "")
+        body_html = html.escape(body, quote=False)
+        if highlight:
+            try:
+                parsed = self.parse(highlight)
+            except QueryError:
+                parsed = None
+            if parsed is not None:
+                body_html = self._mark_whole(body, parsed) or body_html
+        date = stored.get("date")
+        return {
+            "id": stored["id"],
+            "title": stored.get("title") or stored["id"],
+            "body": body,
+            "body_html": body_html,
+            "lang": stored.get("lang", ""),
+            "source": stored.get("source", ""),
+            "date": date.date().isoformat() if date else None,
+            "url": stored.get("url") or None,
+            "path": stored.get("path") or None,
+        }
+
+    def _mark_whole(self, body: str, parsed: Q.Query) -> str:
+        terms = {text for fieldname, text in parsed.iter_all_terms() if fieldname == "body"}
+        if not terms:
+            return ""
+        analyzer = self._index().schema["body"].analyzer
+        fragmenter = WholeFragmenter(charlimit=None)
+        return highlight(body, terms, analyzer, fragmenter, MarkFormatter(), top=1, mode="index")
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]:
+        return Suggester(self.searcher()).complete(prefix, limit)
+
+    def stats(self) -> dict:
+        searcher = self.searcher()
+        reader = searcher.reader()
+        return {
+            "documents": reader.doc_count(),
+            "languages": _field_counts(searcher, "lang"),
+            "sources": _field_counts(searcher, "source"),
+        }
+
+
+def _first_error(node: Q.Query) -> str | None:
+    """Whoosh marks unparseable parts (e.g. a bad date range) with ``.error``."""
+    if getattr(node, "error", None):
+        return str(node.error)
+    return next(filter(None, map(_first_error, node.children())), None)
+
+
+def _field_counts(searcher: Searcher, fieldname: str) -> dict[str, int]:
+    reader = searcher.reader()
+    counts = {}
+    for value in reader.field_terms(fieldname):
+        counts[value] = len(searcher.docs_for_query(Q.Term(fieldname, value)))
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _facet_counts(results) -> dict[str, dict[str, int]]:
+    counts = {}
+    for name in FACET_FIELDS:
+        groups = results.groups(name)
+        counts[name] = dict(
+            sorted(((k or "", len(v)) for k, v in groups.items() if k), key=lambda kv: (-kv[1], kv[0]))
+        )
+    return counts
+
+
+def _lead(body: str) -> str:
+    """The start of a body, cut at a word boundary, as an escaped snippet."""
+    if len(body) <= SNIPPET_CHARS:
+        return html.escape(body, quote=False)
+    cut = body.rfind(" ", 0, SNIPPET_CHARS)
+    return html.escape(body[: cut if cut > 0 else SNIPPET_CHARS], quote=False) + " …"
