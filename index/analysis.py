@@ -217,17 +217,18 @@ class StopWords(TokenFilter):
 class ArabicLightStemmer(TokenFilter):
     """Light stemming: strips article/conjunction/preposition prefixes and one suffix.
 
-    Guards keep short words whole: a one-letter proclitic (و ف ب ك ل) is only
-    stripped when at least ``min_after_proclitic`` letters remain, so وزير,
-    وزيرة and ولد stay themselves while وبالتالي and بكاليفورنيا lose their
-    prefix; suffixes are only stripped when ``min_stem`` letters remain, so
+    Guards keep short words whole: a lone conjunction (و ف) is only stripped
+    when at least ``min_after_proclitic`` letters remain, so وزير, وزيرة and
+    ولد stay themselves; ب ك ل are only stripped with the article (بال، كال،
+    لل) because alone they are as often the word's first root letter (كتاب،
+    بيت، لبن). Suffixes are only stripped when ``min_stem`` letters remain, so
     موسكو and حفتر are untouched. Works on normalised text (ة → ه, ى → ي).
     """
 
     scripts = frozenset({ARABIC})
     is_stemmer = True
     ARTICLES = ("وبال", "وكال", "فبال", "وال", "فال", "بال", "كال", "ولل", "لل", "ال")
-    PROCLITICS = "وفبكل"
+    PROCLITICS = "وف"
     SUFFIXES = (
         "هما", "كما", "تين", "تان", "ات", "ان", "ون", "ين", "يه", "ها",
         "هم", "هن", "كم", "نا", "ه", "ي",
@@ -245,7 +246,9 @@ class ArabicLightStemmer(TokenFilter):
 def _light_stem(word: str, min_stem: int, min_after_proclitic: int) -> str:
     stem = word
     for article in ArabicLightStemmer.ARTICLES:
-        if stem.startswith(article) and len(stem) - len(article) >= min_stem:
+        if stem.startswith(article):
+            if len(stem) - len(article) < min_stem:
+                return stem  # too short to be article + word: الله, اللغ
             stem = stem[len(article) :]
             break
     else:

@@ -285,11 +285,11 @@ class SearchEngine:
 
     def stats(self) -> dict:
         searcher = self.searcher()
-        reader = searcher.reader()
+        counts = _facet_counts(searcher.search(Q.Every(), limit=1, groupedby=list(FACET_FIELDS)))
         return {
-            "documents": reader.doc_count(),
-            "languages": _field_counts(searcher, "lang"),
-            "sources": _field_counts(searcher, "source"),
+            "documents": searcher.doc_count(),
+            "languages": counts["lang"],
+            "sources": counts["source"],
         }
 
 
@@ -298,14 +298,6 @@ def _first_error(node: Q.Query) -> str | None:
     if getattr(node, "error", None):
         return str(node.error)
     return next(filter(None, map(_first_error, node.children())), None)
-
-
-def _field_counts(searcher: Searcher, fieldname: str) -> dict[str, int]:
-    reader = searcher.reader()
-    counts = {}
-    for value in reader.field_terms(fieldname):
-        counts[value] = len(searcher.docs_for_query(Q.Term(fieldname, value)))
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _facet_counts(results) -> dict[str, dict[str, int]]:

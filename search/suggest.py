@@ -96,8 +96,11 @@ class Suggester:
         known = self._frequency(term)
         maxdist = 1 if len(term) <= 5 else 2
         best, best_count = None, known
+        # A fixed prefix keeps the Levenshtein walk over the lexicon fast; the
+        # article ال is too common to narrow anything, so it does not count.
+        prefix = 3 if term.startswith("ال") else 2
         for fieldname in SUGGEST_FIELDS:
-            for candidate in self.reader.terms_within(fieldname, term, maxdist, prefix=1):
+            for candidate in self.reader.terms_within(fieldname, term, maxdist, prefix=prefix):
                 count = self._frequency(candidate)
                 if count > max(best_count, 2 * known):
                     best, best_count = candidate, count

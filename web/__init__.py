@@ -1,0 +1,58 @@
+"""The Flask front end and JSON API (``create_app`` is the application factory)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask, g, request
+
+from index.store import IndexHome
+from search.engine import SearchEngine
+
+from .i18n import Translator, choose_language
+
+# No inline script or style anywhere: everything is a static file.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def create_app(config: Mapping[str, object] | None = None) -> Flask:
+    """Build the app. ``INDEX_DIR`` names the index home (default: fahras's default)."""
+    app = Flask(__name__)
+    app.config.update(INDEX_DIR=None, JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=64 * 1024)
+    app.config.update(config or {})
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["fahras"] = SearchEngine(IndexHome(app.config["INDEX_DIR"]))
+
+    from .api import api
+    from .pages import pages
+
+    app.register_blueprint(pages)
+    app.register_blueprint(api)
+
+    @app.before_request
+    def pick_language() -> None:
+        g.t = Translator(choose_language(request))
+
+    @app.after_request
+    def secure(response):
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    return app
+
+
+def engine() -> SearchEngine:
+    """The app's search engine (one per app, shared by all threads)."""
+    from flask import current_app
+
+    return current_app.extensions["fahras"]

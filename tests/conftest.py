@@ -1,0 +1,65 @@
+"""Shared fixtures: small corpora written on the fly, and the shared data sets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.indexer import rebuild_index
+from index.store import IndexHome
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DEMO = Path(__file__).resolve().parents[1] / "web" / "demo"
+
+
+def shared(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test when the data is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder
+
+
+SMALL_CORPUS = {
+    "news/election.txt": "الانتخابات البلدية في المدينة\n\nأعلنت اللجنة نتائج الانتخابات والاستفتاء، وقال وزير الداخلية إن المشاركة كانت واسعة.",
+    "news/crisis.txt": "الأَزْمَةُ الاقتصاديّة تتفاقم\n\nتفاقمت الأزمة بعد ارتفاع الأسعار في موسكو والقاهرة.",
+    "science/stars.md": "# Counting the stars\n\nAstronomers counted stars in the Milky Way using new telescopes.",
+    "science/mixed.txt": "مؤتمر الذكاء الاصطناعي\n\nناقش المؤتمر تقنيات machine learning وتطبيقاتها في الطب.",
+    "culture/poetry.html": "<html><head><title>Poetry night</title><style>p{}</style></head><body><h1>Poetry night</h1><p>Poets read verses by candlelight.</p><script>var hidden = 'secret';</script></body></html>",
+    "feed.jsonl": "\n".join(
+        json.dumps(r, ensure_ascii=False)
+        for r in [
+            {"id": "j1", "title": "Football final", "text": "The team won the football final in extra time.", "date": "2024-05-01", "source": "Sports Daily", "lang": "en"},
+            {"id": "j2", "title": "نهائي كرة القدم", "text": "فاز الفريق بالمباراة النهائية لكرة القدم.", "date": "2024-06-10", "source": "Sports Daily"},
+        ]
+    ),
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus", SMALL_CORPUS)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> IndexHome:
+    return IndexHome(tmp_path / "index")
+
+
+@pytest.fixture
+def built(home: IndexHome, corpus: Path) -> IndexHome:
+    rebuild_index(home, corpus, show_progress=False)
+    return home

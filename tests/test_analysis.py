@@ -1,0 +1,179 @@
+"""Each analysis filter alone, then the chains, with real Arabic and English."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from index.analysis import (
+    ArabicLightStemmer,
+    ArabicPresentationForms,
+    AsciiDigits,
+    EnglishStemmer,
+    FoldAccents,
+    FoldAlef,
+    FoldHamzaCarriers,
+    FoldTehMarbuta,
+    FoldYeh,
+    Lowercase,
+    StripDiacritics,
+    StripFormatChars,
+    StripPossessive,
+    StripTatweel,
+    TanweenAlef,
+    WordTokenizer,
+    exact_analyzer,
+    script_of,
+    stemmed_analyzer,
+    stop_filters,
+)
+
+
+def words(analyzer, text: str) -> list[str]:
+    return [t.text for t in analyzer(text)]
+
+
+@pytest.mark.parametrize(
+    ("flt", "given", "expected"),
+    [
+        (StripDiacritics(), "كَتَبَ", "كتب"),
+        (StripDiacritics(), "مُرْضِيَةٌ", "مرضيه".replace("ه", "ة")),
+        (StripDiacritics(), "الرَّحْمَٰن", "الرحمن"),  # shadda, sukun and dagger alef
+        (StripDiacritics(), "ذَٰلِكَ", "ذلك"),
+        (StripTatweel(), "جـــميل", "جميل"),
+        (FoldAlef(), "أحمد", "احمد"),
+        (FoldAlef(), "إسلام", "اسلام"),
+        (FoldAlef(), "آمن", "امن"),
+        (FoldAlef(), "ٱلله", "الله"),
+        (FoldHamzaCarriers(), "مؤتمر", "موتمر"),
+        (FoldHamzaCarriers(), "رئيس", "رييس"),
+        (FoldYeh(), "مستشفى", "مستشفي"),
+        (FoldYeh(), "کتاب", "كتاب"),  # Persian keheh
+        (FoldYeh(), "فارسی", "فارسي"),  # Persian yeh
+        (FoldTehMarbuta(), "مدرسة", "مدرسه"),
+        (TanweenAlef(), "أمطاراً", "أمطار"),
+        (TanweenAlef(), "دوراً", "دور"),
+        (TanweenAlef(), "شكرًا", "شكر"),  # tanween written before the alef
+        (TanweenAlef(), "كتبا", "كتبا"),  # a dual verb without tanween keeps its alef
+        (ArabicPresentationForms(), "ﺍﻟﺴﻼﻡ", "السلام"),
+        (ArabicPresentationForms(), "ﻻ", "لا"),
+        (StripFormatChars(), "مي\u200cخواهم", "ميخواهم"),
+        (AsciiDigits(), "٢٠٢٤", "2024"),
+        (AsciiDigits(), "۱۴۰۲", "1402"),
+        (Lowercase(), "KHALIFA", "khalifa"),
+        (FoldAccents(), "café", "cafe"),
+        (FoldAccents(), "müller", "muller"),
+        (StripPossessive(), "tesla's", "tesla"),
+        (EnglishStemmer(), "running", "run"),
+        (EnglishStemmer(), "elections", "elect"),
+    ],
+)
+def test_filter_alone(flt, given: str, expected: str) -> None:
+    assert flt.rewrite(given) == expected
+
+
+def test_script_filters_leave_other_scripts_alone() -> None:
+    assert Lowercase().rewrite("أحمد") == "أحمد"
+    assert FoldAlef().rewrite("Ahmad") == "Ahmad"
+    assert EnglishStemmer().rewrite("المدارس") == "المدارس"
+    assert ArabicLightStemmer().rewrite("running") == "running"
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("الانتخابات", "انتخاب"),
+        ("والانتخابات", "انتخاب"),
+        ("انتخابات", "انتخاب"),
+        ("بالمدرسه", "مدرس"),
+        ("للطلاب", "طلاب"),
+        ("كالعاده", "عاد"),
+        ("وتابعت", "تابعت"),
+        ("فالمدينه", "مدين"),
+        ("المعلمون", "معلم"),
+        ("كتابها", "كتاب"),
+    ],
+)
+def test_light_stemmer_strips_clitics(word: str, stem: str) -> None:
+    assert ArabicLightStemmer().rewrite(word) == stem
+
+
+@pytest.mark.parametrize("word", ["وزير", "موسكو", "حفتر", "ولد", "بيت", "الله", "لبن", "بكاليفورنيا"])
+def test_light_stemmer_guards_short_words(word: str) -> None:
+    assert ArabicLightStemmer().rewrite(word) == word
+
+
+def test_stemmer_keeps_wazir_with_teh_marbuta() -> None:
+    # وزيرة is normalised to وزيره: the waw is part of the word, only the ending goes.
+    assert ArabicLightStemmer().rewrite("وزيره") == "وزير"
+
+
+def test_stop_words_are_matched_after_normalisation() -> None:
+    arabic, english = stop_filters()
+    assert arabic.rewrite("الي") == ""  # إلى after normalisation
+    assert arabic.rewrite("التي") == ""
+    assert arabic.rewrite("كتاب") == "كتاب"
+    assert english.rewrite("which") == ""
+    assert english.rewrite("telescope") == "telescope"
+
+
+def test_tokenizer_keeps_diacritics_inside_words() -> None:
+    tokens = [t.text for t in WordTokenizer()("كَتَبَ الطالبُ الدرسَ")]
+    assert tokens == ["كَتَبَ", "الطالبُ", "الدرسَ"]
+
+
+def test_tokenizer_splits_underscores_and_keeps_apostrophes() -> None:
+    tokens = [t.text for t in WordTokenizer()("Super_Bowl_50 Tesla's")]
+    assert tokens == ["Super", "Bowl", "50", "Tesla's"]
+
+
+def test_script_detection() -> None:
+    assert script_of("كتاب") == "arabic"
+    assert script_of("book") == "latin"
+    assert script_of("2024") == "other"
+    assert script_of("ﻻ") == "arabic"
+
+
+def test_offsets_point_into_the_original_text() -> None:
+    text = "اجتمع حفتر مع لافروف، وقال إن «الأَزْمَةَ» ستُحل. KHALIFA HAFTER ٢٠١٧"
+    for token in stemmed_analyzer()(text, chars=True):
+        original = text[token.startchar : token.endchar]
+        assert original.strip() == original and original
+    marked = {text[t.startchar : t.endchar]: t.text for t in stemmed_analyzer()(text, chars=True)}
+    assert marked["الأَزْمَةَ"] == "ازم"
+    assert marked["HAFTER"] == "hafter"
+    assert marked["٢٠١٧"] == "2017"
+
+
+def test_mixed_text_dispatches_per_token() -> None:
+    text = "ناقش المؤتمر تقنيات machine learning والذكاء الاصطناعي في Running systems"
+    assert words(stemmed_analyzer(), text) == [
+        "ناقش", "موتمر", "تقني", "machin", "learn", "ذكاء", "اصطناع", "run", "system",
+    ]  # fmt: skip
+
+
+def test_spelling_variants_meet() -> None:
+    analyzer = stemmed_analyzer()
+    assert words(analyzer, "الأَزْمَة") == words(analyzer, "الازمه") == words(analyzer, "الأزمة")
+    assert words(analyzer, "مستشفى") == words(analyzer, "مستشفي")
+    assert words(analyzer, "أمطاراً") == words(analyzer, "أمطار")
+
+
+def test_exact_analyzer_normalises_without_stemming() -> None:
+    assert words(exact_analyzer(), "والانتخابات في الأزمة") == ["والانتخابات", "الازمه"]
+
+
+def test_wildcard_terms_are_not_stemmed() -> None:
+    tokens = [t.text for t in stemmed_analyzer()("الانتخابات*", tokenize=False, mode="query")]
+    assert tokens == ["الانتخابات*"]
+
+
+def test_stop_words_kept_as_stopped_when_asked() -> None:
+    stopped = [t.stopped for t in stemmed_analyzer()("ذهب إلى السوق", removestops=False)]
+    assert stopped == [False, True, False]
+
+
+def test_analyzer_survives_pickling() -> None:
+    analyzer = pickle.loads(pickle.dumps(stemmed_analyzer()))
+    assert words(analyzer, "والانتخابات") == ["انتخاب"]

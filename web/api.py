@@ -1,0 +1,77 @@
+"""The JSON API: /api/search, /api/doc/<id>, /api/suggest, /healthz, /api/openapi.json."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from index.store import NoIndex
+from search.engine import QueryError
+
+from . import engine
+from .openapi import OPENAPI
+from .params import ParamError, parse_search_params
+
+api = Blueprint("api", __name__)
+MAX_SUGGEST_CHARS = 100
+
+
+def _error(message: str, status: int):
+    return jsonify(error=message), status
+
+
+@api.errorhandler(ParamError)
+@api.errorhandler(QueryError)
+def bad_request(error: Exception):
+    return _error(str(error), 400)
+
+
+@api.errorhandler(NoIndex)
+def no_index(error: NoIndex):
+    return _error(str(error), 503)
+
+
+@api.get("/api/search")
+def search():
+    params = parse_search_params(request.args)
+    if not params.q:
+        raise ParamError("'q' is required: the words to search for")
+    results = engine().search(
+        params.q,
+        page=params.page,
+        size=params.size,
+        filters=params.filters,
+        sort=params.sort,
+        facets=True,
+        suggest=True,
+    )
+    return jsonify(results.to_dict())
+
+
+@api.get("/api/doc/<path:doc_id>")
+def document(doc_id: str):
+    found = engine().document(doc_id, highlight=request.args.get("q", "")[:1000] or None)
+    if found is None:
+        return _error(f"no document with id {doc_id!r}", 404)
+    return jsonify(found)
+
+
+@api.get("/api/suggest")
+def suggest():
+    prefix = request.args.get("q", "")
+    if len(prefix) > MAX_SUGGEST_CHARS:
+        raise ParamError(f"'q' is too long for suggestions (at most {MAX_SUGGEST_CHARS} characters)")
+    return jsonify(query=prefix, suggestions=engine().suggest(prefix) if prefix.strip() else [])
+
+
+@api.get("/healthz")
+def health():
+    try:
+        stats = engine().stats()
+    except NoIndex as error:
+        return jsonify(status="no index", error=str(error), documents=0), 503
+    return jsonify(status="ok", documents=stats["documents"])
+
+
+@api.get("/api/openapi.json")
+def openapi():
+    return jsonify(OPENAPI)

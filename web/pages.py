@@ -1,0 +1,84 @@
+"""The HTML pages: the search page, the document page, and the language switch."""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlsplit
+
+from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from index.store import NoIndex
+from search.engine import QueryError
+
+from . import engine
+from .i18n import COOKIE, LANGUAGES
+from .params import MAX_PAGE, ParamError, parse_search_params
+
+pages = Blueprint("pages", __name__)
+
+EXAMPLES = ("الانتخابات", "الأَزْمَة", "machine learning", "موسكو", "football OR كرة")
+
+
+@pages.get("/")
+def home():
+    try:
+        params = parse_search_params(request.args)
+    except ParamError as error:
+        return render_template("search.html", params=None, results=None, error=str(error)), 400
+    if not params.q:
+        return render_template("search.html", params=params, results=None, examples=EXAMPLES,
+                               documents=_document_count())  # fmt: skip
+    try:
+        results = engine().search(
+            params.q, page=params.page, size=params.size, filters=params.filters,
+            sort=params.sort, facets=True, suggest=True,
+        )  # fmt: skip
+    except QueryError as error:
+        return render_template("search.html", params=params, results=None, error=str(error)), 400
+    pages_total = min(MAX_PAGE, max(1, math.ceil(results.total / params.size)))
+    return render_template("search.html", params=params, results=results, pages_total=pages_total)
+
+
+def _document_count() -> int | None:
+    try:
+        return engine().stats()["documents"]
+    except NoIndex:
+        return None
+
+
+@pages.get("/doc/<path:doc_id>")
+def document(doc_id: str):
+    query = request.args.get("q", "")[:1000]
+    found = engine().document(doc_id, highlight=query or None)
+    if found is None:
+        return render_template("error.html", title=g.t("not_found"), message=g.t("not_found_hint")), 404
+    return render_template("document.html", doc=found, query=query)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect to another host."""
+    parts = urlsplit(target or "/")
+    if parts.scheme or parts.netloc or not (target or "/").startswith("/") or "\\" in (target or ""):
+        return url_for("pages.home")
+    return target or "/"
+
+
+@pages.get("/ui/<lang>")
+def switch_language(lang: str):
+    response = make_response(redirect(_safe_next(request.args.get("next"))))
+    if lang in LANGUAGES:
+        response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+@pages.app_errorhandler(NoIndex)
+def no_index(error: NoIndex):
+    return render_template("error.html", title=g.t("app_name"), message=g.t("no_index")), 503
+
+
+@pages.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    if request.path.startswith("/api/"):
+        return jsonify(error=error.description or error.name), error.code
+    return render_template("error.html", title=f"{error.code} {error.name}", message=error.description), error.code
