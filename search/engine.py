@@ -187,7 +187,9 @@ class SearchEngine:
             raise QueryError(f"Could not understand the query: {error}")
         parsed = parsed.accept(_drop_unpositioned_phrases).normalize()
         if parsed is Q.NullQuery or not list(parsed.leaves()):
-            raise QueryError("The query has only very common words (like 'the' or 'في'); add a more specific word.")
+            raise QueryError(
+                "The query has only very common words (like 'the' or 'في'); add a more specific word."
+            )
         return parsed
 
     def search(

@@ -42,8 +42,21 @@ SMALL_CORPUS = {
     "feed.jsonl": "\n".join(
         json.dumps(r, ensure_ascii=False)
         for r in [
-            {"id": "j1", "title": "Football final", "text": "The team won the football final in extra time.", "date": "2024-05-01", "source": "Sports Daily", "lang": "en"},
-            {"id": "j2", "title": "نهائي كرة القدم", "text": "فاز الفريق بالمباراة النهائية لكرة القدم.", "date": "2024-06-10", "source": "Sports Daily"},
+            {
+                "id": "j1",
+                "title": "Football final",
+                "text": "The team won the football final in extra time.",
+                "date": "2024-05-01",
+                "source": "Sports Daily",
+                "lang": "en",
+            },
+            {
+                "id": "j2",
+                "title": "نهائي كرة القدم",
+                "text": "فاز الفريق بالمباراة النهائية لكرة القدم.",
+                "date": "2024-06-10",
+                "source": "Sports Daily",
+            },
         ]
     ),
 }

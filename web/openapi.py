@@ -6,7 +6,10 @@ from search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS
 
 from .params import LANGS, MAX_PAGE, SORTS
 
-_ERROR = {"description": "Bad parameters", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_ERROR = {
+    "description": "Bad parameters",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 _HIT = {
     "type": "object",
     "required": ["id", "title", "snippet", "score", "lang", "source", "date", "url"],
@@ -35,9 +38,18 @@ OPENAPI = {
             "get": {
                 "summary": "Ranked, highlighted results with facets",
                 "parameters": [
-                    _param("q", "query (Whoosh syntax)", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS}, True),
+                    _param(
+                        "q",
+                        "query (Whoosh syntax)",
+                        {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
+                        True,
+                    ),
                     _param("page", "page number", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
-                    _param("size", "results per page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
+                    _param(
+                        "size",
+                        "results per page",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                    ),
                     _param("lang", "language filter", {"type": "string", "enum": list(LANGS)}),
                     _param("source", "source filter", {"type": "string", "maxLength": 200}),
                     _param("from", "earliest date", {"type": "string", "format": "date"}),
@@ -45,7 +57,10 @@ OPENAPI = {
                     _param("sort", "ordering", {"type": "string", "enum": list(SORTS)}),
                 ],
                 "responses": {
-                    "200": {"description": "Results", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Results"}}}},
+                    "200": {
+                        "description": "Results",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Results"}}},
+                    },
                     "400": _ERROR,
                     "503": {"description": "No index yet"},
                 },
@@ -56,9 +71,14 @@ OPENAPI = {
                 "summary": "One document, with the query's matches marked in body_html",
                 "parameters": [
                     {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
-                    _param("q", "query whose matches to mark", {"type": "string", "maxLength": MAX_QUERY_CHARS}),
+                    _param(
+                        "q", "query whose matches to mark", {"type": "string", "maxLength": MAX_QUERY_CHARS}
+                    ),
                 ],
-                "responses": {"200": {"description": "The document"}, "404": {"description": "No such document"}},
+                "responses": {
+                    "200": {"description": "The document"},
+                    "404": {"description": "No such document"},
+                },
             }
         },
         "/api/suggest": {
@@ -68,7 +88,12 @@ OPENAPI = {
                 "responses": {"200": {"description": "Suggestions"}, "400": _ERROR},
             }
         },
-        "/healthz": {"get": {"summary": "Index present and its document count", "responses": {"200": {"description": "OK"}, "503": {"description": "No index"}}}},
+        "/healthz": {
+            "get": {
+                "summary": "Index present and its document count",
+                "responses": {"200": {"description": "OK"}, "503": {"description": "No index"}},
+            }
+        },
     },
     "components": {
         "schemas": {
@@ -84,7 +109,13 @@ OPENAPI = {
                     "page": {"type": "integer"},
                     "size": {"type": "integer"},
                     "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
-                    "facets": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}}},
+                    "facets": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "additionalProperties": {"type": "integer"},
+                        },
+                    },
                     "suggestion": {"type": ["string", "null"]},
                 },
             },

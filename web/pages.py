@@ -81,4 +81,6 @@ def no_index(error: NoIndex):
 def http_error(error: HTTPException):
     if request.path.startswith("/api/"):
         return jsonify(error=error.description or error.name), error.code
-    return render_template("error.html", title=f"{error.code} {error.name}", message=error.description), error.code
+    return render_template(
+        "error.html", title=f"{error.code} {error.name}", message=error.description
+    ), error.code

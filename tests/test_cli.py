@@ -1,0 +1,133 @@
+"""The ``fahras`` command through its real entry point."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import shared
+
+
+def fahras(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "search.cli", *args], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path, corpus: Path) -> str:
+    folder = str(tmp_path / "ix")
+    result = fahras("index", "--index", folder, str(corpus))
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def test_installed_entry_point_exists() -> None:
+    executable = shutil.which("fahras")
+    assert executable, "pip install . must provide the fahras command"
+    result = subprocess.run([executable, "--help"], capture_output=True, text=True, timeout=60)
+    for command in ("index", "rebuild", "search", "stats", "eval", "serve"):
+        assert command in result.stdout
+
+
+def test_index_prints_a_summary(tmp_path: Path, corpus: Path) -> None:
+    result = fahras("index", "--index", str(tmp_path / "ix"), str(corpus))
+    assert result.returncode == 0
+    assert "Indexed 7 new" in result.stdout and "docs/s" in result.stdout
+    again = fahras("index", "--index", str(tmp_path / "ix"), str(corpus))
+    assert again.stdout.startswith("Nothing to do: 7 documents already up to date")
+
+
+def test_search_json_format(index_dir: str) -> None:
+    result = fahras("search", "--index", index_dir, "--json", "الأَزْمَة")
+    data = json.loads(result.stdout)
+    assert set(data) == {"query", "total", "took_ms", "hits"}
+    assert data["total"] == 1
+    hit = data["hits"][0]
+    assert set(hit) == {"id", "title", "snippet", "score", "lang", "source", "date", "url"}
+    assert hit["id"] == "news/crisis.txt" and hit["lang"] == "ar"
+    assert "<mark>الأزمة</mark>" in hit["snippet"]
+
+
+def test_search_marks_original_words_with_clitics(index_dir: str) -> None:
+    data = json.loads(fahras("search", "--index", index_dir, "--json", "انتخابات").stdout)
+    snippet = data["hits"][0]["snippet"]
+    assert "<mark>الانتخابات</mark>" in snippet or "<mark>نتائج الانتخابات</mark>" in snippet
+
+
+def test_plain_output_lists_ranked_hits(index_dir: str) -> None:
+    result = fahras("search", "--index", index_dir, "football")
+    assert result.returncode == 0
+    assert result.stdout.startswith("1 results for 'football'")
+    assert "[football]" in result.stdout  # matches are marked (bold on a terminal)
+
+
+def test_lang_filter_and_paging(index_dir: str) -> None:
+    both = json.loads(fahras("search", "--index", index_dir, "--json", "football OR كرة").stdout)
+    assert both["total"] == 2
+    arabic = json.loads(
+        fahras("search", "--index", index_dir, "--json", "--lang", "ar", "football OR كرة").stdout
+    )
+    assert [h["id"] for h in arabic["hits"]] == ["j2"]
+    page2 = json.loads(
+        fahras(
+            "search", "--index", index_dir, "--json", "--limit", "1", "--page", "2", "football OR كرة"
+        ).stdout
+    )
+    assert len(page2["hits"]) == 1 and page2["hits"][0]["id"] != both["hits"][0]["id"]
+
+
+@pytest.mark.parametrize("query", ['"unclosed phrase', "(open", "a*", "*"])
+def test_malformed_query_is_one_clear_line(index_dir: str, query: str) -> None:
+    result = fahras("search", "--index", index_dir, query)
+    assert result.returncode == 2
+    assert result.stderr.startswith("fahras search: ") and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_search_without_index_is_a_clear_error(tmp_path: Path) -> None:
+    result = fahras("search", "--index", str(tmp_path / "none"), "x")
+    assert result.returncode == 2 and "no index at" in result.stderr
+
+
+def test_index_location_from_environment(tmp_path: Path, corpus: Path) -> None:
+    import os
+
+    env = {**os.environ, "FAHRAS_INDEX": str(tmp_path / "env-ix")}
+    assert fahras("index", str(corpus), env=env).returncode == 0
+    assert (tmp_path / "env-ix" / "live").exists()
+
+
+def test_stats(index_dir: str) -> None:
+    data = json.loads(fahras("stats", "--index", index_dir, "--json").stdout)
+    assert data["documents"] == 7
+    assert data["languages"] == {"ar": 3, "en": 3, "mixed": 1}
+    assert data["sources"]["Sports Daily"] == 2
+    assert data["size_bytes"] > 0 and data["last_build"]
+    text = fahras("stats", "--index", index_dir).stdout
+    assert "Documents:   7" in text
+
+
+def test_rebuild_command(index_dir: str, corpus: Path) -> None:
+    result = fahras("rebuild", "--index", index_dir, str(corpus))
+    assert result.returncode == 0 and "Indexed 7 new" in result.stdout
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    result = fahras("index", "--index", str(tmp_path / "ix"), str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_seed_article_is_found(tmp_path: Path) -> None:
+    seed = shared("seed")
+    folder = str(tmp_path / "ix")
+    assert fahras("index", "--index", folder, str(seed)).returncode == 0
+    for query, marked in (("الازمه", "الأزمة"), ("hafter", "HAFTER"), ("انتخابات", "انتخابات")):
+        data = json.loads(fahras("search", "--index", folder, "--json", query).stdout)
+        assert data["total"] == 1, query
+        assert f"<mark>{marked}</mark>" in data["hits"][0]["snippet"] or marked in data["hits"][0]["title"]

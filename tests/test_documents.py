@@ -1,0 +1,172 @@
+"""Reading every input format, and reporting every kind of bad file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from index.documents import Document, Skipped, decode_text, detect_language, parse_html
+from index.indexer import iter_documents
+
+from .conftest import write_corpus
+
+
+def load(root: Path) -> tuple[dict[str, Document], list[Skipped]]:
+    docs, skipped = {}, []
+    for item in iter_documents(root):
+        if isinstance(item, Skipped):
+            skipped.append(item)
+        else:
+            docs[item.id] = item
+    return docs, skipped
+
+
+def test_every_format_is_read(corpus: Path) -> None:
+    docs, skipped = load(corpus)
+    assert skipped == []
+    assert set(docs) == {
+        "news/election.txt", "news/crisis.txt", "science/stars.md", "science/mixed.txt",
+        "culture/poetry.html", "j1", "j2",
+    }  # fmt: skip
+    assert docs["news/election.txt"].title == "الانتخابات البلدية في المدينة"
+    assert docs["news/election.txt"].body.startswith("أعلنت اللجنة")
+    assert docs["science/stars.md"].title == "Counting the stars"
+    assert docs["j1"].source == "Sports Daily" and docs["j1"].date.year == 2024
+    assert docs["news/crisis.txt"].source == "news"  # top-level folder
+
+
+def test_html_keeps_visible_text_only() -> None:
+    title, body = parse_html(
+        "<html><head><title>A &amp; B</title><script>alert(1)</script></head>"
+        "<body><h1>Heading</h1><p>Visible <b>text</b></p><style>.x{}</style><noscript>no</noscript></body></html>"
+    )
+    assert title == "A & B"
+    assert "Visible text" in body and "alert" not in body and ".x" not in body and "no" not in body.split()
+
+
+def test_language_detection() -> None:
+    assert detect_language("هذا نص عربي خالص") == "ar"
+    assert detect_language("Plain English text") == "en"
+    assert detect_language("نص عربي مع some English words in it here") == "mixed"
+
+
+def test_record_language_wins_over_detection(tmp_path: Path) -> None:
+    record = {"id": "x", "title": "عنوان", "text": "نص", "lang": "en"}
+    write_corpus(tmp_path, {"a.json": json.dumps(record)})
+    docs, _ = load(tmp_path)
+    assert docs["x"].lang == "en"
+
+
+def test_windows_1256_arabic_is_decoded(tmp_path: Path) -> None:
+    text = "الأزمة الاقتصادية\n\nتفاقمت الأزمة في المدينة."
+    write_corpus(tmp_path, {"old.txt": text.encode("cp1256")})
+    docs, skipped = load(tmp_path)
+    assert skipped == []
+    assert docs["old.txt"].title == "الأزمة الاقتصادية"
+
+
+def test_utf8_bom_and_utf16_are_decoded() -> None:
+    assert decode_text("\ufeffنص".encode()) == "نص"
+    assert decode_text("نص عربي".encode("utf-16")) == "نص عربي"
+
+
+def test_json_list_and_gzipped_lines(tmp_path: Path) -> None:
+    records = [{"id": f"r{i}", "title": f"Title {i}", "text": "Body"} for i in range(3)]
+    with gzip.open(tmp_path / "feed.jsonl.gz", "wt", encoding="utf-8") as out:
+        out.write("\n".join(json.dumps(r) for r in records))
+    write_corpus(tmp_path, {"list.json": json.dumps([{"id": "l1", "title": "T", "text": "B"}])})
+    docs, skipped = load(tmp_path)
+    assert skipped == [] and set(docs) == {"r0", "r1", "r2", "l1"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
+        ("empty.txt", b"   \n\n", "empty"),
+        ("latin1.txt", "café crème brûlée à la française".encode("latin-1"), "not UTF-8"),
+        ("broken.json", b'{"id": "x", "title": ', "invalid JSON"),
+        (
+            "truncated.jsonl.gz",
+            gzip.compress(b'{"id": "a", "title": "A", "text": "x"}\n' * 50)[:-30],
+            "truncated",
+        ),
+    ],
+)
+def test_bad_files_are_reported_and_skipped(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    write_corpus(tmp_path, {name: content, "good.txt": "Good title\n\nGood body"})
+    docs, skipped = load(tmp_path)
+    assert "good.txt" in docs
+    assert len(skipped) == 1 and skipped[0].path.endswith(name)
+    assert reason in skipped[0].reason
+
+
+def test_truncated_gzip_keeps_the_records_before_the_damage(tmp_path: Path) -> None:
+    lines = b"".join(
+        json.dumps({"id": f"d{i}", "title": "t", "text": "x" * 200}).encode() + b"\n" for i in range(200)
+    )
+    write_corpus(tmp_path, {"feed.jsonl.gz": gzip.compress(lines)[:-100]})
+    docs, skipped = load(tmp_path)
+    assert 100 < len(docs) < 200
+    assert "truncated" in skipped[0].reason
+
+
+def test_invalid_json_line_is_reported_with_its_number(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"id": "a", "title": "A", "text": "x"}),
+        "{not json",
+        json.dumps({"id": "b", "title": "B", "text": "y"}),
+    ]
+    write_corpus(tmp_path, {"feed.jsonl": "\n".join(lines)})
+    docs, skipped = load(tmp_path)
+    assert set(docs) == {"a", "b"}
+    assert skipped[0].line == 2 and "feed.jsonl:2" in str(skipped[0])
+
+
+def test_record_without_text_is_reported(tmp_path: Path) -> None:
+    write_corpus(tmp_path, {"feed.jsonl": json.dumps({"id": "a"}) + "\n" + json.dumps([1, 2])})
+    _, skipped = load(tmp_path)
+    assert [s.reason for s in skipped] == ["record has no title or text", "not a JSON object"]
+
+
+def test_multi_megabyte_single_line_is_indexed(tmp_path: Path) -> None:
+    body = "كلمة " * 600_000
+    write_corpus(
+        tmp_path, {"big.jsonl": json.dumps({"id": "big", "title": "كبير", "text": body}, ensure_ascii=False)}
+    )
+    docs, skipped = load(tmp_path)
+    assert skipped == [] and len(docs["big"].body) > 2_000_000
+
+
+def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
+    write_corpus(tmp_path, {"a/doc.txt": "Title\n\nBody"})
+    os.symlink(tmp_path / "a", tmp_path / "a" / "loop")
+    docs, skipped = load(tmp_path)
+    assert list(docs) == ["a/doc.txt"]
+    assert any("symlink loop" in s.reason for s in skipped)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file_is_reported(tmp_path: Path) -> None:
+    write_corpus(tmp_path, {"secret.txt": "Title\n\nBody"})
+    (tmp_path / "secret.txt").chmod(0)
+    _, skipped = load(tmp_path)
+    assert "cannot read" in skipped[0].reason
+
+
+def test_arabic_file_names_with_spaces(tmp_path: Path) -> None:
+    write_corpus(tmp_path, {"تقارير سنوية/تقرير ٢٠٢٤.txt": "التقرير السنوي\n\nنص التقرير"})
+    docs, skipped = load(tmp_path)
+    assert skipped == [] and list(docs) == ["تقارير سنوية/تقرير ٢٠٢٤.txt"]
+
+
+def test_unsupported_and_hidden_files_are_ignored(tmp_path: Path) -> None:
+    write_corpus(
+        tmp_path, {"photo.jpg": b"\xff\xd8", ".hidden.txt": "x\ny", ".git/x.txt": "a\nb", "ok.txt": "T\nB"}
+    )
+    docs, skipped = load(tmp_path)
+    assert list(docs) == ["ok.txt"] and skipped == []
