@@ -260,6 +260,49 @@ def _light_stem(word: str, min_stem: int, min_after_proclitic: int) -> str:
     return stem
 
 
+class ExternalArabicStemmer(TokenFilter):
+    """A library's Arabic stemmer, for comparison with ours (bench/quality.py).
+
+    ``isri`` (root extraction), ``arlstem`` and ``arlstem2`` come from NLTK,
+    ``snowball`` from the Snowball project. The library is imported on first
+    use, and only the name is pickled.
+    """
+
+    scripts = frozenset({ARABIC})
+    is_stemmer = True
+    NAMES = ("isri", "arlstem", "arlstem2", "snowball")
+
+    def __init__(self, name: str) -> None:
+        if name not in self.NAMES:
+            raise ValueError(f"unknown Arabic stemmer {name!r}; choose from {', '.join(self.NAMES)}")
+        self.name = name
+
+    def transform(self, word: str) -> str:
+        return _external_stem(self.name, word)
+
+
+@lru_cache(maxsize=8)
+def _external_stemmer(name: str):
+    if name == "snowball":
+        return snowballstemmer.stemmer("arabic").stemWord
+    if name == "isri":
+        from nltk.stem.isri import ISRIStemmer
+
+        return ISRIStemmer().stem
+    if name == "arlstem":
+        from nltk.stem.arlstem import ARLSTem
+
+        return ARLSTem().stem
+    from nltk.stem.arlstem2 import ARLSTem2
+
+    return ARLSTem2().stem
+
+
+@lru_cache(maxsize=500_000)
+def _external_stem(name: str, word: str) -> str:
+    return _external_stemmer(name)(word) or word
+
+
 # --------------------------------------------------------------------------- Latin
 
 
@@ -409,9 +452,7 @@ def normalization_filters() -> list[TokenFilter]:
         FoldHamzaCarriers(),
         FoldYeh(),
         FoldTehMarbuta(),
-        Lowercase(),
-        FoldAccents(),
-        StripPossessive(),
+        *latin_filters(),
         AsciiDigits(),
     ]
 
@@ -430,8 +471,17 @@ def stop_filters() -> tuple[StopWords, StopWords]:
     )
 
 
-def stemming_filters(arabic_stemmer: TokenFilter | None = None) -> list[TokenFilter]:
-    return [arabic_stemmer or ArabicLightStemmer(), EnglishStemmer()]
+def arabic_stemmer(name: str) -> TokenFilter | None:
+    """The Arabic stemming filter called ``name`` ('light', 'none', or a library's)."""
+    if name == "light":
+        return ArabicLightStemmer()
+    if name == "none":
+        return None
+    return ExternalArabicStemmer(name)
+
+
+def latin_filters() -> list[TokenFilter]:
+    return [Lowercase(), FoldAccents(), StripPossessive()]
 
 
 def exact_analyzer():
@@ -439,7 +489,17 @@ def exact_analyzer():
     return WordTokenizer() | CachedChain(*normalization_filters(), *stop_filters())
 
 
-def stemmed_analyzer(arabic_stemmer: TokenFilter | None = None):
-    """The main analyzer: normalisation, stop words, then light stemming per script."""
-    filters = [*normalization_filters(), *stop_filters(), *stemming_filters(arabic_stemmer)]
-    return WordTokenizer() | CachedChain(*filters)
+def stemmed_analyzer(arabic: str = "light", normalize_arabic: bool = True):
+    """The main analyzer: normalisation, stop words, then stemming per script.
+
+    ``arabic`` names the Arabic stemmer and ``normalize_arabic=False`` turns
+    Arabic processing off altogether; both exist so that bench/quality.py can
+    measure what each step is worth.
+    """
+    if normalize_arabic:
+        filters = [*normalization_filters(), *stop_filters()]
+    else:
+        filters = [*latin_filters(), AsciiDigits(), stop_filters()[1]]
+    stemmer = arabic_stemmer(arabic) if normalize_arabic else None
+    filters += [stemmer] if stemmer else []
+    return WordTokenizer() | CachedChain(*filters, EnglishStemmer())

@@ -22,7 +22,13 @@ from whoosh import index as whoosh_index
 from whoosh.writing import IndexWriter
 
 from .documents import Document, FileReader, Skipped, SourceFile, find_files
-from .schema import build_schema, inventory_term, parse_inventory_term
+from .schema import (
+    DEFAULT_ANALYSIS,
+    AnalysisConfig,
+    build_schema,
+    inventory_term,
+    parse_inventory_term,
+)
 from .store import IndexHome, StoreError
 
 # Below this much input a single-process writer is faster than starting workers.
@@ -70,8 +76,8 @@ class IndexingError(StoreError):
     pass
 
 
-def _fields(document: Document) -> dict:
-    return {
+def _fields(document: Document, schema) -> dict:
+    fields = {
         "id": document.id,
         "title": document.title,
         "body": document.body,
@@ -84,6 +90,7 @@ def _fields(document: Document) -> dict:
         "path": document.path,
         "inventory": inventory_term(document.origin, document.id, document.fingerprint),
     }
+    return {name: value for name, value in fields.items() if name in schema}
 
 
 def read_inventory(ix: whoosh_index.Index) -> dict[str, tuple[str, str]]:
@@ -171,10 +178,10 @@ class _Run:
         if old == (document.origin, document.fingerprint):
             self.report.unchanged += 1
         elif old is None:
-            self._writer().add_document(**_fields(document))
+            self._writer().add_document(**_fields(document, self.ix.schema))
             self.report.added += 1
         else:
-            self._writer().update_document(**_fields(document))
+            self._writer().update_document(**_fields(document, self.ix.schema))
             self.report.updated += 1
 
     def _delete_missing(self) -> None:
@@ -202,13 +209,18 @@ def _check_root(root: Path) -> None:
 
 
 def rebuild_index(
-    home: IndexHome, root: Path, *, show_progress: bool = True, lock_timeout: float = 30.0
+    home: IndexHome,
+    root: Path,
+    *,
+    show_progress: bool = True,
+    lock_timeout: float = 30.0,
+    analysis: AnalysisConfig = DEFAULT_ANALYSIS,
 ) -> IndexReport:
     """Build a complete new index of ``root`` and swap it in atomically."""
     _check_root(root)
     with home.write_lock(lock_timeout):
         folder = home.new_generation()
-        ix = whoosh_index.create_in(str(folder), build_schema())
+        ix = whoosh_index.create_in(str(folder), build_schema(analysis))
         report = _Run(ix, {}, root, _procs_for(root), show_progress).run()
         report.total_docs = _count(ix)
         home.record_build(folder, source=str(root.resolve()), documents=report.total_docs)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 
-from .analysis import TokenFilter, exact_analyzer, stemmed_analyzer
+from .analysis import exact_analyzer, stemmed_analyzer
 
 # Fields searched by default, with their query-time weights. The *_exact fields
 # hold normalised but unstemmed words, so an exact form outranks a variant that
@@ -12,16 +14,33 @@ from .analysis import TokenFilter, exact_analyzer, stemmed_analyzer
 SEARCH_FIELDS = {"title": 2.0, "body": 1.0, "title_exact": 1.0, "body_exact": 0.6}
 
 
-def build_schema(arabic_stemmer: TokenFilter | None = None) -> Schema:
-    """The schema; ``arabic_stemmer`` lets benchmarks compare stemmers."""
-    stemmed = stemmed_analyzer(arabic_stemmer)
-    exact = exact_analyzer()
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """How text is analysed; the default is Fahras's, the others are for comparison."""
+
+    arabic_stemmer: str = "light"  # light | none | isri | arlstem | arlstem2 | snowball
+    normalize_arabic: bool = True
+    exact_fields: bool = True
+
+
+DEFAULT_ANALYSIS = AnalysisConfig()
+
+
+def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS) -> Schema:
+    """The index schema for an analysis configuration."""
+    stemmed = stemmed_analyzer(config.arabic_stemmer, config.normalize_arabic)
+    exact_fields = {}
+    if config.exact_fields:
+        exact = exact_analyzer()
+        exact_fields = {
+            "title_exact": TEXT(analyzer=exact, phrase=False),
+            "body_exact": TEXT(analyzer=exact, phrase=False),
+        }
     return Schema(
         id=ID(unique=True, stored=True),
         title=TEXT(analyzer=stemmed, stored=True),
         body=TEXT(analyzer=stemmed, stored=True),
-        title_exact=TEXT(analyzer=exact, phrase=False),
-        body_exact=TEXT(analyzer=exact, phrase=False),
+        **exact_fields,
         lang=ID(stored=True, sortable=True),
         source=ID(stored=True, sortable=True),
         date=DATETIME(stored=True, sortable=True),

@@ -20,12 +20,9 @@ from index.indexer import rebuild_index, update_index
 from index.store import IndexHome, StoreError, default_home
 
 from .engine import Filters, QueryError, SearchEngine
+from .evaluate import EvalInputError, run_evaluation
 
 BOLD, RESET, DIM = "\033[1m", "\033[0m", "\033[2m"
-
-
-class UsageError(Exception):
-    """A command-line mistake (shown as one line, exit status 2)."""
 
 
 def _home(args: argparse.Namespace) -> IndexHome:
@@ -97,8 +94,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import run_evaluation
-
     return run_evaluation(args)
 
 
@@ -170,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_EXPECTED: tuple[type[Exception], ...] = (QueryError, StoreError, UsageError, OSError)
+_EXPECTED: tuple[type[Exception], ...] = (QueryError, StoreError, EvalInputError, OSError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -177,9 +177,8 @@ class SearchEngine:
         """The Whoosh query for a user's query string (raises QueryError)."""
         check_syntax(text)
         schema = self._index().schema
-        parser = MultifieldParser(
-            list(SEARCH_FIELDS), schema, fieldboosts=SEARCH_FIELDS, group=OrGroup.factory(0.9)
-        )
+        fields = {name: boost for name, boost in SEARCH_FIELDS.items() if name in schema}
+        parser = MultifieldParser(list(fields), schema, fieldboosts=fields, group=OrGroup.factory(0.9))
         parser.add_plugin(FuzzyTermPlugin())
         parsed = parser.parse(text)
         error = _first_error(parsed)
@@ -201,6 +200,7 @@ class SearchEngine:
         sort: str = "relevance",
         facets: bool = False,
         suggest: bool = False,
+        snippets: bool = True,
     ) -> SearchResults:
         """Ranked, highlighted results for one page."""
         started = time.perf_counter()
@@ -216,7 +216,7 @@ class SearchEngine:
         results = searcher.search(parsed, limit=page * size, **kwargs)
         results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70)
         results.formatter = MarkFormatter()
-        hits = [self._hit(hit) for hit in results[(page - 1) * size : page * size]]
+        hits = [self._hit(hit, snippets) for hit in results[(page - 1) * size : page * size]]
         found = SearchResults(
             query=text,
             total=len(results),
@@ -231,9 +231,9 @@ class SearchEngine:
         found.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return found
 
-    def _hit(self, hit: Hit) -> SearchHit:
+    def _hit(self, hit: Hit, snippets: bool = True) -> SearchHit:
         stored = hit.fields()
-        snippet = hit.highlights("body", top=2) or _lead(stored.get("body", ""))
+        snippet = (snippets and hit.highlights("body", top=2)) or _lead(stored.get("body", ""))
         date = stored.get("date")
         return SearchHit(
             id=stored["id"],

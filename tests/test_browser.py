@@ -78,6 +78,13 @@ def browser():
         chromium.close()
 
 
+def _wait_for_focus(page, element_id: str) -> None:
+    deadline = time.monotonic() + 5  # polled: the page's CSP forbids Playwright's eval-based waits
+    while page.evaluate("document.activeElement && document.activeElement.id") != element_id:
+        assert time.monotonic() < deadline, f"#{element_id} never got the focus"
+        page.wait_for_timeout(50)
+
+
 def _api(base: str, **params: str) -> dict:
     from urllib.parse import urlencode
 
@@ -94,7 +101,8 @@ def test_search_journey(server: str, browser) -> None:
 
     page.goto(server + "/")
     assert page.get_attribute("html", "dir") == "rtl"  # Accept-Language: ar
-    page.keyboard.type(QUERY)  # the search box has focus on arrival
+    _wait_for_focus(page, "q")  # autofocus: the search box has focus on arrival
+    page.keyboard.type(QUERY)
     page.keyboard.press("Enter")
     page.wait_for_selector("ol.hits li")
     assert page.locator("ol.hits mark").count() > 0
@@ -127,7 +135,7 @@ def test_search_journey(server: str, browser) -> None:
 def test_suggestions_fill_while_typing(server: str, browser) -> None:
     page = browser.new_page(locale="en")
     page.goto(server + "/")
-    page.keyboard.type("الانت")
+    page.locator("#q").press_sequentially("الانت")
     options = page.locator("#suggestions option")
     deadline = time.monotonic() + 5  # polled from here: the page's CSP forbids eval
     while options.count() == 0 and time.monotonic() < deadline:
