@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
-import snowballstemmer
 from whoosh.analysis import Filter, RegexTokenizer, Token
 
 ARABIC = "arabic"
@@ -74,6 +73,18 @@ class WordTokenizer(RegexTokenizer):
             yield token
 
 
+def _emit(token: Token, forms: tuple[str, ...]) -> Iterator[Token]:
+    """Yield the token once per form (same position and offsets), or as stopped."""
+    if not forms:
+        if not token.removestops:
+            token.stopped = True
+            yield token
+        return
+    for form in forms:
+        token.text = form
+        yield token
+
+
 class TokenFilter(Filter):
     """A filter that rewrites the text of one token at a time.
 
@@ -94,18 +105,21 @@ class TokenFilter(Filter):
     def rewrite(self, word: str) -> str:
         return self.transform(word) if self.applies_to(word) else word
 
+    def expand(self, word: str) -> tuple[str, ...]:
+        """The word's rewritten forms: usually one, none for a dropped word.
+
+        Only a stemmer may give two, for a word that reads two ways (see
+        :class:`ArabicLightStemmer`); both are indexed at the same position.
+        """
+        text = self.rewrite(word)
+        return (text,) if text else ()
+
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for token in tokens:
             if self.is_stemmer and getattr(token, "verbatim", False):
                 yield token
-                continue
-            text = self.rewrite(token.text)
-            if text:
-                token.text = text
-                yield token
-            elif not token.removestops:
-                token.stopped = True
-                yield token
+            else:
+                yield from _emit(token, self.expand(token.text))
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.__dict__ == other.__dict__
@@ -215,57 +229,87 @@ class StopWords(TokenFilter):
 
 
 class ArabicLightStemmer(TokenFilter):
-    """Light stemming: strips article/conjunction/preposition prefixes and one suffix.
+    """Light stemming: strips the article (with its clitics) and one suffix.
 
-    Guards keep short words whole: a lone conjunction (و ف) is only stripped
-    when at least ``min_after_proclitic`` letters remain, so وزير, وزيرة and
-    ولد stay themselves; ب ك ل are only stripped with the article (بال، كال،
-    لل) because alone they are as often the word's first root letter (كتاب،
-    بيت، لبن). Suffixes are only stripped when ``min_stem`` letters remain, so
-    موسكو and حفتر are untouched. Works on normalised text (ة → ه, ى → ي).
+    Guards keep short words whole: the article is only removed when
+    ``min_stem`` letters remain (الله stays), a suffix likewise (موسكو, حفتر
+    stay), and the ambiguous endings ان ين ون only when four letters remain
+    (عنوان, ايران stay; المسلمين → مسلم).
+
+    A single leading و ف ب ل is a proclitic in وتابعت or بترجمة but a root
+    letter in وزير or كتاب, and no length rule tells them apart. So such a
+    word keeps its own stem and, when ``variants`` is on and at least
+    ``min_after_proclitic`` letters follow, also gets the stem of its
+    remainder as a second form at the same position: وزير stays وزير, and
+    لكاليفورنيا also matches كاليفورنيا. Works on normalised text (ة → ه).
     """
 
     scripts = frozenset({ARABIC})
     is_stemmer = True
     ARTICLES = ("وبال", "وكال", "فبال", "وال", "فال", "بال", "كال", "ولل", "لل", "ال")
-    PROCLITICS = "وف"
+    PROCLITICS = "وفبل"  # كـ without the article is rare and كتاب-like words are not
     SUFFIXES = (
         "هما", "كما", "تين", "تان", "ات", "ان", "ون", "ين", "يه", "ها",
         "هم", "هن", "كم", "نا", "ه", "ي",
     )  # fmt: skip
+    AMBIGUOUS_SUFFIXES = frozenset({"ان", "ين", "ون"})
 
-    def __init__(self, min_stem: int = 3, min_after_proclitic: int = 5) -> None:
+    def __init__(self, min_stem: int = 3, min_after_proclitic: int = 4, variants: bool = True) -> None:
         self.min_stem = min_stem
         self.min_after_proclitic = min_after_proclitic
+        self.variants = variants
 
     def transform(self, word: str) -> str:
-        return _light_stem(word, self.min_stem, self.min_after_proclitic)
+        return _light_stem(word, self.min_stem)
+
+    def expand(self, word: str) -> tuple[str, ...]:
+        if not self.applies_to(word):
+            return (word,)
+        return _light_stem_forms(word, self.min_stem, self.min_after_proclitic if self.variants else 0)
 
 
 @lru_cache(maxsize=500_000)
-def _light_stem(word: str, min_stem: int, min_after_proclitic: int) -> str:
+def _light_stem(word: str, min_stem: int) -> str:
     stem = word
     for article in ArabicLightStemmer.ARTICLES:
         if stem.startswith(article):
             if len(stem) - len(article) < min_stem:
-                return stem  # too short to be article + word: الله, اللغ
+                return stem  # too short to be article + word: الله
             stem = stem[len(article) :]
             break
-    else:
-        if stem[:1] in ArabicLightStemmer.PROCLITICS and len(stem) > min_after_proclitic:
-            stem = stem[1:]
+    return _strip_suffix(stem, min_stem)
+
+
+def _strip_suffix(stem: str, min_stem: int) -> str:
     for suffix in ArabicLightStemmer.SUFFIXES:
-        if stem.endswith(suffix) and len(stem) - len(suffix) >= min_stem:
-            return stem[: -len(suffix)]
+        if stem.endswith(suffix):
+            keep = len(stem) - len(suffix)
+            if keep >= min_stem + (suffix in ArabicLightStemmer.AMBIGUOUS_SUFFIXES):
+                return stem[:keep]
     return stem
+
+
+@lru_cache(maxsize=500_000)
+def _light_stem_forms(word: str, min_stem: int, min_after_proclitic: int) -> tuple[str, ...]:
+    stem = _light_stem(word, min_stem)
+    if (
+        min_after_proclitic
+        and word[:1] in ArabicLightStemmer.PROCLITICS
+        and len(word) - 1 >= min_after_proclitic
+        and not word.startswith(ArabicLightStemmer.ARTICLES)
+    ):
+        variant = _strip_suffix(word[1:], min_stem)
+        if variant != stem:
+            return (stem, variant)
+    return (stem,)
 
 
 class ExternalArabicStemmer(TokenFilter):
     """A library's Arabic stemmer, for comparison with ours (bench/quality.py).
 
-    ``isri`` (root extraction), ``arlstem`` and ``arlstem2`` come from NLTK,
-    ``snowball`` from the Snowball project. The library is imported on first
-    use, and only the name is pickled.
+    ``isri`` (root extraction, also used for the root fields), ``arlstem``,
+    ``arlstem2`` and ``snowball`` all come from NLTK, imported on first use
+    (NLTK's package import is slow); only the name is pickled.
     """
 
     scripts = frozenset({ARABIC})
@@ -284,7 +328,9 @@ class ExternalArabicStemmer(TokenFilter):
 @lru_cache(maxsize=8)
 def _external_stemmer(name: str):
     if name == "snowball":
-        return snowballstemmer.stemmer("arabic").stemWord
+        from nltk.stem.snowball import SnowballStemmer
+
+        return SnowballStemmer("arabic").stem
     if name == "isri":
         from nltk.stem.isri import ISRIStemmer
 
@@ -338,12 +384,7 @@ class StripPossessive(TokenFilter):
 
 
 class EnglishStemmer(TokenFilter):
-    """English Snowball (Porter2) stemming, cached because the vocabulary is Zipfian.
-
-    Uses the Snowball project's own ``snowballstemmer`` package: the same
-    algorithm as NLTK's, but importing NLTK costs about a second on every
-    ``fahras`` command, which users feel.
-    """
+    """English Snowball (Porter2) stemming from NLTK, cached: the vocabulary is Zipfian."""
 
     scripts = frozenset({LATIN})
     is_stemmer = True
@@ -352,12 +393,16 @@ class EnglishStemmer(TokenFilter):
         return _snowball_stem(word)
 
 
-_ENGLISH_SNOWBALL = snowballstemmer.stemmer("english")
+@lru_cache(maxsize=1)
+def _english_snowball():
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer("english")
 
 
 @lru_cache(maxsize=500_000)
 def _snowball_stem(word: str) -> str:
-    return _ENGLISH_SNOWBALL.stemWord(word)
+    return _english_snowball().stem(word)
 
 
 # --------------------------------------------------------------------------- neutral
@@ -388,8 +433,8 @@ class CachedChain(Filter):
 
     def __init__(self, *filters: TokenFilter) -> None:
         self.filters = filters
-        self._memo: dict[str, str] = {}
-        self._memo_verbatim: dict[str, str] = {}
+        self._memo: dict[str, tuple[str, ...]] = {}
+        self._memo_verbatim: dict[str, tuple[str, ...]] = {}
 
     def __getstate__(self) -> dict:
         return {"filters": self.filters}
@@ -403,16 +448,16 @@ class CachedChain(Filter):
     def __hash__(self) -> int:
         return hash(self.filters)
 
-    def analyze_word(self, word: str, verbatim: bool = False) -> str:
-        """The indexed form of one word ('' when it is a stop word)."""
+    def forms(self, word: str, verbatim: bool = False) -> tuple[str, ...]:
+        """The indexed forms of one word (none for a stop word)."""
         memo = self._memo_verbatim if verbatim else self._memo
         result = memo.get(word)
         if result is None:
-            result = word
+            result = (word,)
             for flt in self.filters:
                 if verbatim and flt.is_stemmer:
                     continue
-                result = flt.rewrite(result)
+                result = tuple(form for text in result for form in flt.expand(text))
                 if not result:
                     break
             if len(memo) >= self.MAX_CACHED:
@@ -420,16 +465,15 @@ class CachedChain(Filter):
             memo[word] = result
         return result
 
+    def analyze_word(self, word: str) -> str:
+        """The first indexed form of one word ('' for a stop word)."""
+        forms = self.forms(word)
+        return forms[0] if forms else ""
+
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
-        analyze = self.analyze_word
+        forms = self.forms
         for token in tokens:
-            text = analyze(token.text, getattr(token, "verbatim", False))
-            if text:
-                token.text = text
-                yield token
-            elif not token.removestops:
-                token.stopped = True
-                yield token
+            yield from _emit(token, forms(token.text, getattr(token, "verbatim", False)))
 
 
 _STOPWORD_DIR = Path(__file__).with_name("stopwords")

@@ -83,6 +83,8 @@ def _fields(document: Document, schema) -> dict:
         "body": document.body,
         "title_exact": document.title,
         "body_exact": document.body,
+        "title_root": document.title,
+        "body_root": document.body,
         "lang": document.lang,
         "source": document.source,
         "date": document.date,

@@ -10,8 +10,16 @@ from .analysis import exact_analyzer, stemmed_analyzer
 
 # Fields searched by default, with their query-time weights. The *_exact fields
 # hold normalised but unstemmed words, so an exact form outranks a variant that
-# only shares its stem; titles outweigh bodies.
-SEARCH_FIELDS = {"title": 2.0, "body": 1.0, "title_exact": 1.0, "body_exact": 0.6}
+# only shares its stem; the *_root fields hold ISRI roots, so that derived
+# forms (ترجمة، مترجم) still meet, with a low weight.
+SEARCH_FIELDS = {
+    "title": 1.0,
+    "body": 1.0,
+    "title_exact": 0.5,
+    "body_exact": 0.5,
+    "title_root": 0.4,
+    "body_root": 0.4,
+}
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,7 @@ class AnalysisConfig:
     arabic_stemmer: str = "light"  # light | none | isri | arlstem | arlstem2 | snowball
     normalize_arabic: bool = True
     exact_fields: bool = True
+    root_fields: bool = True  # ISRI roots in title_root/body_root, for recall
 
 
 DEFAULT_ANALYSIS = AnalysisConfig()
@@ -36,6 +45,10 @@ def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS) -> Schema:
             "title_exact": TEXT(analyzer=exact, phrase=False),
             "body_exact": TEXT(analyzer=exact, phrase=False),
         }
+    if config.root_fields:
+        root = stemmed_analyzer("isri", True)
+        exact_fields["title_root"] = TEXT(analyzer=root, phrase=False)
+        exact_fields["body_root"] = TEXT(analyzer=root, phrase=False)
     return Schema(
         id=ID(unique=True, stored=True),
         title=TEXT(analyzer=stemmed, stored=True),

@@ -9,11 +9,13 @@ server always answers from the latest complete index.
 from __future__ import annotations
 
 import html
+import math
 import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 from whoosh import query as Q
@@ -33,6 +35,49 @@ MIN_WILDCARD_PREFIX = 2
 SNIPPET_CHARS = 240
 PHRASE_FIELDS = ("title", "body")
 FACET_FIELDS = ("lang", "source")
+
+
+class ProbabilisticBM25F(scoring.BM25F):
+    """BM25F with the probabilistic IDF of Robertson/Sparck Jones (as in Lucene).
+
+    Whoosh's default IDF, log(N / (df + 1)) + 1, never falls below 1, so very
+    common words still add a full point per match; this one tends to 0 for
+    them, which matters for long natural-language questions.
+    """
+
+    def idf(self, searcher, fieldname: str, text) -> float:
+        df = searcher.doc_frequency(fieldname, text)
+        total = searcher.doc_count_all()
+        return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Ranking parameters: BM25 constants, field weights, and proximity boosts.
+
+    The defaults were chosen with bench/quality.py (see the README); the
+    fields' scores are summed, so a word matching in its exact form, its
+    light stem and its root outranks one that only shares a root.
+    """
+
+    k1: float = 0.9
+    b: float = 0.4
+    title_b: float = 0.5
+    field_boosts: tuple[tuple[str, float], ...] = tuple(SEARCH_FIELDS.items())
+    # Adjacent query words found near each other in the body add a phrase
+    # match with this boost (0 turns it off); ``proximity_slop`` is how many
+    # positions apart they may be (removed stop words leave gaps).
+    proximity_boost: float = 0.3
+    proximity_slop: int = 1
+
+    probabilistic_idf: bool = True
+
+    def weighting(self) -> scoring.BM25F:
+        model = ProbabilisticBM25F if self.probabilistic_idf else scoring.BM25F
+        return model(B=self.b, K1=self.k1, title_B=self.title_b, title_exact_B=self.title_b)
+
+
+DEFAULT_RANKING = Ranking()
 
 
 class QueryError(ValueError):
@@ -100,6 +145,7 @@ class MarkFormatter(Formatter):
         return f"<mark>{html.escape(text[token.startchar : token.endchar], quote=False)}</mark>"
 
 
+_SYNTAX_CHARS = re.compile(r'["()*?~:^]|\b(?:AND|OR|NOT)\b')
 _UNBALANCED_HINT = "close it or remove it"
 
 
@@ -137,8 +183,9 @@ def _drop_unpositioned_phrases(node: Q.Query) -> Q.Query:
 class SearchEngine:
     """Queries one index home; safe to share between threads."""
 
-    def __init__(self, home: IndexHome) -> None:
+    def __init__(self, home: IndexHome, ranking: Ranking = DEFAULT_RANKING) -> None:
         self.home = home
+        self.ranking = ranking
         self._local = threading.local()
         self._ix_lock = threading.Lock()
         self._ix = None
@@ -166,8 +213,7 @@ class SearchEngine:
             return self._local.searcher
         if current is not None:
             current.close()
-        weighting = scoring.BM25F(B=0.75, K1=1.2, title_B=0.5, title_exact_B=0.5)
-        self._local.searcher = ix.searcher(weighting=weighting)
+        self._local.searcher = ix.searcher(weighting=self.ranking.weighting())
         self._local.ix = ix
         return self._local.searcher
 
@@ -177,8 +223,8 @@ class SearchEngine:
         """The Whoosh query for a user's query string (raises QueryError)."""
         check_syntax(text)
         schema = self._index().schema
-        fields = {name: boost for name, boost in SEARCH_FIELDS.items() if name in schema}
-        parser = MultifieldParser(list(fields), schema, fieldboosts=fields, group=OrGroup.factory(0.9))
+        fields = {name: boost for name, boost in self.ranking.field_boosts if name in schema}
+        parser = MultifieldParser(list(fields), schema, fieldboosts=fields, group=OrGroup)
         parser.add_plugin(FuzzyTermPlugin())
         parsed = parser.parse(text)
         error = _first_error(parsed)
@@ -189,7 +235,19 @@ class SearchEngine:
             raise QueryError(
                 "The query has only very common words (like 'the' or 'في'); add a more specific word."
             )
-        return parsed
+        return self._with_proximity(parsed, text, schema)
+
+    def _with_proximity(self, parsed: Q.Query, text: str, schema) -> Q.Query:
+        """Add a boost for each pair of adjacent query words that appear close together."""
+        if not self.ranking.proximity_boost or not isinstance(parsed, Q.Or) or _SYNTAX_CHARS.search(text):
+            return parsed
+        stems = [token.text for token in schema["body"].analyzer(text, mode="query")]
+        pairs = [
+            Q.Phrase("body", [a, b], slop=self.ranking.proximity_slop, boost=self.ranking.proximity_boost)
+            for a, b in pairwise(stems)
+            if a != b
+        ]
+        return Q.Or([*parsed.subqueries, *pairs], boost=parsed.boost, scale=parsed.scale) if pairs else parsed
 
     def search(
         self,

@@ -1,0 +1,110 @@
+"""Evaluation metrics against hand-computed values, and `fahras eval` end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from search.evaluate import (
+    EvalInputError,
+    ndcg,
+    plain_query,
+    read_qrels,
+    read_queries,
+    recall,
+    reciprocal_rank,
+    score_runs,
+)
+
+from .conftest import shared
+
+
+def test_reciprocal_rank() -> None:
+    assert reciprocal_rank(["a", "b", "c"], {"c"}, 10) == pytest.approx(1 / 3)
+    assert reciprocal_rank(["a", "b", "c"], {"c"}, 2) == 0.0  # beyond the cut-off
+    assert reciprocal_rank([], {"a"}, 10) == 0.0
+
+
+def test_recall() -> None:
+    assert recall(["a", "x", "b"], {"a", "b", "c", "d"}, 10) == 0.5
+    assert recall(["a", "x", "b"], {"a", "b"}, 2) == 0.5
+
+
+def test_ndcg_with_binary_gains() -> None:
+    # relevant at ranks 1 and 3 of two relevant: (1 + 1/log2(4)) / (1 + 1/log2(3))
+    expected = (1 + 0.5) / (1 + 1 / math.log2(3))
+    assert ndcg(["a", "x", "b"], {"a", "b"}, 10) == pytest.approx(expected)
+    assert ndcg(["a"], {"a"}, 10) == 1.0
+    assert ndcg(["x", "a"], {"a"}, 10) == pytest.approx(1 / math.log2(3))
+
+
+def test_means_over_judged_queries_with_missing_runs_scoring_zero() -> None:
+    qrels = {"q1": {"a"}, "q2": {"b"}, "q3": {"c"}}
+    runs = {"q1": ["a"], "q2": ["x", "b"]}  # q3 returned nothing
+    scores = score_runs(runs, qrels, 10)
+    assert scores.queries == 3
+    assert scores.mrr == pytest.approx((1 + 0.5 + 0) / 3)
+    assert scores.recall == pytest.approx(2 / 3)
+    assert scores.p1 == pytest.approx(1 / 3)
+
+
+def test_plain_query_strips_syntax() -> None:
+    assert plain_query('What is "Tesla\'s" AND (first) job?') == "What is Tesla s and first job"
+    assert plain_query("كم عدد الأهداف؟") == "كم عدد الأهداف"
+
+
+def test_input_files_are_validated(tmp_path: Path) -> None:
+    (tmp_path / "q.tsv").write_text("q1 no tab here\n")
+    with pytest.raises(EvalInputError, match=r"q\.tsv:1"):
+        read_queries(tmp_path / "q.tsv")
+    (tmp_path / "qrels.txt").write_text("q1 0 d1\n")
+    with pytest.raises(EvalInputError, match=r"qrels\.txt:1"):
+        read_qrels(tmp_path / "qrels.txt")
+
+
+def _eval(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "search.cli", "eval", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_eval_command_end_to_end(tmp_path: Path, corpus: Path) -> None:
+    queries = "q1\tWho won the football final?\nq2\tما هي الأزمة؟\nq3\tthe of\n"
+    (tmp_path / "q.tsv").write_text(queries, encoding="utf-8")
+    (tmp_path / "qrels.txt").write_text("q1 0 j1 1\nq2 0 news/crisis.txt 1\nq3 0 j2 1\n")
+    run = tmp_path / "out.run"
+    result = _eval("--corpus", str(corpus), "--queries", str(tmp_path / "q.tsv"),
+                   "--qrels", str(tmp_path / "qrels.txt"), "--run", str(run), "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert scores["queries"] == 3
+    assert scores["mrr"] == pytest.approx(2 / 3)  # q3 is only stop words: no results, scores 0
+    first = run.read_text().splitlines()[0].split()
+    assert first[:4] == ["q1", "Q0", "j1", "1"] and first[5] == "fahras"
+
+
+def test_bad_queries_file_is_one_clear_line(tmp_path: Path, corpus: Path) -> None:
+    (tmp_path / "q.tsv").write_text("no tab\n")
+    (tmp_path / "qrels.txt").write_text("q1 0 j1 1\n")
+    result = _eval(
+        "--corpus", str(corpus), "--queries", str(tmp_path / "q.tsv"), "--qrels", str(tmp_path / "qrels.txt")
+    )
+    assert (
+        result.returncode == 2
+        and "expected 'qid<TAB>query'" in result.stderr
+        and "Traceback" not in result.stderr
+    )
+
+
+def test_xquad_arabic_beats_lucene() -> None:
+    xquad = shared("xquad")
+    result = _eval("--corpus", str(xquad / "corpus.jsonl"), "--queries", str(xquad / "queries.ar.tsv"),
+                   "--qrels", str(xquad / "qrels.ar.txt"), "--json")  # fmt: skip
+    scores = json.loads(result.stdout)
+    assert scores["queries"] == 1190
+    assert scores["mrr"] > 0.908 and scores["recall"] >= 0.976  # Lucene's ArabicAnalyzer + BM25
