@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from whoosh.analysis import Filter, RegexTokenizer, Token
+from whoosh.analysis import Filter, Token, Tokenizer
 
 ARABIC = "arabic"
 LATIN = "latin"
@@ -56,20 +56,63 @@ def script_of(word: str) -> str:
     return OTHER
 
 
-class WordTokenizer(RegexTokenizer):
+class WordTokenizer(Tokenizer):
     """Splits text into words, keeping Arabic diacritics and tatweel inside them.
+
+    The same text is analysed once per field (stemmed, exact, root), so the
+    word spans of the most recent text are remembered and reused.
 
     When called with ``tokenize=False`` (Whoosh does this for wildcard and fuzzy
     query terms) the single token is flagged ``verbatim`` so that stemming
     filters leave it alone: a prefix like ``انتخاب*`` must not be stemmed.
     """
 
-    def __init__(self) -> None:
-        super().__init__(_WORD_PATTERN)
+    _WORDS = re.compile(_WORD_PATTERN)
+    _last: tuple[str, list[tuple[int, int]]] = ("", [])  # shared by all instances
 
-    def __call__(self, value: str, tokenize: bool = True, **kwargs) -> Iterator[Token]:
-        for token in super().__call__(value, tokenize=tokenize, **kwargs):
-            token.verbatim = not tokenize
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    @classmethod
+    def spans(cls, value: str) -> list[tuple[int, int]]:
+        """(start, end) of each word in ``value``."""
+        last_value, last_spans = cls._last
+        if last_value is value:
+            return last_spans
+        found = [match.span() for match in cls._WORDS.finditer(value)]
+        cls._last = (value, found)
+        return found
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        token.verbatim = not tokenize
+        spans = self.spans(value) if tokenize else [(0, len(value))]
+        for pos, (start, end) in enumerate(spans):
+            token.text = value[start:end]
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = token.text
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + end
             yield token
 
 
@@ -105,14 +148,19 @@ class TokenFilter(Filter):
     def rewrite(self, word: str) -> str:
         return self.transform(word) if self.applies_to(word) else word
 
-    def expand(self, word: str) -> tuple[str, ...]:
-        """The word's rewritten forms: usually one, none for a dropped word.
+    def forms(self, word: str) -> tuple[str, ...]:
+        """The forms of a word already known to be in one of ``scripts``.
 
-        Only a stemmer may give two, for a word that reads two ways (see
-        :class:`ArabicLightStemmer`); both are indexed at the same position.
+        Usually one, none for a dropped word. Only a stemmer may give two,
+        for a word that reads two ways (see :class:`ArabicLightStemmer`);
+        both are indexed at the same position.
         """
-        text = self.rewrite(word)
+        text = self.transform(word)
         return (text,) if text else ()
+
+    def expand(self, word: str) -> tuple[str, ...]:
+        """The word's forms, or the word itself when the filter does not apply."""
+        return self.forms(word) if self.applies_to(word) else (word,)
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for token in tokens:
@@ -262,9 +310,7 @@ class ArabicLightStemmer(TokenFilter):
     def transform(self, word: str) -> str:
         return _light_stem(word, self.min_stem)
 
-    def expand(self, word: str) -> tuple[str, ...]:
-        if not self.applies_to(word):
-            return (word,)
+    def forms(self, word: str) -> tuple[str, ...]:
         return _light_stem_forms(word, self.min_stem, self.min_after_proclitic if self.variants else 0)
 
 
@@ -448,16 +494,20 @@ class CachedChain(Filter):
     def __hash__(self) -> int:
         return hash(self.filters)
 
-    def forms(self, word: str, verbatim: bool = False) -> tuple[str, ...]:
-        """The indexed forms of one word (none for a stop word)."""
+    def analyze(self, word: str, verbatim: bool = False) -> tuple[str, ...]:
+        """The indexed forms of one word (none for a stop word).
+
+        The word's script is found once: normalisation never changes it.
+        """
         memo = self._memo_verbatim if verbatim else self._memo
         result = memo.get(word)
         if result is None:
+            script = script_of(word)
             result = (word,)
             for flt in self.filters:
-                if verbatim and flt.is_stemmer:
+                if (verbatim and flt.is_stemmer) or not (flt.scripts is ALL_SCRIPTS or script in flt.scripts):
                     continue
-                result = tuple(form for text in result for form in flt.expand(text))
+                result = tuple(form for text in result for form in flt.forms(text))
                 if not result:
                     break
             if len(memo) >= self.MAX_CACHED:
@@ -467,13 +517,13 @@ class CachedChain(Filter):
 
     def analyze_word(self, word: str) -> str:
         """The first indexed form of one word ('' for a stop word)."""
-        forms = self.forms(word)
+        forms = self.analyze(word)
         return forms[0] if forms else ""
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
-        forms = self.forms
+        analyze = self.analyze
         for token in tokens:
-            yield from _emit(token, forms(token.text, getattr(token, "verbatim", False)))
+            yield from _emit(token, analyze(token.text, getattr(token, "verbatim", False)))
 
 
 _STOPWORD_DIR = Path(__file__).with_name("stopwords")
