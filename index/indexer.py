@@ -210,6 +210,20 @@ def _check_root(root: Path) -> None:
         raise IndexingError(f"{root} does not exist")
 
 
+def _build_generation(
+    home: IndexHome, root: Path, show_progress: bool, analysis: AnalysisConfig
+) -> IndexReport:
+    """Index ``root`` into a new generation and publish it (write lock held)."""
+    folder = home.new_generation()
+    ix = whoosh_index.create_in(str(folder), build_schema(analysis))
+    report = _Run(ix, {}, root, _procs_for(root), show_progress).run()
+    report.total_docs = _count(ix)
+    home.record_build(folder, source=str(root.resolve()), documents=report.total_docs)
+    ix.close()
+    home.publish(folder)
+    return report
+
+
 def rebuild_index(
     home: IndexHome,
     root: Path,
@@ -221,14 +235,7 @@ def rebuild_index(
     """Build a complete new index of ``root`` and swap it in atomically."""
     _check_root(root)
     with home.write_lock(lock_timeout):
-        folder = home.new_generation()
-        ix = whoosh_index.create_in(str(folder), build_schema(analysis))
-        report = _Run(ix, {}, root, _procs_for(root), show_progress).run()
-        report.total_docs = _count(ix)
-        home.record_build(folder, source=str(root.resolve()), documents=report.total_docs)
-        ix.close()
-        home.publish(folder)
-        return report
+        return _build_generation(home, root, show_progress, analysis)
 
 
 def update_index(
@@ -236,18 +243,16 @@ def update_index(
 ) -> IndexReport:
     """Add, update and delete documents so that the index matches ``root``."""
     _check_root(root)
-    if not home.exists():
-        return rebuild_index(home, root, show_progress=show_progress, lock_timeout=lock_timeout)
     with home.write_lock(lock_timeout):
+        if not home.exists():  # checked under the lock: another writer may have just built it
+            return _build_generation(home, root, show_progress, DEFAULT_ANALYSIS)
         ix = home.open()
-        run = _Run(ix, read_inventory(ix), root, 1, show_progress)
-        report = run.run()
+        report = _Run(ix, read_inventory(ix), root, 1, show_progress).run()
         report.total_docs = _count(ix)
         if report.changed:
-            live = home.live_dir()
             info = home.build_info()
-            home.record_build(live, source=info.get("source", str(root.resolve())),
-                              documents=report.total_docs)  # fmt: skip
+            source = info.get("source", str(root.resolve()))
+            home.record_build(home.live_dir(), source=source, documents=report.total_docs)
         ix.close()
         return report
 

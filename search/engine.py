@@ -206,12 +206,11 @@ class SearchEngine:
         """This thread's searcher, refreshed when the index has changed."""
         ix = self._index()
         current: Searcher | None = getattr(self._local, "searcher", None)
-        if current is not None and getattr(self._local, "ix", None) is ix:
-            fresh = current.refresh()
-            if fresh is not current:
-                self._local.searcher = fresh
-            return self._local.searcher
+        if current is not None and getattr(self._local, "ix", None) is ix and current.up_to_date():
+            return current
         if current is not None:
+            # Not Searcher.refresh(): it reuses segment readers by segment id
+            # and so misses documents deleted from an existing segment.
             current.close()
         self._local.searcher = ix.searcher(weighting=self.ranking.weighting())
         self._local.ix = ix
