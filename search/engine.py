@@ -13,7 +13,8 @@ import math
 import re
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -113,7 +114,34 @@ class SearchResults:
         return asdict(self)
 
 
-@dataclass
+class ResultCache:
+    """A small thread-safe LRU of finished result pages.
+
+    Keys include the index folder and generation, so a commit or a rebuild
+    makes old entries unreachable; they simply age out.
+    """
+
+    def __init__(self, capacity: int = 512) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+
+@dataclass(frozen=True)
 class Filters:
     """Restrictions on the result set (the facets a user clicked)."""
 
@@ -190,6 +218,7 @@ class SearchEngine:
         self._ix_lock = threading.Lock()
         self._ix = None
         self._ix_dir: Path | None = None
+        self._cache = ResultCache()
 
     # ------------------------------------------------------------- searchers
 
@@ -259,12 +288,35 @@ class SearchEngine:
         suggest: bool = False,
         snippets: bool = True,
     ) -> SearchResults:
-        """Ranked, highlighted results for one page."""
+        """Ranked, highlighted results for one page (repeats come from a cache)."""
         started = time.perf_counter()
         parsed = self.parse(text)
         page = max(1, page)
         size = max(1, min(size, MAX_PAGE_SIZE))
         searcher = self.searcher()
+        key = (
+            self._ix_dir,
+            searcher.reader().generation(),
+            text,
+            page,
+            size,
+            filters,
+            sort,
+            facets,
+            suggest,
+            snippets,
+        )
+        cached = self._cache.get(key)
+        if cached is not None:
+            return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        found = self._search(searcher, parsed, text, page, size, filters, sort, facets, suggest, snippets)
+        found.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        self._cache.put(key, found)
+        return found
+
+    def _search(
+        self, searcher, parsed, text, page, size, filters, sort, facets, suggest, snippets
+    ) -> SearchResults:
         kwargs = {"filter": (filters or Filters()).query(), "terms": False}
         if sort == "date":
             kwargs.update(sortedby="date", reverse=True)
@@ -285,7 +337,6 @@ class SearchEngine:
         )
         if suggest and found.total < 3:
             found.suggestion = Suggester(searcher).did_you_mean(text)
-        found.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return found
 
     def _hit(self, hit: Hit, snippets: bool = True) -> SearchHit:
