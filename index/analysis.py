@@ -301,6 +301,9 @@ class ArabicLightStemmer(TokenFilter):
         "هم", "هن", "كم", "نا", "ه", "ي",
     )  # fmt: skip
     AMBIGUOUS_SUFFIXES = frozenset({"ان", "ين", "ون"})
+    # Class-level defaults too: indexes pickle their analyzers, and one built
+    # before an option existed must still load.
+    min_stem, min_after_proclitic, variants = 3, 4, True
 
     def __init__(self, min_stem: int = 3, min_after_proclitic: int = 4, variants: bool = True) -> None:
         self.min_stem = min_stem

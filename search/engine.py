@@ -8,7 +8,7 @@ server always answers from the latest complete index.
 
 from __future__ import annotations
 
-import html
+import contextlib
 import math
 import re
 import threading
@@ -21,19 +21,18 @@ from pathlib import Path
 
 from whoosh import query as Q
 from whoosh import scoring
-from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, highlight
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.searching import Hit, Searcher
 
 from index.schema import SEARCH_FIELDS
 from index.store import IndexHome
 
+from .snippets import lead, mark, matched_spans, snippet
 from .suggest import Suggester
 
 MAX_QUERY_CHARS = 1000
 MAX_PAGE_SIZE = 100
 MIN_WILDCARD_PREFIX = 2
-SNIPPET_CHARS = 240
 PHRASE_FIELDS = ("title", "body")
 FACET_FIELDS = ("lang", "source")
 
@@ -159,18 +158,6 @@ class Filters:
         if self.date_from or self.date_to:
             parts.append(Q.DateRange("date", self.date_from, self.date_to))
         return Q.And(parts) if parts else None
-
-
-class MarkFormatter(Formatter):
-    """Escapes all text and wraps matched words (as written) in ``<mark>``."""
-
-    between = " … "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=False)
-
-    def format_token(self, text: str, token, replace: bool = False) -> str:
-        return f"<mark>{html.escape(text[token.startchar : token.endchar], quote=False)}</mark>"
 
 
 _SYNTAX_CHARS = re.compile(r'["()*?~:^]|\b(?:AND|OR|NOT)\b')
@@ -323,9 +310,8 @@ class SearchEngine:
         if facets:
             kwargs["groupedby"] = list(FACET_FIELDS)
         results = searcher.search(parsed, limit=page * size, **kwargs)
-        results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70)
-        results.formatter = MarkFormatter()
-        hits = [self._hit(hit, snippets) for hit in results[(page - 1) * size : page * size]]
+        terms = self._body_terms(parsed, searcher) if snippets else set()
+        hits = [self._hit(hit, terms) for hit in results[(page - 1) * size : page * size]]
         found = SearchResults(
             query=text,
             total=len(results),
@@ -339,14 +325,33 @@ class SearchEngine:
             found.suggestion = Suggester(searcher).did_you_mean(text)
         return found
 
-    def _hit(self, hit: Hit, snippets: bool = True) -> SearchHit:
+    def _body_terms(self, parsed: Q.Query, searcher: Searcher) -> set[str]:
+        """The body terms the query matches (wildcards and fuzzy terms expanded).
+
+        Not Query.existing_terms(): its loop variable shadows its field filter,
+        so it drops every field after the first it meets.
+        """
+        reader = searcher.reader()
+        terms = set()
+        for leaf in parsed.leaves():
+            if leaf.field() == "body":
+                for field_, text in leaf.expanded_terms(reader, phrases=True):
+                    if field_ == "body":
+                        terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+        return terms
+
+    def _marked_spans(self, text: str, terms: set[str]) -> list[tuple[int, int]]:
+        return matched_spans(text, self._index().schema["body"].analyzer, terms)
+
+    def _hit(self, hit: Hit, terms: set[str]) -> SearchHit:
         stored = hit.fields()
-        snippet = (snippets and hit.highlights("body", top=2)) or _lead(stored.get("body", ""))
+        body = stored.get("body", "")
+        text = snippet(body, self._marked_spans(body, terms)) if terms else lead(body)
         date = stored.get("date")
         return SearchHit(
             id=stored["id"],
             title=stored.get("title") or stored["id"],
-            snippet=snippet,
+            snippet=text,
             score=round(hit.score or 0.0, 4),
             lang=stored.get("lang", ""),
             source=stored.get("source", ""),
@@ -361,34 +366,22 @@ class SearchEngine:
         if stored is None:
             return None
         body = stored.get("body", "")
-        body_html = html.escape(body, quote=False)
+        spans: list[tuple[int, int]] = []
         if highlight:
-            try:
-                parsed = self.parse(highlight)
-            except QueryError:
-                parsed = None
-            if parsed is not None:
-                body_html = self._mark_whole(body, parsed) or body_html
+            with contextlib.suppress(QueryError):  # a bad ?q= only loses the marks
+                spans = self._marked_spans(body, self._body_terms(self.parse(highlight), searcher))
         date = stored.get("date")
         return {
             "id": stored["id"],
             "title": stored.get("title") or stored["id"],
             "body": body,
-            "body_html": body_html,
+            "body_html": mark(body, spans),
             "lang": stored.get("lang", ""),
             "source": stored.get("source", ""),
             "date": date.date().isoformat() if date else None,
             "url": stored.get("url") or None,
             "path": stored.get("path") or None,
         }
-
-    def _mark_whole(self, body: str, parsed: Q.Query) -> str:
-        terms = {text for fieldname, text in parsed.iter_all_terms() if fieldname == "body"}
-        if not terms:
-            return ""
-        analyzer = self._index().schema["body"].analyzer
-        fragmenter = WholeFragmenter(charlimit=None)
-        return highlight(body, terms, analyzer, fragmenter, MarkFormatter(), top=1, mode="index")
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         return Suggester(self.searcher()).complete(prefix, limit)
@@ -418,11 +411,3 @@ def _facet_counts(results) -> dict[str, dict[str, int]]:
             sorted(((k or "", len(v)) for k, v in groups.items() if k), key=lambda kv: (-kv[1], kv[0]))
         )
     return counts
-
-
-def _lead(body: str) -> str:
-    """The start of a body, cut at a word boundary, as an escaped snippet."""
-    if len(body) <= SNIPPET_CHARS:
-        return html.escape(body, quote=False)
-    cut = body.rfind(" ", 0, SNIPPET_CHARS)
-    return html.escape(body[: cut if cut > 0 else SNIPPET_CHARS], quote=False) + " …"
