@@ -205,6 +205,7 @@ class SearchEngine:
         self._ix_lock = threading.Lock()
         self._ix = None
         self._ix_dir: Path | None = None
+        self._parser: MultifieldParser | None = None
         self._cache = ResultCache()
 
     # ------------------------------------------------------------- searchers
@@ -216,7 +217,15 @@ class SearchEngine:
             if self._ix is None or live != self._ix_dir:
                 self._ix = self.home.open()
                 self._ix_dir = live
+                self._parser = self._make_parser(self._ix.schema)
             return self._ix
+
+    def _make_parser(self, schema) -> MultifieldParser:
+        """One parser per index: building it costs more than most parses."""
+        fields = {name: boost for name, boost in self.ranking.field_boosts if name in schema}
+        parser = MultifieldParser(list(fields), schema, fieldboosts=fields, group=OrGroup)
+        parser.add_plugin(FuzzyTermPlugin())
+        return parser
 
     def searcher(self) -> Searcher:
         """This thread's searcher, refreshed when the index has changed."""
@@ -238,10 +247,7 @@ class SearchEngine:
         """The Whoosh query for a user's query string (raises QueryError)."""
         check_syntax(text)
         schema = self._index().schema
-        fields = {name: boost for name, boost in self.ranking.field_boosts if name in schema}
-        parser = MultifieldParser(list(fields), schema, fieldboosts=fields, group=OrGroup)
-        parser.add_plugin(FuzzyTermPlugin())
-        parsed = parser.parse(text)
+        parsed = self._parser.parse(text)
         error = _first_error(parsed)
         if error:
             raise QueryError(f"Could not understand the query: {error}")
