@@ -72,6 +72,7 @@ KINDS = {"plain": 70, "page": 10, "lang": 10, "date": 5, "html": 5}
 PARAGRAPH_SOURCE_DOCS = 2000
 MIN_PARAGRAPH_WORDS = 8
 MAX_MESSAGES = 5
+MAX_TRACEBACK_LINES = 30  # the end of a traceback, where the error is
 ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
 
 
@@ -128,6 +129,7 @@ def build_index(index: Path, smoke: bool, scratch: Path) -> float:
 
 
 def require(path: Path) -> Path:
+    """``path``, or a SetupError naming it: a missing data file should not look like a crash."""
     if not path.exists():
         raise SetupError(f"{path} is missing (the full bench needs ../shared/data; try --smoke)")
     return path
@@ -162,7 +164,8 @@ def load_queries(smoke: bool) -> list[Query]:
 
 
 def split_paragraphs(text: str) -> list[str]:
-    return [p.strip() for p in re.split(r"\n\s*\n|\n", text) if len(p.split()) >= MIN_PARAGRAPH_WORDS]
+    """Lines long enough to read as paragraphs (headings and bylines are left out)."""
+    return [line.strip() for line in text.splitlines() if len(line.split()) >= MIN_PARAGRAPH_WORDS]
 
 
 def source_texts(smoke: bool) -> Iterator[str]:
@@ -206,6 +209,7 @@ def synthetic_documents(count: int, pools: dict[str, list[str]], tag: str) -> It
 
 
 def write_synthetic(folder: Path, count: int, smoke: bool, tag: str) -> None:
+    """One JSON-lines file, the format fahras indexes fastest."""
     pools = paragraph_pools(smoke)
     with (folder / "synthetic.jsonl").open("w", encoding="utf-8") as out:
         for document in synthetic_documents(count, pools, tag):
@@ -216,6 +220,7 @@ def write_synthetic(folder: Path, count: int, smoke: bool, tag: str) -> None:
 
 
 def free_port() -> int:
+    """A port the kernel says is free, so that parallel runs do not collide."""
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
@@ -233,6 +238,7 @@ def fetch(port: int, path: str) -> tuple[int, bytes]:
 
 
 def document_count(port: int) -> int:
+    """The number of documents the server sees now (from /healthz)."""
     status, body = fetch(port, "/healthz")
     if status != 200:
         raise SetupError(f"/healthz answered {status}: {body[:200].decode(errors='replace')}")
@@ -240,12 +246,11 @@ def document_count(port: int) -> int:
 
 
 def start_server(index: Path, port: int, log_path: Path) -> subprocess.Popen:
+    """``fahras serve`` as its own process; its output goes to a file so a full pipe never blocks it."""
+    command = fahras("serve", "--index", str(index), "--host", HOST, "--port", str(port))
+    command += ["--threads", str(SERVER_THREADS)]
     with log_path.open("wb") as log_file:  # the child keeps its own descriptor
-        return subprocess.Popen(
-            fahras("serve", "--index", str(index), "--host", HOST, "--port", str(port),
-                   "--threads", str(SERVER_THREADS)),
-            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        return subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 def wait_until_healthy(server: subprocess.Popen, port: int, log_path: Path) -> int:
@@ -263,6 +268,7 @@ def wait_until_healthy(server: subprocess.Popen, port: int, log_path: Path) -> i
 
 
 def stop_server(server: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 5 s: the bench never leaves a server behind."""
     server.terminate()
     try:
         server.wait(timeout=5)
@@ -303,6 +309,7 @@ class RssMonitor(threading.Thread):
 
 
 def status_kb(pid: int, key: str) -> int:
+    """A ``kB`` field of /proc/<pid>/status; 0 once the process is gone."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
             for line in status:
@@ -314,6 +321,7 @@ def status_kb(pid: int, key: str) -> int:
 
 
 def descendants(root: int) -> list[int]:
+    """Children, grandchildren... of ``root``, from the parent ids in /proc/*/stat."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -360,6 +368,7 @@ class Plan:
 
 
 def good_path(query: Query, kind: str, rng: random.Random) -> str:
+    """A well-formed request of one kind of the mix (see KINDS)."""
     params: dict[str, object] = {"q": query.text}
     if kind == "page":
         params["page"] = rng.choice((2, 3))
@@ -385,6 +394,8 @@ def bad_path(query: Query, rng: random.Random) -> str:
 
 @dataclass
 class ClientResult:
+    """What one client saw; each client has its own, so counting needs no lock."""
+
     requests: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     kinds: Counter = field(default_factory=Counter)
@@ -576,9 +587,7 @@ def serve_and_load(args: argparse.Namespace, index: Path, scratch: Path, job: In
         before = wait_until_healthy(server, port, log_path)
         monitor = RssMonitor(server.pid)
         monitor.start()
-        log(
-            f"Serving {before:,} documents on port {port}: {args.clients} clients for {args.duration:g} s ..."
-        )
+        log(f"Serving {before:,} documents: {args.clients} clients for {args.duration:g} s ...")
         if job:
             job.start()
         plan = Plan(load_queries(args.smoke), args.mix_bad)
@@ -597,7 +606,10 @@ def last_traceback(log_path: Path) -> str | None:
     """The server log's last traceback: a 500's message alone does not say what failed."""
     text = log_path.read_text(encoding="utf-8", errors="replace")
     start = text.rfind("Traceback (most recent call last)")
-    return text[start:][:4000].strip() if start >= 0 else None
+    if start < 0:
+        return None
+    lines = [line for line in text[start:].splitlines() if line.strip(" ^~")]  # no caret lines
+    return "\n".join(lines[:1] + lines[1:][-MAX_TRACEBACK_LINES:])
 
 
 def run_bench(args: argparse.Namespace) -> dict:
@@ -619,6 +631,7 @@ def run_bench(args: argparse.Namespace) -> dict:
 
 
 def print_table(report: dict) -> None:
+    """The report as aligned rows, for people; --json is for scripts."""
     latency, indexing = report["latency_ms"], report["indexing"]
     rows = [
         ("server", f"{report['documents']:,} documents, {SERVER_THREADS} threads, port {report['port']}"),
@@ -643,6 +656,7 @@ def print_table(report: dict) -> None:
 
 
 def describe_indexing(indexing: dict) -> str:
+    """One line on the indexing job: how long it took and whether the server saw the result."""
     head = f"+{indexing['documents']:,} documents, started after {indexing['started_after_s']:g} s"
     if indexing["seconds"] is None:
         return f"{head}: failed"
@@ -694,6 +708,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit status 0 without errors, 1 with errors, 2 when the bench could not run."""
     args = parse_args(argv)
     try:
         report = run_bench(args)

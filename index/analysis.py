@@ -13,6 +13,7 @@ is what lets snippets mark the words exactly as the author wrote them.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
@@ -374,8 +375,19 @@ class ExternalArabicStemmer(TokenFilter):
         return _external_stem(self.name, word)
 
 
+# NLTK is imported on first use (its package import is slow), and a web server
+# may need it in several threads at once: concurrent first imports of NLTK
+# fail (partially initialised modules, import deadlocks), so they take turns.
+_NLTK_IMPORT = threading.Lock()
+
+
 @lru_cache(maxsize=8)
 def _external_stemmer(name: str):
+    with _NLTK_IMPORT:
+        return _load_external_stemmer(name)
+
+
+def _load_external_stemmer(name: str):
     if name == "snowball":
         from nltk.stem.snowball import SnowballStemmer
 
@@ -444,9 +456,10 @@ class EnglishStemmer(TokenFilter):
 
 @lru_cache(maxsize=1)
 def _english_snowball():
-    from nltk.stem.snowball import SnowballStemmer
+    with _NLTK_IMPORT:
+        from nltk.stem.snowball import SnowballStemmer
 
-    return SnowballStemmer("english")
+        return SnowballStemmer("english")
 
 
 @lru_cache(maxsize=500_000)

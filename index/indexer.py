@@ -125,11 +125,15 @@ class _Run:
         self.failed_origins: set[str] = set()
 
     def _writer(self) -> IndexWriter:
+        # compound=False: whoosh-reloaded copies a compound segment into memory
+        # for every reader that opens it, so each searcher thread of a server
+        # would hold its own copy of the index; separate files are shared
+        # through the page cache instead.
         if self.writer is None:
             if self.procs > 1:
-                self.writer = self.ix.writer(procs=self.procs, multisegment=True, limitmb=256)
+                self.writer = self.ix.writer(procs=self.procs, multisegment=True, limitmb=256, compound=False)
             else:
-                self.writer = self.ix.writer(limitmb=256)
+                self.writer = self.ix.writer(limitmb=256, compound=False)
         return self.writer
 
     def run(self) -> IndexReport:

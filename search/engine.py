@@ -227,6 +227,11 @@ class SearchEngine:
         parser.add_plugin(FuzzyTermPlugin())
         return parser
 
+    def warm_up(self) -> None:
+        """Open the index and load every analyzer's stemmers before the first request."""
+        self.parse("warm up تحميل")
+        self.searcher()
+
     def searcher(self) -> Searcher:
         """This thread's searcher, refreshed when the index has changed."""
         ix = self._index()
@@ -253,9 +258,7 @@ class SearchEngine:
             raise QueryError(f"Could not understand the query: {error}")
         parsed = parsed.accept(_drop_unpositioned_phrases).normalize()
         if parsed is Q.NullQuery or not list(parsed.leaves()):
-            raise QueryError(
-                "The query has only very common words (like 'the' or 'في'); add a more specific word."
-            )
+            return Q.NullQuery  # only stop words ('the', 'في'): nothing indexed can match
         return self._with_proximity(parsed, text, schema)
 
     def _with_proximity(self, parsed: Q.Query, text: str, schema) -> Q.Query:
@@ -310,6 +313,8 @@ class SearchEngine:
     def _search(
         self, searcher, parsed, text, page, size, filters, sort, facets, suggest, snippets
     ) -> SearchResults:
+        if parsed is Q.NullQuery:
+            return SearchResults(query=text, total=0, took_ms=0.0, page=page, size=size, hits=[])
         kwargs = {"filter": (filters or Filters()).query(), "terms": False}
         if sort == "date":
             kwargs.update(sortedby="date", reverse=True)

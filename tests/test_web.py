@@ -99,12 +99,16 @@ def test_api_size_is_capped(client) -> None:
         ({"q": '"open'}, "unmatched quote"),
         ({"q": "(a"}, "without a matching"),
         ({"q": "*"}, "wildcard"),
-        ({"q": "the of"}, "only very common words"),
     ],
 )
 def test_api_bad_parameters_are_400_with_a_message(client, params: dict, message: str) -> None:
     status, data = api(client, "/api/search", **params)
     assert status == 400 and message in data["error"]
+
+
+def test_query_of_stop_words_only_finds_nothing_politely(client) -> None:
+    status, data = api(client, "/api/search", q="the of في")
+    assert status == 200 and data["total"] == 0 and data["hits"] == []
 
 
 def test_api_document(client) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 from flask import Flask, g, request
 
-from index.store import IndexHome
+from index.store import IndexHome, NoIndex
 from search.engine import SearchEngine
 
 from .i18n import Translator, choose_language
@@ -31,7 +32,10 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.config.update(config or {})
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.extensions["fahras"] = SearchEngine(IndexHome(app.config["INDEX_DIR"]))
+    search_engine = SearchEngine(IndexHome(app.config["INDEX_DIR"]))
+    with contextlib.suppress(NoIndex):  # the pages explain a missing index
+        search_engine.warm_up()
+    app.extensions["fahras"] = search_engine
 
     from .api import api
     from .pages import pages
