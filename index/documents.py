@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -245,11 +246,20 @@ def parse_date(value: object) -> datetime | None:
     return parsed.replace(tzinfo=None)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """Text safe to encode: JSON escapes like \\ud800 and undecodable command-line
+    bytes leave unpaired surrogates, which no file, page or index can hold."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def _text_field(record: dict, *names: str) -> str:
     for name in names:
         value = record.get(name)
         if isinstance(value, str):
-            return value.strip()
+            return without_lone_surrogates(value.strip())
     return ""
 
 
@@ -262,7 +272,7 @@ def document_from_record(record: object, fallback_id: str, origin: str) -> Docum
     if not title and not body:
         raise BadFile("record has no title or text")
     raw_id = record.get("id")
-    doc_id = str(raw_id).strip() if raw_id not in (None, "") else fallback_id
+    doc_id = without_lone_surrogates(str(raw_id).strip()) if raw_id not in (None, "") else fallback_id
     lang = _text_field(record, "lang")
     return Document(
         id=doc_id,

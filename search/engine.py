@@ -24,6 +24,7 @@ from whoosh import scoring
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.searching import Hit, Searcher
 
+from index.documents import without_lone_surrogates
 from index.schema import SEARCH_FIELDS
 from index.store import IndexHome
 
@@ -164,27 +165,52 @@ _SYNTAX_CHARS = re.compile(r'["()*?~:^]|\b(?:AND|OR|NOT)\b')
 _UNBALANCED_HINT = "close it or remove it"
 
 
+MAX_NESTING = 20
+MAX_FUZZY_DISTANCE = 2
+_FUZZY = re.compile(r"(\S*?)~(\d*(?:\.\d+)?)(?:/(\d+))?")
+_UNSUPPORTED_FIELDS = {"date": "use the date filter (from/to) to limit dates"}
+
+
 def check_syntax(text: str) -> None:
-    """Reject what Whoosh would silently misread or that would be too costly."""
+    """Reject what Whoosh would silently misread, fail on, or take too long over."""
     if not text.strip():
         raise QueryError("Type something to search for.")
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"The query is too long ({len(text)} characters; at most {MAX_QUERY_CHARS}).")
     if text.count('"') % 2:
         raise QueryError(f'The query has an unmatched quote ("): {_UNBALANCED_HINT}.')
-    depth = 0
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            raise QueryError(f"The query has a ')' without a matching '(': {_UNBALANCED_HINT}.")
-    if depth:
-        raise QueryError(f"The query has a '(' without a matching ')': {_UNBALANCED_HINT}.")
+    _check_parentheses(text)
     for word in re.findall(r"\S*[*?]\S*", text):
         letters = re.match(r"[^*?]*", word.split(":")[-1]).group(0)
         if len(letters) < MIN_WILDCARD_PREFIX:
             raise QueryError(
                 f"'{word}': a wildcard needs at least {MIN_WILDCARD_PREFIX} letters before * or ?."
             )
+    for word, distance, prefix in _FUZZY.findall(text):
+        _check_fuzzy(word, distance, prefix)
+    for name, hint in _UNSUPPORTED_FIELDS.items():
+        if re.search(rf"(?<!\w){name}:", text):
+            raise QueryError(f"'{name}:' cannot be searched in the query: {hint}.")
+
+
+def _check_parentheses(text: str) -> None:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise QueryError(f"The query has a ')' without a matching '(': {_UNBALANCED_HINT}.")
+        if depth > MAX_NESTING:
+            raise QueryError(f"The query nests parentheses more than {MAX_NESTING} deep.")
+    if depth:
+        raise QueryError(f"The query has a '(' without a matching ')': {_UNBALANCED_HINT}.")
+
+
+def _check_fuzzy(word: str, distance: str, prefix: str) -> None:
+    """Fuzzy terms: a bounded edit distance (cost grows fast) and a prefix inside the word."""
+    if distance and float(distance) > MAX_FUZZY_DISTANCE:
+        raise QueryError(f"'{word}~{distance}': a fuzzy search allows at most {MAX_FUZZY_DISTANCE} edits.")
+    if prefix and int(prefix) >= len(word.split(":")[-1]):
+        raise QueryError(f"'{word}~{distance}/{prefix}': the fixed prefix must be shorter than the word.")
 
 
 def _drop_unpositioned_phrases(node: Q.Query) -> Q.Query:
@@ -250,9 +276,13 @@ class SearchEngine:
 
     def parse(self, text: str) -> Q.Query:
         """The Whoosh query for a user's query string (raises QueryError)."""
+        text = without_lone_surrogates(text)
         check_syntax(text)
         schema = self._index().schema
-        parsed = self._parser.parse(text)
+        try:
+            parsed = self._parser.parse(text)
+        except (IndexError, AssertionError, RecursionError) as error:  # Whoosh on operator runs
+            raise QueryError("Could not understand the query: check where AND, OR and NOT stand.") from error
         error = _first_error(parsed)
         if error:
             raise QueryError(f"Could not understand the query: {error}")
@@ -286,6 +316,7 @@ class SearchEngine:
     ) -> SearchResults:
         """Ranked, highlighted results for one page (repeats come from a cache)."""
         started = time.perf_counter()
+        text = without_lone_surrogates(text)
         parsed = self.parse(text)
         page = max(1, page)
         size = max(1, min(size, MAX_PAGE_SIZE))

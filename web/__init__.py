@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Mapping
 
 from flask import Flask, g, request
+from werkzeug.routing import PathConverter
 
 from index.store import IndexHome, NoIndex
 from search.engine import SearchEngine
@@ -25,9 +26,20 @@ SECURITY_HEADERS = {
 }
 
 
+class DocIdConverter(PathConverter):
+    """Any non-empty string as a document id; it is only ever looked up in the index."""
+
+    regex = r"[\s\S]+"
+    part_isolating = False  # ids may hold slashes
+
+
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build the app. ``INDEX_DIR`` names the index home (default: fahras's default)."""
     app = Flask(__name__)
+    # Document ids are arbitrary strings (a leading slash, a newline...): match
+    # them whole, and keep "//" as it is rather than redirecting.
+    app.url_map.converters["docid"] = DocIdConverter
+    app.url_map.merge_slashes = False
     app.config.update(INDEX_DIR=None, JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=64 * 1024)
     app.config.update(config or {})
     app.json.ensure_ascii = False

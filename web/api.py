@@ -47,7 +47,7 @@ def search():
     return jsonify(results.to_dict())
 
 
-@api.get("/api/doc/<path:doc_id>")
+@api.get("/api/doc/<docid:doc_id>")
 def document(doc_id: str):
     found = engine().document(doc_id, highlight=request.args.get("q", "")[:1000] or None)
     if found is None:

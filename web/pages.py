@@ -47,7 +47,7 @@ def _document_count() -> int | None:
         return None
 
 
-@pages.get("/doc/<path:doc_id>")
+@pages.get("/doc/<docid:doc_id>")
 def document(doc_id: str):
     query = request.args.get("q", "")[:1000]
     found = engine().document(doc_id, highlight=query or None)
