@@ -383,7 +383,8 @@ class SearchEngine:
         return terms
 
     def _marked_spans(self, text: str, terms: set[str]) -> list[tuple[int, int]]:
-        return matched_spans(text, self._index().schema["body"].analyzer, terms)
+        # The body analyzer is WordTokenizer | CachedChain (index.schema): its chain.
+        return matched_spans(text, self._index().schema["body"].analyzer.items[-1], terms)
 
     def _hit(self, hit: Hit, terms: set[str]) -> SearchHit:
         stored = hit.fields()
