@@ -336,7 +336,16 @@ class SearchEngine:
         cached = self._cache.get(key)
         if cached is not None:
             return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
-        found = self._search(searcher, parsed, text, page, size, filters, sort, facets, suggest, snippets)
+        try:
+            found = self._search(searcher, parsed, text, page, size, filters, sort, facets, suggest, snippets)
+        except OSError:
+            # Segment files are opened lazily; a commit that merged segments may
+            # have removed one under this (now outdated) searcher. Retry once on
+            # a fresh searcher rather than fail the request.
+            stale, self._local.searcher = self._local.searcher, None
+            stale.close()
+            searcher = self.searcher()
+            found = self._search(searcher, parsed, text, page, size, filters, sort, facets, suggest, snippets)
         found.took_ms = round((time.perf_counter() - started) * 1000, 2)
         self._cache.put(key, found)
         return found
