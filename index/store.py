@@ -67,7 +67,7 @@ class IndexHome:
         if not link.is_symlink() and not link.is_dir():
             return None
         target = link.resolve()
-        return target if whoosh_index.exists_in(str(target)) else None
+        return target if _retrying(whoosh_index.exists_in, str(target)) else None
 
     def exists(self) -> bool:
         return self.live_dir() is not None
@@ -76,7 +76,7 @@ class IndexHome:
         live = self.live_dir()
         if live is None:
             raise NoIndex(f"no index at {self.path} (create one with: fahras index FOLDER)")
-        return whoosh_index.open_dir(str(live))
+        return _retrying(whoosh_index.open_dir, str(live))
 
     def build_info(self) -> dict:
         live = self.live_dir()
@@ -166,6 +166,22 @@ class IndexHome:
     def record_build(self, folder: Path, **info: object) -> None:
         info = {"built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **info}
         (folder / BUILD_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=1))
+
+
+def _retrying(open_index, *args, attempts: int = 5):
+    """Call a Whoosh open function, retrying when a commit races it.
+
+    Whoosh finds the newest table of contents and then reads it; a writer
+    committing in between deletes that file. The next attempt finds the new one.
+    """
+    for attempt in range(attempts):
+        try:
+            return open_index(*args)
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    return None
 
 
 def _fsync_dir(path: Path) -> None:
