@@ -173,12 +173,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
-    except _EXPECTED as error:
-        print(f"fahras {args.command}: {error}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # output piped into head & co.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except _EXPECTED as error:
+        print(f"fahras {args.command}: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"fahras {args.command}: interrupted", file=sys.stderr)
         return 130

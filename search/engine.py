@@ -355,10 +355,7 @@ class SearchEngine:
     ) -> SearchResults:
         if parsed is Q.NullQuery:
             return SearchResults(query=text, total=0, took_ms=0.0, page=page, size=size, hits=[])
-        # optimize=False: block-max skipping rarely skips on these many-field OR
-        # queries, and it leaves the exact total to a second, unscored pass over
-        # every match; scoring everything once is about twice as fast overall.
-        kwargs = {"filter": (filters or Filters()).query(), "terms": False, "optimize": False}
+        kwargs = {"filter": (filters or Filters()).query(), "terms": False}
         if sort == "date":
             kwargs.update(sortedby="date", reverse=True)
         if facets:
