@@ -170,3 +170,23 @@ def test_unsupported_and_hidden_files_are_ignored(tmp_path: Path) -> None:
     )
     docs, skipped = load(tmp_path)
     assert list(docs) == ["ok.txt"] and skipped == []
+
+
+def test_gzip_bomb_is_stopped_and_reported(tmp_path: Path, monkeypatch) -> None:
+    from index import documents
+
+    monkeypatch.setattr(documents, "MAX_DECOMPRESSED_BYTES", 1_000_000)
+    line = json.dumps({"id": "x", "title": "t", "text": "a" * 1000}).encode() + b"\n"
+    write_corpus(tmp_path, {"bomb.jsonl.gz": gzip.compress(line * 5000), "good.txt": "Good\n\nBody"})
+    docs, skipped = load(tmp_path)
+    assert "good.txt" in docs
+    assert "gzip bomb" in skipped[0].reason
+
+
+def test_endless_line_in_a_gzip_is_stopped(tmp_path: Path, monkeypatch) -> None:
+    from index import documents
+
+    monkeypatch.setattr(documents, "MAX_LINE_BYTES", 100_000)
+    write_corpus(tmp_path, {"zeros.jsonl.gz": gzip.compress(b"0" * 5_000_000)})
+    _, skipped = load(tmp_path)
+    assert "longer than" in skipped[0].reason
