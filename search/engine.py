@@ -29,7 +29,7 @@ from index.schema import SEARCH_FIELDS
 from index.store import IndexHome
 
 from .snippets import lead, mark, matched_spans, snippet
-from .suggest import Suggester
+from .suggest import QUERY_SYNTAX, Suggester
 
 MAX_QUERY_CHARS = 1000
 MAX_PAGE_SIZE = 100
@@ -161,7 +161,6 @@ class Filters:
         return Q.And(parts) if parts else None
 
 
-_SYNTAX_CHARS = re.compile(r'["()*?~:^]|\b(?:AND|OR|NOT)\b')
 _UNBALANCED_HINT = "close it or remove it"
 
 
@@ -293,7 +292,7 @@ class SearchEngine:
 
     def _with_proximity(self, parsed: Q.Query, text: str, schema) -> Q.Query:
         """Add a boost for each pair of adjacent query words that appear close together."""
-        if not self.ranking.proximity_boost or not isinstance(parsed, Q.Or) or _SYNTAX_CHARS.search(text):
+        if not self.ranking.proximity_boost or not isinstance(parsed, Q.Or) or QUERY_SYNTAX.search(text):
             return parsed
         stems = [token.text for token in schema["body"].analyzer(text, mode="query")]
         pairs = [
@@ -362,7 +361,8 @@ class SearchEngine:
             kwargs["groupedby"] = list(FACET_FIELDS)
         results = searcher.search(parsed, limit=page * size, **kwargs)
         terms = self._body_terms(parsed, searcher) if snippets else set()
-        hits = [self._hit(hit, terms) for hit in results[(page - 1) * size : page * size]]
+        chain = _body_chain(searcher)
+        hits = [self._hit(hit, terms, chain) for hit in results[(page - 1) * size : page * size]]
         found = SearchResults(
             query=text,
             total=len(results),
@@ -391,25 +391,11 @@ class SearchEngine:
                         terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
         return terms
 
-    def _marked_spans(self, text: str, terms: set[str]) -> list[tuple[int, int]]:
-        # The body analyzer is WordTokenizer | CachedChain (index.schema): its chain.
-        return matched_spans(text, self._index().schema["body"].analyzer.items[-1], terms)
-
-    def _hit(self, hit: Hit, terms: set[str]) -> SearchHit:
+    def _hit(self, hit: Hit, terms: set[str], chain) -> SearchHit:
         stored = hit.fields()
         body = stored.get("body", "")
-        text = snippet(body, self._marked_spans(body, terms)) if terms else lead(body)
-        date = stored.get("date")
-        return SearchHit(
-            id=stored["id"],
-            title=stored.get("title") or stored["id"],
-            snippet=text,
-            score=round(hit.score or 0.0, 4),
-            lang=stored.get("lang", ""),
-            source=stored.get("source", ""),
-            date=date.date().isoformat() if date else None,
-            url=stored.get("url") or None,
-        )
+        text = snippet(body, matched_spans(body, chain, terms)) if terms else lead(body)
+        return SearchHit(**_summary(stored), snippet=text, score=round(hit.score or 0.0, 4))
 
     def document(self, doc_id: str, highlight: str | None = None) -> dict | None:
         """A stored document with its body HTML-escaped (and query matches marked)."""
@@ -421,17 +407,12 @@ class SearchEngine:
         spans: list[tuple[int, int]] = []
         if highlight:
             with contextlib.suppress(QueryError):  # a bad ?q= only loses the marks
-                spans = self._marked_spans(body, self._body_terms(self.parse(highlight), searcher))
-        date = stored.get("date")
+                terms = self._body_terms(self.parse(highlight), searcher)
+                spans = matched_spans(body, _body_chain(searcher), terms)
         return {
-            "id": stored["id"],
-            "title": stored.get("title") or stored["id"],
+            **_summary(stored),
             "body": body,
             "body_html": mark(body, spans),
-            "lang": stored.get("lang", ""),
-            "source": stored.get("source", ""),
-            "date": date.date().isoformat() if date else None,
-            "url": stored.get("url") or None,
             "path": stored.get("path") or None,
         }
 
@@ -446,6 +427,24 @@ class SearchEngine:
             "languages": counts["lang"],
             "sources": counts["source"],
         }
+
+
+def _body_chain(searcher: Searcher):
+    """The body field's memoised chain (its analyzer is WordTokenizer | CachedChain)."""
+    return searcher.schema["body"].analyzer.items[-1]
+
+
+def _summary(stored: dict) -> dict:
+    """The fields a hit and a document page share, from a document's stored fields."""
+    date = stored.get("date")
+    return {
+        "id": stored["id"],
+        "title": stored.get("title") or stored["id"],
+        "lang": stored.get("lang", ""),
+        "source": stored.get("source", ""),
+        "date": date.date().isoformat() if date else None,
+        "url": stored.get("url") or None,
+    }
 
 
 def _first_error(node: Q.Query) -> str | None:

@@ -25,7 +25,8 @@ MAX_SCANNED_TERMS = 5000
 _NORMALIZE = CachedChain(*normalization_filters())
 _DISPLAY = CachedChain(StripFormatChars(), StripDiacritics(), StripTatweel())
 _TOKENIZE = WordTokenizer()
-_SYNTAX = re.compile(r'["()*?~:^]|\b(?:AND|OR|NOT)\b')
+# Query-syntax characters and operators: a query holding any is not plain words.
+QUERY_SYNTAX = re.compile(r'["()*?~:^]|\b(?:AND|OR|NOT)\b')
 
 
 def normalize(word: str) -> str:
@@ -79,7 +80,7 @@ class Suggester:
 
     def did_you_mean(self, text: str) -> str | None:
         """The query with unknown or rare words replaced by close, frequent ones."""
-        if _SYNTAX.search(text):
+        if QUERY_SYNTAX.search(text):
             return None
         changed = False
         parts = []
