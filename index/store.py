@@ -45,12 +45,17 @@ class WriterBusy(StoreError):
     pass
 
 
+def data_dir() -> Path:
+    """Fahras's folder under ``$XDG_DATA_HOME`` (~/.local/share/fahras)."""
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "fahras"
+
+
 def default_home() -> Path:
     """``$FAHRAS_INDEX``, else ``$XDG_DATA_HOME/fahras/index`` (~/.local/share/fahras/index)."""
     if os.environ.get(ENV_VAR):
         return Path(os.environ[ENV_VAR])
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "fahras" / "index"
+    return data_dir() / "index"
 
 
 class IndexHome:

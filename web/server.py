@@ -8,11 +8,10 @@ work is CPU-bound Whoosh searches behind a shared per-thread searcher cache.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from index.indexer import update_index
-from index.store import IndexHome
+from index.store import IndexHome, data_dir
 
 from . import create_app
 
@@ -23,8 +22,7 @@ def demo_home(requested: str | None) -> IndexHome:
     """Where the demo index lives: --index if given, else beside the default index."""
     if requested:
         return IndexHome(requested)
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return IndexHome(Path(data_home) / "fahras" / "demo")
+    return IndexHome(data_dir() / "demo")
 
 
 def prepare_demo(home: IndexHome) -> None:
