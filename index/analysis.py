@@ -78,6 +78,11 @@ class WordTokenizer(Tokenizer):
         return hash(type(self))
 
     @classmethod
+    def matches(cls, value: str) -> Iterator[re.Match]:
+        """Each word of ``value`` as a regex match (its text and its span in one object)."""
+        return cls._WORDS.finditer(value)
+
+    @classmethod
     def spans(cls, value: str) -> list[tuple[int, int]]:
         """(start, end) of each word in ``value``."""
         last_value, last_spans = cls._last

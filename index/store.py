@@ -72,7 +72,12 @@ class IndexHome:
         if not link.is_symlink() and not link.is_dir():
             return None
         target = link.resolve()
-        return target if _retrying(whoosh_index.exists_in, str(target)) else None
+        return target if retrying(whoosh_index.exists_in, str(target)) else None
+
+    def live_target(self) -> Path | None:
+        """Where the live link points, unchecked: a cheap test for a swap, once per search."""
+        link = self.path / LIVE
+        return link.resolve() if link.is_symlink() or link.is_dir() else None
 
     def exists(self) -> bool:
         return self.live_dir() is not None
@@ -81,7 +86,7 @@ class IndexHome:
         live = self.live_dir()
         if live is None:
             raise NoIndex(f"no index at {self.path} (create one with: fahras index FOLDER)")
-        return _retrying(whoosh_index.open_dir, str(live))
+        return retrying(whoosh_index.open_dir, str(live))
 
     def build_info(self) -> dict:
         live = self.live_dir()
@@ -173,7 +178,7 @@ class IndexHome:
         (folder / BUILD_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=1))
 
 
-def _retrying(open_index, *args, attempts: int = 5):
+def retrying(open_index, *args, attempts: int = 5, **kwargs):
     """Call a Whoosh open function, retrying when a commit races it.
 
     Whoosh finds the newest table of contents and then reads it; a writer
@@ -181,7 +186,7 @@ def _retrying(open_index, *args, attempts: int = 5):
     """
     for attempt in range(attempts):
         try:
-            return open_index(*args)
+            return open_index(*args, **kwargs)
         except FileNotFoundError:
             if attempt == attempts - 1:
                 raise

@@ -56,7 +56,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     first = (results.page - 1) * results.size + 1
-    print(f"{results.total:,} results for {results.query!r} ({results.took_ms:.0f} ms)")
+    about = "" if results.total_exact else "about "
+    print(f"{about}{results.total:,} results for {results.query!r} ({results.took_ms:.0f} ms)")
     if results.suggestion:
         print(f"Did you mean: {results.suggestion}")
     for rank, hit in enumerate(results.hits, first):

@@ -13,7 +13,8 @@ import math
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from itertools import pairwise
@@ -22,11 +23,12 @@ from pathlib import Path
 from whoosh import query as Q
 from whoosh import scoring
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
-from whoosh.searching import Hit, Searcher
+from whoosh.searching import Searcher
 
+from index.analysis import CachedChain
 from index.documents import without_lone_surrogates
 from index.schema import SEARCH_FIELDS
-from index.store import IndexHome
+from index.store import IndexHome, retrying
 
 from .snippets import lead, mark, matched_spans, snippet
 from .suggest import QUERY_SYNTAX, Suggester
@@ -34,7 +36,11 @@ from .suggest import QUERY_SYNTAX, Suggester
 MAX_QUERY_CHARS = 1000
 MAX_PAGE_SIZE = 100
 MIN_WILDCARD_PREFIX = 2
+EXACT_COUNT_UP_TO = 1000  # possible matches counted exactly; past this, totals are estimates
 PHRASE_FIELDS = ("title", "body")
+# The fields that retrieve candidates; the other search fields (exact forms,
+# roots) and the proximity phrases only rescore the best of those candidates.
+RETRIEVAL_FIELDS = frozenset(PHRASE_FIELDS)
 FACET_FIELDS = ("lang", "source")
 
 
@@ -70,6 +76,10 @@ class Ranking:
     # positions apart they may be (removed stop words leave gaps).
     proximity_boost: float = 0.3
     proximity_slop: int = 1
+    # Two-phase ranking for plain word queries: the stemmed fields retrieve
+    # this many candidates, which the exact, root and proximity parts then
+    # rescore. 0 scores every match with the whole query (slower, same order).
+    rescore_depth: int = 50
 
     probabilistic_idf: bool = True
 
@@ -79,6 +89,10 @@ class Ranking:
 
 
 DEFAULT_RANKING = Ranking()
+
+
+class ProximityPhrase(Q.Phrase):
+    """A phrase added only to rank adjacent query words higher; it never retrieves alone."""
 
 
 class QueryError(ValueError):
@@ -109,9 +123,12 @@ class SearchResults:
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     suggestion: str | None = None
+    total_exact: bool = True  # False: ``total`` is an estimate (shown as "about N")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        # total_exact sits beside total in the JSON, whatever the field order.
+        return {key: data[key] for key in ("query", "total", "total_exact")} | data
 
 
 class ResultCache:
@@ -231,18 +248,23 @@ class SearchEngine:
         self._ix = None
         self._ix_dir: Path | None = None
         self._parser: MultifieldParser | None = None
+        self._body_chain: CachedChain | None = None
         self._cache = ResultCache()
 
     # ------------------------------------------------------------- searchers
 
     def _index(self):
         """The Index of the live generation, reopened after a rebuild swap."""
-        live = self.home.live_dir()
+        live = self.home.live_target()
         with self._ix_lock:
             if self._ix is None or live != self._ix_dir:
                 self._ix = self.home.open()
                 self._ix_dir = live
-                self._parser = self._make_parser(self._ix.schema)
+                schema = retrying(getattr, self._ix, "schema")  # read from the table of contents
+                self._parser = self._make_parser(schema)
+                # One memoised chain for every thread's snippets: each searcher
+                # unpickles its own schema, whose memo would start empty.
+                self._body_chain = schema["body"].analyzer.items[-1]
             return self._ix
 
     def _make_parser(self, schema) -> MultifieldParser:
@@ -267,7 +289,7 @@ class SearchEngine:
             # Not Searcher.refresh(): it reuses segment readers by segment id
             # and so misses documents deleted from an existing segment.
             current.close()
-        self._local.searcher = ix.searcher(weighting=self.ranking.weighting())
+        self._local.searcher = retrying(ix.searcher, weighting=self.ranking.weighting())
         self._local.ix = ix
         return self._local.searcher
 
@@ -277,7 +299,8 @@ class SearchEngine:
         """The Whoosh query for a user's query string (raises QueryError)."""
         text = without_lone_surrogates(text)
         check_syntax(text)
-        schema = self._index().schema
+        self._index()
+        schema = self._parser.schema  # the index's schema, read once when it was opened
         try:
             parsed = self._parser.parse(text)
         except (IndexError, AssertionError, RecursionError) as error:  # Whoosh on operator runs
@@ -296,7 +319,9 @@ class SearchEngine:
             return parsed
         stems = [token.text for token in schema["body"].analyzer(text, mode="query")]
         pairs = [
-            Q.Phrase("body", [a, b], slop=self.ranking.proximity_slop, boost=self.ranking.proximity_boost)
+            ProximityPhrase(
+                "body", [a, b], slop=self.ranking.proximity_slop, boost=self.ranking.proximity_boost
+            )
             for a, b in pairwise(stems)
             if a != b
         ]
@@ -355,17 +380,27 @@ class SearchEngine:
         if parsed is Q.NullQuery:
             return SearchResults(query=text, total=0, took_ms=0.0, page=page, size=size, hits=[])
         kwargs = {"filter": (filters or Filters()).query(), "terms": False}
-        if sort == "date":
-            kwargs.update(sortedby="date", reverse=True)
         if facets:
             kwargs["groupedby"] = list(FACET_FIELDS)
-        results = searcher.search(parsed, limit=page * size, **kwargs)
+        depth = page * size
+        retrieve, rescore = (parsed, []) if sort == "date" else self._phases(parsed)
+        if sort == "date":
+            kwargs.update(sortedby="date", reverse=True)
+        limit = max(depth, self.ranking.rescore_depth) if rescore else depth
+        results = searcher.search(retrieve, limit=limit, **kwargs)
+        ranked = [(hit.docnum, hit.score) for hit in results]
+        if rescore:
+            ranked = _rescored(searcher, rescore, ranked)
         terms = self._body_terms(parsed, searcher) if snippets else set()
-        chain = _body_chain(searcher)
-        hits = [self._hit(hit, terms, chain) for hit in results[(page - 1) * size : page * size]]
+        chain = self._body_chain
+        hits = [
+            self._hit(searcher, docnum, score, terms, chain) for docnum, score in ranked[depth - size : depth]
+        ]
+        total, exact = _total(results, limit, retrieve, searcher)
         found = SearchResults(
             query=text,
-            total=len(results),
+            total=total,
+            total_exact=exact,
             took_ms=0.0,
             page=page,
             size=size,
@@ -375,6 +410,25 @@ class SearchEngine:
         if suggest and found.total < 3:
             found.suggestion = Suggester(searcher).did_you_mean(text)
         return found
+
+    def _phases(self, parsed: Q.Query) -> tuple[Q.Query, list[Q.Query]]:
+        """Split a plain word query into what retrieves candidates and what only rescores them.
+
+        Whoosh's union matchers cost time per posting, and the exact-form and
+        root fields hold as many postings again as the stemmed ones; scoring
+        them for the best ``rescore_depth`` candidates only gives the same
+        scores to those candidates at a fraction of the cost.
+        """
+        if not self.ranking.rescore_depth or not isinstance(parsed, Q.Or) or parsed.boost != 1:
+            return parsed, []
+        retrieve, rescore = [], []
+        for sub in parsed.subqueries:
+            fields = {leaf.field() for leaf in sub.leaves()}
+            rescoring_only = isinstance(sub, ProximityPhrase) or not fields & RETRIEVAL_FIELDS
+            (rescore if rescoring_only else retrieve).append(sub)
+        if not retrieve:
+            return parsed, []
+        return Q.Or(retrieve, scale=parsed.scale), rescore
 
     def _body_terms(self, parsed: Q.Query, searcher: Searcher) -> set[str]:
         """The body terms the query matches (wildcards and fuzzy terms expanded).
@@ -391,11 +445,11 @@ class SearchEngine:
                         terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
         return terms
 
-    def _hit(self, hit: Hit, terms: set[str], chain) -> SearchHit:
-        stored = hit.fields()
+    def _hit(self, searcher: Searcher, docnum: int, score: float, terms: set[str], chain) -> SearchHit:
+        stored = searcher.stored_fields(docnum)
         body = stored.get("body", "")
         text = snippet(body, matched_spans(body, chain, terms)) if terms else lead(body)
-        return SearchHit(**_summary(stored), snippet=text, score=round(hit.score or 0.0, 4))
+        return SearchHit(**_summary(stored), snippet=text, score=round(score or 0.0, 4))
 
     def document(self, doc_id: str, highlight: str | None = None) -> dict | None:
         """A stored document with its body HTML-escaped (and query matches marked)."""
@@ -408,7 +462,7 @@ class SearchEngine:
         if highlight:
             with contextlib.suppress(QueryError):  # a bad ?q= only loses the marks
                 terms = self._body_terms(self.parse(highlight), searcher)
-                spans = matched_spans(body, _body_chain(searcher), terms)
+                spans = matched_spans(body, self._body_chain, terms)
         return {
             **_summary(stored),
             "body": body,
@@ -429,9 +483,89 @@ class SearchEngine:
         }
 
 
-def _body_chain(searcher: Searcher):
-    """The body field's memoised chain (its analyzer is WordTokenizer | CachedChain)."""
-    return searcher.schema["body"].analyzer.items[-1]
+def _rescored(
+    searcher: Searcher, queries: list[Q.Query], ranked: list[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    """``ranked`` (docnum, score) pairs with each query's score added, best first.
+
+    Each query's matcher skips straight to the candidates (in docnum order),
+    so the cost grows with the candidates, not with the query's matches.
+    """
+    scores = dict(ranked)
+    docnums = sorted(scores)
+    phrases = [query for query in queries if isinstance(query, ProximityPhrase)]
+    for query in queries:
+        if not isinstance(query, ProximityPhrase):
+            for docnum, matcher in _at_candidates(query.matcher(searcher), docnums):
+                scores[docnum] += matcher.score()
+    for docnum, extra in _proximity_scores(searcher, phrases, docnums).items():
+        scores[docnum] += extra
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _at_candidates(matcher, docnums: list[int]) -> Iterator[tuple[int, object]]:
+    """The matcher positioned on each of the (sorted) candidates it matches."""
+    for docnum in docnums:
+        if not matcher.is_active():
+            return
+        matcher.skip_to(docnum)
+        if matcher.is_active() and matcher.id() == docnum:
+            yield docnum, matcher
+
+
+def _proximity_scores(
+    searcher: Searcher, phrases: list[ProximityPhrase], docnums: list[int]
+) -> dict[int, float]:
+    """What Whoosh's matchers for ``phrases`` would score on each candidate.
+
+    Whoosh's phrase matcher intersects whole posting lists and reads their
+    positions before it can skip anywhere; here each word's postings are
+    visited once, at the candidates only, and the positions compared directly.
+    The score is Whoosh's: the boost times the words' own scores where the
+    second word follows the first within ``slop`` positions.
+    """
+    words: dict[tuple[str, str], dict[int, tuple[float, frozenset[int]]]] = {}
+    for phrase in phrases:
+        for word in phrase.words:
+            key = (phrase.fieldname, word)
+            if key not in words:
+                matcher = Q.Term(*key).matcher(searcher)
+                words[key] = {
+                    docnum: (found.score(), frozenset(found.value_as("positions")))
+                    for docnum, found in _at_candidates(matcher, docnums)
+                }
+    extra: dict[int, float] = defaultdict(float)
+    for phrase in phrases:
+        first, second = (words[(phrase.fieldname, word)] for word in phrase.words)
+        for docnum in first.keys() & second.keys():
+            (first_score, before), (second_score, after) = first[docnum], second[docnum]
+            if any(position + gap in after for position in before for gap in range(1, phrase.slop + 1)):
+                extra[docnum] += phrase.boost * (first_score + second_score)
+    return extra
+
+
+def _total(results, limit: int, query: Q.Query, searcher: Searcher) -> tuple[int, bool]:
+    """How many documents match, and whether that count is exact.
+
+    Counting a large result set exactly means a second pass over every
+    posting (Whoosh's block-max scoring skips most of them), so beyond
+    ``EXACT_COUNT_UP_TO`` possible matches an estimate is given: the union of
+    the body terms' document sets, assuming the terms occur independently.
+    """
+    if (
+        results.has_exact_length()
+        or results.scored_length() < limit
+        or results.estimated_length() <= EXACT_COUNT_UP_TO
+    ):
+        return len(results), True
+    reader = searcher.reader()
+    docs = reader.doc_count()
+    missing = 1.0
+    for leaf in query.leaves():
+        if leaf.field() == "body":
+            missing *= 1 - min(docs, leaf.estimate_size(reader)) / max(docs, 1)
+    estimate = max(round(docs * (1 - missing)), results.scored_length())
+    return min(estimate, docs), False
 
 
 def _summary(stored: dict) -> dict:

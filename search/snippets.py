@@ -10,9 +10,32 @@ choice of the window holding the most distinct matched words.
 from __future__ import annotations
 
 import html
+import re
+import unicodedata
 from collections.abc import Collection
+from functools import lru_cache
 
-from index.analysis import CachedChain, WordTokenizer
+from index.analysis import (
+    ArabicLightStemmer,
+    ArabicPresentationForms,
+    AsciiDigits,
+    CachedChain,
+    EnglishStemmer,
+    FoldAccents,
+    FoldAlef,
+    FoldHamzaCarriers,
+    FoldTehMarbuta,
+    FoldYeh,
+    Lowercase,
+    StopWords,
+    StripDiacritics,
+    StripFormatChars,
+    StripPossessive,
+    StripTatweel,
+    TanweenAlef,
+    WordTokenizer,
+    script_of,
+)
 
 SNIPPET_CHARS = 320
 FRAGMENTS = 2
@@ -20,19 +43,78 @@ LEAD_CONTEXT = 60  # characters of context shown before a fragment's first match
 MAX_MATCHES = 400  # enough for any snippet; keeps fragment choice cheap on huge texts
 
 
+# Filters whose output a per-character fold of the word still contains (give
+# or take a stem's last letters): only chains made of these get the prefilter.
+_PREFILTER_SAFE = (
+    ArabicPresentationForms, TanweenAlef, StripDiacritics, StripTatweel, StripFormatChars, FoldAlef,
+    FoldHamzaCarriers, FoldYeh, FoldTehMarbuta, Lowercase, FoldAccents, StripPossessive, AsciiDigits,
+    StopWords, ArabicLightStemmer, EnglishStemmer,
+)  # fmt: skip
+
+
+def _fold_table() -> dict[int, str | None]:
+    """One character map doing every normalisation of the chain at once."""
+    arabic = [StripFormatChars, StripDiacritics, StripTatweel, FoldAlef, FoldHamzaCarriers, FoldYeh,
+              FoldTehMarbuta, AsciiDigits]  # fmt: skip
+
+    def fold(text: str) -> str:
+        for flt in arabic:
+            text = text.translate(flt.table)
+        text = unicodedata.normalize("NFKD", text.casefold())
+        return "".join(c for c in text if not unicodedata.combining(c) and c not in "'’")
+
+    chars = {chr(code) for flt in arabic for code in flt.table}
+    chars |= {chr(code) for code in [*range(0x41, 0x5B), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)]}
+    chars |= {"'", "’"}
+    table: dict[int, str | None] = {ord(c): fold(c) or None for c in chars}
+    for code in [*range(0xFB50, 0xFE00), *range(0xFE70, 0xFEFD)]:
+        table[code] = fold(unicodedata.normalize("NFKC", chr(code))) or None
+    return table
+
+
+_FOLD = _fold_table()
+
+
+@lru_cache(maxsize=256)
+def _prefilter(terms: frozenset[str]) -> re.Pattern:
+    """A pattern that finds, in a folded word, the start of any of the terms' stems.
+
+    A light stemmer only cuts affixes, but it may change a stem's last letter
+    (Snowball's happy → happi, dying → die), so the last one (Arabic) or two
+    (Latin) letters are left out.
+    """
+    cores = set()
+    for term in terms:
+        folded = term.translate(_FOLD)
+        keep = len(folded) - (1 if script_of(term) == "arabic" else 2)
+        cores.add(folded[: max(1, keep)])
+    return re.compile("|".join(re.escape(core) for core in sorted(cores, key=len, reverse=True)))
+
+
 def matched_spans(text: str, chain: CachedChain, terms: Collection[str]) -> list[tuple[int, int]]:
     """(start, end) of each word of ``text`` whose analysed forms include one of ``terms``.
 
-    Works on word spans and the field's memoised chain directly, without
-    Whoosh's token stream: a page of ten snippets analyses ~3,000 words.
+    Works on the words and the field's memoised chain directly, without
+    Whoosh's token stream, and decides each distinct word once. A word that
+    cannot hold any term's stem (checked on a folded copy with one regex) is
+    not analysed at all: most words of a page of snippets are rare ones the
+    chain has not seen, and analysing them dominated the cost of snippets.
     """
     spans: list[tuple[int, int]] = []
     if not terms:
         return spans
+    wanted = frozenset(terms)
+    gate = _prefilter(wanted).search if all(isinstance(f, _PREFILTER_SAFE) for f in chain.filters) else None
     analyze = chain.analyze
-    for start, end in WordTokenizer.spans(text):
-        if any(form in terms for form in analyze(text[start:end])):
-            spans.append((start, end))
+    decided: dict[str, bool] = {}
+    for found in WordTokenizer.matches(text):
+        word = found.group()
+        matched = decided.get(word)
+        if matched is None:
+            possible = gate is None or gate(word.translate(_FOLD)) is not None
+            matched = decided[word] = possible and not wanted.isdisjoint(analyze(word))
+        if matched:
+            spans.append(found.span())
             if len(spans) >= MAX_MATCHES:
                 break
     return spans

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from index.analysis import stemmed_analyzer
+from pathlib import Path
+
+from index.analysis import WordTokenizer, stemmed_analyzer
 from search.snippets import lead, mark, matched_spans, snippet
 
 CHAIN = stemmed_analyzer().items[-1]  # the body field's memoised chain
@@ -40,3 +42,33 @@ def test_lead_when_nothing_matched() -> None:
     assert lead("short & sweet") == "short &amp; sweet"
     long_text = "word " * 100
     assert lead(long_text, 50).endswith(" …") and len(lead(long_text, 50)) <= 52
+
+
+TRICKY = (
+    "dying tying lying skies happily Straße O'Neill's résumé CAFÉ naïve 1990s ٢٠١٥ ۲۰۱۵ "
+    "مدرستها للحكومة والسعوديين بالانتخابات فالمعلمون كتابًا أمطاراً الإنْتِخَابَاتُ جـــميل "
+    "ﻻ ﺍﻟﺴﻼﻡ مؤسسة مسئول رئيس يحيى مستشفى ک ی الله‌ية"
+)
+
+
+def brute_force_spans(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Every indexed form of the text, with the spans of the words that yield it."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    for start, end in WordTokenizer.spans(text):
+        for form in CHAIN.analyze(text[start:end]):
+            found.setdefault(form, []).append((start, end))
+    return found
+
+
+def demo_texts() -> list[str]:
+    folder = Path(__file__).resolve().parents[1] / "web" / "demo"
+    return [TRICKY] + [
+        path.read_text(encoding="utf-8") for path in sorted(folder.rglob("*")) if path.is_file()
+    ]
+
+
+def test_the_prefilter_never_drops_a_match() -> None:
+    """Every form of every word, searched alone, marks exactly the words that yield it."""
+    for text in demo_texts():
+        for form, spans in brute_force_spans(text).items():
+            assert matched_spans(text, CHAIN, {form}) == spans, form

@@ -45,7 +45,9 @@ def api(client, path: str, **params) -> tuple[int, dict]:
 def test_api_search_shape_and_hit_format(client) -> None:
     status, data = api(client, "/api/search", q="الازمه")
     assert status == 200
-    assert list(data) == ["query", "total", "took_ms", "page", "size", "hits", "facets", "suggestion"]
+    assert list(data) == [
+        "query", "total", "total_exact", "took_ms", "page", "size", "hits", "facets", "suggestion"
+    ]  # fmt: skip
     assert data["total"] == 1
     assert set(data["hits"][0]) == {"id", "title", "snippet", "score", "lang", "source", "date", "url"}
     assert "<mark>الأزمة</mark>" in data["hits"][0]["snippet"]

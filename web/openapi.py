@@ -101,10 +101,24 @@ OPENAPI = {
             "Hit": _HIT,
             "Results": {
                 "type": "object",
-                "required": ["query", "total", "took_ms", "page", "size", "hits", "facets", "suggestion"],
+                "required": [
+                    "query",
+                    "total",
+                    "total_exact",
+                    "took_ms",
+                    "page",
+                    "size",
+                    "hits",
+                    "facets",
+                    "suggestion",
+                ],
                 "properties": {
                     "query": {"type": "string"},
                     "total": {"type": "integer"},
+                    "total_exact": {
+                        "type": "boolean",
+                        "description": "false when total is an estimate (large result sets are not counted)",
+                    },
                     "took_ms": {"type": "number"},
                     "page": {"type": "integer"},
                     "size": {"type": "integer"},
