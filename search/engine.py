@@ -80,6 +80,10 @@ class Ranking:
     # this many candidates, which the exact, root and proximity parts then
     # rescore. 0 scores every match with the whole query (slower, same order).
     rescore_depth: int = 50
+    # Long queries: words found in more than ``prune_share`` of the documents
+    # only rescore, once the ``prune_keep`` rarest words retrieve (1 turns it off).
+    prune_share: float = 0.05
+    prune_keep: int = 3
 
     probabilistic_idf: bool = True
 
@@ -383,7 +387,7 @@ class SearchEngine:
         if facets:
             kwargs["groupedby"] = list(FACET_FIELDS)
         depth = page * size
-        retrieve, rescore = (parsed, []) if sort == "date" else self._phases(parsed)
+        retrieve, rescore = (parsed, []) if sort == "date" else self._phases(parsed, searcher)
         if sort == "date":
             kwargs.update(sortedby="date", reverse=True)
         limit = max(depth, self.ranking.rescore_depth) if rescore else depth
@@ -411,7 +415,7 @@ class SearchEngine:
             found.suggestion = Suggester(searcher).did_you_mean(text)
         return found
 
-    def _phases(self, parsed: Q.Query) -> tuple[Q.Query, list[Q.Query]]:
+    def _phases(self, parsed: Q.Query, searcher: Searcher) -> tuple[Q.Query, list[Q.Query]]:
         """Split a plain word query into what retrieves candidates and what only rescores them.
 
         Whoosh's union matchers cost time per posting, and the exact-form and
@@ -428,7 +432,25 @@ class SearchEngine:
             (rescore if rescoring_only else retrieve).append(sub)
         if not retrieve:
             return parsed, []
-        return Q.Or(retrieve, scale=parsed.scale), rescore
+        retrieve, common = self._without_common_words(retrieve, searcher)
+        return Q.Or(retrieve, scale=parsed.scale), [*common, *rescore]
+
+    def _without_common_words(self, retrieve: list[Q.Query], searcher: Searcher) -> tuple[list, list]:
+        """Keep a long query's common words out of retrieval; they still rescore.
+
+        A question of ten words, half of them in a tenth of all documents,
+        makes the union walk most of the index for words that barely move
+        the ranking. The rarest ``prune_keep`` words always retrieve.
+        """
+        words = sorted({sub.text for sub in retrieve if isinstance(sub, Q.Term)})
+        if len(words) <= self.ranking.prune_keep:
+            return retrieve, []
+        limit = self.ranking.prune_share * searcher.doc_count_all()
+        frequency = {word: searcher.doc_frequency("body", word) for word in words}
+        rarest = sorted(words, key=frequency.__getitem__)[: self.ranking.prune_keep]
+        common = {word for word in words if frequency[word] > limit and word not in rarest}
+        kept = [sub for sub in retrieve if not (isinstance(sub, Q.Term) and sub.text in common)]
+        return kept, [sub for sub in retrieve if isinstance(sub, Q.Term) and sub.text in common]
 
     def _body_terms(self, parsed: Q.Query, searcher: Searcher) -> set[str]:
         """The body terms the query matches (wildcards and fuzzy terms expanded).

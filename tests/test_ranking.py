@@ -108,3 +108,21 @@ def test_small_result_sets_are_counted_exactly(varied: IndexHome, monkeypatch: p
     assert results.total == len(engine.search("market", size=100).hits) + len(
         engine.search("market", page=2, size=100).hits
     )
+
+
+def test_long_queries_retrieve_by_their_rarest_words(tmp_path: Path) -> None:
+    lines = [
+        {"id": "answer", "text": "the volcano erupted near the harbour while ministers met in the capital"}
+    ]
+    lines += [{"id": f"filler{n}", "text": f"ministers met in the capital, report {n}"} for n in range(40)]
+    lines += [{"id": "partial", "text": "a volcano in the south"}]
+    (tmp_path / "docs.jsonl").write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    home = IndexHome(tmp_path / "index")
+    rebuild_index(home, tmp_path / "docs.jsonl", show_progress=False)
+    question = "when did the volcano erupt near the harbour while ministers met in the capital"
+
+    pruned = SearchEngine(home).search(question)
+    whole = SearchEngine(home, replace(DEFAULT_RANKING, prune_share=1.0)).search(question)
+    assert pruned.hits[0].id == whole.hits[0].id == "answer"
+    assert pruned.hits[0].score == whole.hits[0].score  # common words still count in the score
+    assert pruned.total == 2 and whole.total == 42  # only the rare words (volcano, erupt, harbour) retrieve
