@@ -13,7 +13,7 @@ import math
 import re
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -384,10 +384,13 @@ class SearchEngine:
         if parsed is Q.NullQuery:
             return SearchResults(query=text, total=0, took_ms=0.0, page=page, size=size, hits=[])
         kwargs = {"filter": (filters or Filters()).query(), "terms": False}
-        if facets:
-            kwargs["groupedby"] = list(FACET_FIELDS)
         depth = page * size
         retrieve, rescore = (parsed, []) if sort == "date" else self._phases(parsed, searcher)
+        # Facets and an exact total need every match visited; for a small
+        # result set that is cheap, for a large one it would dwarf the search.
+        countable = retrieve.estimate_size(searcher.reader()) <= EXACT_COUNT_UP_TO
+        if facets and countable:
+            kwargs["groupedby"] = list(FACET_FIELDS)
         if sort == "date":
             kwargs.update(sortedby="date", reverse=True)
         limit = max(depth, self.ranking.rescore_depth) if rescore else depth
@@ -400,7 +403,7 @@ class SearchEngine:
         hits = [
             self._hit(searcher, docnum, score, terms, chain) for docnum, score in ranked[depth - size : depth]
         ]
-        total, exact = _total(results, limit, retrieve, searcher)
+        total, exact = _total(results, limit, retrieve, searcher, countable)
         found = SearchResults(
             query=text,
             total=total,
@@ -409,7 +412,7 @@ class SearchEngine:
             page=page,
             size=size,
             hits=hits,
-            facets=_facet_counts(results) if facets else {},
+            facets=_facets(results, searcher, ranked, countable, limit) if facets else {},
         )
         if suggest and found.total < 3:
             found.suggestion = Suggester(searcher).did_you_mean(text)
@@ -496,13 +499,19 @@ class SearchEngine:
         return Suggester(self.searcher()).complete(prefix, limit)
 
     def stats(self) -> dict:
+        """Documents, and documents per language and source (cached per index version)."""
         searcher = self.searcher()
-        counts = _facet_counts(searcher.search(Q.Every(), limit=1, groupedby=list(FACET_FIELDS)))
-        return {
-            "documents": searcher.doc_count(),
-            "languages": counts["lang"],
-            "sources": counts["source"],
-        }
+        key = ("stats", self._ix_dir, searcher.reader().generation())
+        cached = self._cache.get(key)
+        if cached is None:
+            counts = _facet_counts(searcher.search(Q.Every(), limit=1, groupedby=list(FACET_FIELDS)))
+            cached = {
+                "documents": searcher.doc_count(),
+                "languages": counts["lang"],
+                "sources": counts["source"],
+            }
+            self._cache.put(key, cached)
+        return cached
 
 
 def _rescored(
@@ -566,7 +575,7 @@ def _proximity_scores(
     return extra
 
 
-def _total(results, limit: int, query: Q.Query, searcher: Searcher) -> tuple[int, bool]:
+def _total(results, limit: int, query: Q.Query, searcher: Searcher, countable: bool) -> tuple[int, bool]:
     """How many documents match, and whether that count is exact.
 
     Counting a large result set exactly means a second pass over every
@@ -574,11 +583,7 @@ def _total(results, limit: int, query: Q.Query, searcher: Searcher) -> tuple[int
     ``EXACT_COUNT_UP_TO`` possible matches an estimate is given: the union of
     the body terms' document sets, assuming the terms occur independently.
     """
-    if (
-        results.has_exact_length()
-        or results.scored_length() < limit
-        or results.estimated_length() <= EXACT_COUNT_UP_TO
-    ):
+    if countable or results.has_exact_length() or results.scored_length() < limit:
         return len(results), True
     reader = searcher.reader()
     docs = reader.doc_count()
@@ -608,6 +613,25 @@ def _first_error(node: Q.Query) -> str | None:
     if getattr(node, "error", None):
         return str(node.error)
     return next(filter(None, map(_first_error, node.children())), None)
+
+
+def _facets(
+    results, searcher: Searcher, ranked: list[tuple[int, float]], countable: bool, limit: int
+) -> dict:
+    """Documents per facet value among all matches, where they were all visited (else empty)."""
+    if countable:
+        return _facet_counts(results)
+    if results.scored_length() < limit:  # every match is among the scored candidates
+        reader = searcher.reader()
+        counts = {}
+        for name in FACET_FIELDS:
+            column = reader.column_reader(name)
+            tally = Counter(column[docnum] for docnum, _ in ranked)
+            counts[name] = dict(
+                sorted(((k, n) for k, n in tally.items() if k), key=lambda kv: (-kv[1], kv[0]))
+            )
+        return counts
+    return {}
 
 
 def _facet_counts(results) -> dict[str, dict[str, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,30 @@ def test_app_sees_index_updates_without_restart(client, home: IndexHome, web_cor
     (web_corpus / "volcano.txt").unlink()
     rebuild_index(home, web_corpus, show_progress=False)
     assert api(client, "/api/search", q="volcano")[1]["total"] == 0
+
+
+def test_a_result_set_too_large_to_count_still_offers_every_filter(
+    client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import search.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "EXACT_COUNT_UP_TO", 3)
+    search_engine = client.application.extensions["fahras"]
+    monkeypatch.setattr(search_engine, "ranking", replace(search_engine.ranking, rescore_depth=5))
+    status, data = api(client, "/api/search", q="report", size=2)
+    assert status == 200 and not data["total_exact"] and data["facets"] == {} and len(data["hits"]) == 2
+    page = client.get("/?q=report&size=2").get_data(as_text=True)
+    assert "about" in page and 'data-facet="lang"' in page and 'data-value="many"' in page
+
+
+def test_facets_of_a_fully_scored_result_set_are_counted(client, monkeypatch: pytest.MonkeyPatch) -> None:
+    import search.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "EXACT_COUNT_UP_TO", 3)  # every match is scored anyway (25 < 50)
+    status, data = api(client, "/api/search", q="report", size=2)
+    assert (
+        status == 200
+        and data["total_exact"]
+        and data["total"] == 25
+        and data["facets"]["source"] == {"many": 25}
+    )

@@ -125,6 +125,7 @@ OPENAPI = {
                     "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
                     "facets": {
                         "type": "object",
+                        "description": "documents per language and source; empty when total_exact is false",
                         "additionalProperties": {
                             "type": "object",
                             "additionalProperties": {"type": "integer"},

@@ -37,7 +37,16 @@ def home():
     except QueryError as error:
         return render_template("search.html", params=params, results=None, error=str(error)), 400
     pages_total = min(MAX_PAGE, max(1, math.ceil(results.total / params.size)))
-    return render_template("search.html", params=params, results=results, pages_total=pages_total)
+    choices = results.facets if results.total_exact else _filter_choices()
+    return render_template(
+        "search.html", params=params, results=results, pages_total=pages_total, facet_choices=choices
+    )
+
+
+def _filter_choices() -> dict[str, dict[str, None]]:
+    """Every language and source of the index, uncounted: the filters for a result set too large to count."""
+    stats = engine().stats()
+    return {"lang": dict.fromkeys(stats["languages"]), "source": dict.fromkeys(stats["sources"])}
 
 
 def _document_count() -> int | None:
