@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import mmap
 import os
 import shutil
 import time
@@ -25,6 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
 from whoosh.index import Index
 
 ENV_VAR = "FAHRAS_INDEX"
@@ -86,7 +89,7 @@ class IndexHome:
         live = self.live_dir()
         if live is None:
             raise NoIndex(f"no index at {self.path} (create one with: fahras index FOLDER)")
-        return retrying(whoosh_index.open_dir, str(live))
+        return retrying(MappedFileStorage(str(live)).open_index)
 
     def build_info(self) -> dict:
         live = self.live_dir()
@@ -176,6 +179,26 @@ class IndexHome:
     def record_build(self, folder: Path, **info: object) -> None:
         info = {"built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **info}
         (folder / BUILD_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=1))
+
+
+class MappedFileStorage(FileStorage):
+    """A folder whose files are read through memory maps instead of read() calls.
+
+    A search reads thousands of small pieces (term lookups, posting block
+    headers); through buffered files each is a seek and a read system call,
+    which profiling showed to be a third of a short query's time. A map is
+    shared page cache: one copy of the index in memory however many threads
+    and processes read it (Whoosh's own compound-file reader copies each
+    segment into every reader instead, which is why segments are not compound).
+    """
+
+    def open_file(self, name: str, **kwargs) -> StructFile:
+        with open(self._fpath(name), "rb") as file:
+            try:
+                mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            except ValueError:  # an empty file cannot be mapped
+                return super().open_file(name, **kwargs)
+        return StructFile(mapped, name=name, **kwargs)
 
 
 def retrying(open_index, *args, attempts: int = 5, **kwargs):

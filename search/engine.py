@@ -36,6 +36,7 @@ from .suggest import QUERY_SYNTAX, Suggester
 MAX_QUERY_CHARS = 1000
 MAX_PAGE_SIZE = 100
 MIN_WILDCARD_PREFIX = 2
+FILTER_CACHE_SIZE = 64  # filter combinations remembered per searcher
 EXACT_COUNT_UP_TO = 1000  # possible matches counted exactly; past this, totals are estimates
 PHRASE_FIELDS = ("title", "body")
 # The fields that retrieve candidates; the other search fields (exact forms,
@@ -79,7 +80,7 @@ class Ranking:
     # Two-phase ranking for plain word queries: the stemmed fields retrieve
     # this many candidates, which the exact, root and proximity parts then
     # rescore. 0 scores every match with the whole query (slower, same order).
-    rescore_depth: int = 50
+    rescore_depth: int = 30
     # Long queries: words found in more than ``prune_share`` of the documents
     # only rescore, once the ``prune_keep`` rarest words retrieve (1 turns it off).
     prune_share: float = 0.05
@@ -295,7 +296,24 @@ class SearchEngine:
             current.close()
         self._local.searcher = retrying(ix.searcher, weighting=self.ranking.weighting())
         self._local.ix = ix
+        self._local.allowed = {}
         return self._local.searcher
+
+    def _allowed(self, searcher: Searcher, filters: Filters | None) -> set[int] | None:
+        """The documents a filter allows, computed once per searcher.
+
+        Whoosh turns a filter query into a set of document numbers on every
+        search; 'Arabic only' lists most of the index each time.
+        """
+        query = (filters or Filters()).query()
+        if query is None:
+            return None
+        cache = self._local.allowed
+        if filters not in cache:
+            if len(cache) >= FILTER_CACHE_SIZE:
+                cache.clear()
+            cache[filters] = set(searcher.docs_for_query(query))
+        return cache[filters]
 
     # ------------------------------------------------------------- queries
 
@@ -383,7 +401,7 @@ class SearchEngine:
     ) -> SearchResults:
         if parsed is Q.NullQuery:
             return SearchResults(query=text, total=0, took_ms=0.0, page=page, size=size, hits=[])
-        kwargs = {"filter": (filters or Filters()).query(), "terms": False}
+        kwargs = {"filter": self._allowed(searcher, filters), "terms": False}
         depth = page * size
         retrieve, rescore = (parsed, []) if sort == "date" else self._phases(parsed, searcher)
         # Facets and an exact total need every match visited; for a small
