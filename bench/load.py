@@ -280,14 +280,17 @@ def stop_server(server: subprocess.Popen) -> None:
 class RssMonitor(threading.Thread):
     """Peak resident memory of a process and its children, polled from /proc.
 
-    The main process's VmHWM catches peaks between polls; children (none
-    today, but a future worker pool would count) add their sampled VmRSS.
+    The main process's VmHWM catches peaks between polls; worker processes
+    add their sampled VmRSS. RSS counts the index files each searcher maps
+    (shared page cache, once per mapping), so the private memory (RssAnon)
+    is tracked too: that is what each process really adds.
     """
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_kb = 0
+        self.peak_private_kb = 0
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -299,13 +302,17 @@ class RssMonitor(threading.Thread):
         total = max(status_kb(self.pid, "VmHWM"), status_kb(self.pid, "VmRSS"))
         total += sum(status_kb(pid, "VmRSS") for pid in children)
         self.peak_kb = max(self.peak_kb, total)
+        private = sum(status_kb(pid, "RssAnon") for pid in [self.pid, *children])
+        self.peak_private_kb = max(self.peak_private_kb, private)
 
-    def stop(self) -> float | None:
-        """Stop polling; the peak in MB (None where /proc is not available)."""
+    def stop(self) -> tuple[float, float] | None:
+        """Stop polling; the peaks (RSS, private) in MB (None where /proc is not available)."""
         self.done.set()
         self.join()
         self.sample()
-        return round(self.peak_kb / 1024, 1) if self.peak_kb else None
+        if not self.peak_kb:
+            return None
+        return round(self.peak_kb / 1024, 1), round(self.peak_private_kb / 1024, 1)
 
 
 def status_kb(pid: int, key: str) -> int:
@@ -593,12 +600,18 @@ def serve_and_load(args: argparse.Namespace, index: Path, scratch: Path, job: In
         plan = Plan(load_queries(args.smoke), args.mix_bad)
         results, elapsed = run_clients(port, plan, args.clients, args.duration)
         indexing, extra_errors = check_indexing(job, port, before)
-        peak_mb = monitor.stop()
+        peaks = monitor.stop()
     finally:
         stop_server(server)
     report = {"documents": before, "clients": args.clients, "duration_s": args.duration, "port": port}
     report.update(merge(results, elapsed, extra_errors))
-    report.update(server_peak_rss_mb=peak_mb, indexing=indexing, server_traceback=last_traceback(log_path))
+    rss, private = peaks or (None, None)
+    report.update(
+        server_peak_rss_mb=rss,
+        server_peak_private_mb=private,
+        indexing=indexing,
+        server_traceback=last_traceback(log_path),
+    )
     return report
 
 
@@ -641,7 +654,15 @@ def print_table(report: dict) -> None:
         ("errors", f"{report['errors']:,}"),
         ("deliberate 400s", f"{report['deliberate_400s']:,}"),
         ("latency (ms)", "  ".join(f"{name} {value:,.1f}" for name, value in latency.items())),
-        ("server peak RSS", f"{report['server_peak_rss_mb']} MB" if report["server_peak_rss_mb"] else "n/a"),
+        (
+            "server peak RSS",
+            (
+                f"{report['server_peak_rss_mb']} MB, of which private {report['server_peak_private_mb']} MB "
+                "(the rest: the index's memory-mapped files, shared page cache)"
+            )
+            if report["server_peak_rss_mb"]
+            else "n/a",
+        ),
     ]
     if report["build_s"] is not None:
         rows.append(("index build", f"{report['build_s']:g} s"))
