@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -22,6 +19,8 @@ import pytest
 from index.indexer import rebuild_index
 from index.store import IndexHome
 from web.server import DEMO_CORPUS
+
+from .servers import free_port, start_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -34,34 +33,13 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     index_dir = tmp_path_factory.mktemp("browser") / "index"
     rebuild_index(IndexHome(index_dir), DEMO_CORPUS, show_progress=False)
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "serve", "--index", str(index_dir), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("fahras serve did not start")
-    yield base
+    port = free_port()
+    process = start_server(index_dir, port)
+    yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(10)
 

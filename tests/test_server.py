@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -17,11 +14,7 @@ import pytest
 
 from index.store import IndexHome
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from .servers import free_port, start_server, wait_healthy
 
 
 def children_of(pid: int) -> list[int]:
@@ -34,32 +27,12 @@ def replaced(server: int, dead: int) -> bool:
     return len(workers) == 2 and dead not in workers
 
 
-def wait_healthy(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"fahras serve exited: {process.stdout.read()}")
-            time.sleep(0.2)
-    process.kill()
-    pytest.fail("fahras serve did not start")
-
-
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to see the workers")
 def test_workers_share_the_port_and_stop_together(built: IndexHome) -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "serve", "--index", str(built.path), "--port", str(port),
-         "--workers", "2", "--threads", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    process = start_server(built.path, port, "--workers", "2", "--threads", "2")
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(base, process)
         workers = children_of(process.pid)
         assert len(workers) == 2
         for _ in range(20):  # every request is answered, whichever worker takes it
