@@ -194,3 +194,14 @@ def test_stop_words_kept_as_stopped_when_asked() -> None:
 def test_analyzer_survives_pickling() -> None:
     analyzer = pickle.loads(pickle.dumps(stemmed_analyzer()))
     assert words(analyzer, "والانتخابات") == ["انتخاب"]
+
+
+def test_isri_roots_are_nltks_own() -> None:
+    """The root fields' ISRI runs with plain regexes; its roots must not change."""
+    from nltk.stem.isri import ISRIStemmer
+
+    from index.analysis import ExternalArabicStemmer
+
+    words = "والمعلمين بالانتخابات الحكومة مستشفيات يكتبون أمطار إسلامية آمال مُعلِّم سيارتها ترجمة مترجم".split()
+    reference = ISRIStemmer()
+    assert [ExternalArabicStemmer("isri").transform(word) for word in words] == [reference.stem(w) for w in words]
