@@ -403,7 +403,9 @@ class SearchEngine:
             return SearchResults(query=text, total=0, took_ms=0.0, page=page, size=size, hits=[])
         kwargs = {"filter": self._allowed(searcher, filters), "terms": False}
         depth = page * size
-        retrieve, rescore = (parsed, []) if sort == "date" else self._phases(parsed, searcher)
+        retrieve, rescore = self._phases(parsed, searcher)
+        if sort == "date":
+            rescore = []  # newest first: the matches are the same, their scores don't matter
         # Facets and an exact total need every match visited; for a small
         # result set that is cheap, for a large one it would dwarf the search.
         countable = retrieve.estimate_size(searcher.reader()) <= EXACT_COUNT_UP_TO
