@@ -45,16 +45,24 @@ _ARABIC_RANGES = (
 
 
 def script_of(word: str) -> str:
-    """The script of a word, judged by its first letter (digits and marks are neutral)."""
+    """The script of a word, judged by its first letter (digits are neutral).
+
+    A "word" of Arabic marks or tatweel alone (a stray tanween) is Arabic, so
+    that the Arabic filters strip it away rather than index it.
+    """
     for char in word:
         if char.isalpha():
             code = ord(char)
-            if any(low <= code <= high for low, high in _ARABIC_RANGES):
+            if _is_arabic(code):
                 return ARABIC
             if code <= 0x024F or 0x1E00 <= code <= 0x1EFF:
                 return LATIN
             return OTHER
-    return OTHER
+    return ARABIC if any(_is_arabic(ord(char)) for char in word) else OTHER
+
+
+def _is_arabic(code: int) -> bool:
+    return any(low <= code <= high for low, high in _ARABIC_RANGES)
 
 
 class WordTokenizer(Tokenizer):
@@ -203,6 +211,13 @@ class ArabicPresentationForms(TokenFilter):
         if any(0xFB50 <= ord(c) <= 0xFEFF for c in word):
             return unicodedata.normalize("NFKC", word)
         return word
+
+    def forms(self, word: str) -> tuple[str, ...]:
+        """A ligature of a whole phrase (ﷺ) gives its words, all at the word's position."""
+        text = self.transform(word)
+        if any(char.isspace() for char in word):  # a verbatim query term: whitespace is its own
+            return (text,) if text else ()
+        return tuple(text.split())
 
 
 class TanweenAlef(TokenFilter):
@@ -545,6 +560,8 @@ class CachedChain(Filter):
                 result = tuple(form for text in result for form in flt.forms(text))
                 if not result:
                     break
+            if verbatim:
+                result = result[:1]  # one query term in, one out (a ligature's first word)
             if len(memo) >= self.MAX_CACHED:
                 memo.clear()
             memo[word] = result

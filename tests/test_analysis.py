@@ -220,3 +220,12 @@ def test_isri_roots_are_nltks_own() -> None:
     assert [ExternalArabicStemmer("isri").transform(word) for word in words] == [
         reference.stem(w) for w in words
     ]
+
+
+def test_a_stray_mark_is_not_a_word() -> None:
+    assert [t.text for t in stemmed_analyzer()("كتب ً قرأ ـــ")] == ["كتب", "قرا"]
+
+
+def test_a_phrase_ligature_gives_its_words_at_one_position() -> None:
+    tokens = [(t.text, t.pos) for t in stemmed_analyzer()("قال ﷺ", positions=True)]
+    assert tokens == [("قال", 0), ("صلي", 1), ("الله", 1), ("وسلم", 1)]
