@@ -83,8 +83,8 @@ class Ranking:
     rescore_depth: int = 30
     # Long queries: words found in more than ``prune_share`` of the documents
     # only rescore, once the ``prune_keep`` rarest words retrieve (1 turns it off).
-    prune_share: float = 0.2
-    prune_keep: int = 4
+    prune_share: float = 0.05
+    prune_keep: int = 3
 
     probabilistic_idf: bool = True
 
