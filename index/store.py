@@ -71,11 +71,8 @@ class IndexHome:
 
     def live_dir(self) -> Path | None:
         """The real folder of the generation being served, or None."""
-        link = self.path / LIVE
-        if not link.is_symlink() and not link.is_dir():
-            return None
-        target = link.resolve()
-        return target if retrying(whoosh_index.exists_in, str(target)) else None
+        target = self.live_target()
+        return target if target and retrying(whoosh_index.exists_in, str(target)) else None
 
     def live_target(self) -> Path | None:
         """Where the live link points, unchecked: a cheap test for a swap, once per search."""
