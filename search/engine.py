@@ -319,7 +319,10 @@ class SearchEngine:
 
     def parse(self, text: str) -> Q.Query:
         """The Whoosh query for a user's query string (raises QueryError)."""
-        text = without_lone_surrogates(text)
+        return self._parse(without_lone_surrogates(text))
+
+    def _parse(self, text: str) -> Q.Query:
+        """:meth:`parse` for a text already free of lone surrogates."""
         check_syntax(text)
         self._index()
         schema = self._parser.schema  # the index's schema, read once when it was opened
@@ -363,7 +366,7 @@ class SearchEngine:
         """Ranked, highlighted results for one page (repeats come from a cache)."""
         started = time.perf_counter()
         text = without_lone_surrogates(text)
-        parsed = self.parse(text)
+        parsed = self._parse(text)
         page = max(1, page)
         size = max(1, min(size, MAX_PAGE_SIZE))
         searcher = self.searcher()
@@ -406,13 +409,12 @@ class SearchEngine:
         retrieve, rescore = self._phases(parsed, searcher)
         if sort == "date":
             rescore = []  # newest first: the matches are the same, their scores don't matter
+            kwargs.update(sortedby="date", reverse=True)
         # Facets and an exact total need every match visited; for a small
         # result set that is cheap, for a large one it would dwarf the search.
         countable = retrieve.estimate_size(searcher.reader()) <= EXACT_COUNT_UP_TO
         if facets and countable:
             kwargs["groupedby"] = list(FACET_FIELDS)
-        if sort == "date":
-            kwargs.update(sortedby="date", reverse=True)
         limit = max(depth, self.ranking.rescore_depth) if rescore else depth
         results = searcher.search(retrieve, limit=limit, **kwargs)
         ranked = [(hit.docnum, hit.score) for hit in results]
@@ -642,23 +644,21 @@ def _facets(
     if countable:
         return _facet_counts(results)
     if results.scored_length() < limit:  # every match is among the scored candidates
-        reader = searcher.reader()
-        counts = {}
-        for name in FACET_FIELDS:
-            column = reader.column_reader(name)
-            tally = Counter(column[docnum] for docnum, _ in ranked)
-            counts[name] = dict(
-                sorted(((k, n) for k, n in tally.items() if k), key=lambda kv: (-kv[1], kv[0]))
-            )
-        return counts
+        columns = {name: searcher.reader().column_reader(name) for name in FACET_FIELDS}
+        return {
+            name: _by_count(Counter(column[docnum] for docnum, _ in ranked))
+            for name, column in columns.items()
+        }
     return {}
 
 
 def _facet_counts(results) -> dict[str, dict[str, int]]:
-    counts = {}
-    for name in FACET_FIELDS:
-        groups = results.groups(name)
-        counts[name] = dict(
-            sorted(((k or "", len(v)) for k, v in groups.items() if k), key=lambda kv: (-kv[1], kv[0]))
-        )
-    return counts
+    return {
+        name: _by_count({key: len(docs) for key, docs in results.groups(name).items()})
+        for name in FACET_FIELDS
+    }
+
+
+def _by_count(counts: dict) -> dict[str, int]:
+    """Facet values with their counts, most frequent first (ties by name), without the empty value."""
+    return dict(sorted(((key, n) for key, n in counts.items() if key), key=lambda kv: (-kv[1], kv[0])))
