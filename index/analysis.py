@@ -86,9 +86,9 @@ class WordTokenizer(Tokenizer):
         return hash(type(self))
 
     @classmethod
-    def matches(cls, value: str) -> Iterator[re.Match]:
-        """Each word of ``value`` as a regex match (its text and its span in one object)."""
-        return cls._WORDS.finditer(value)
+    def matches(cls, value: str, start: int = 0) -> Iterator[re.Match]:
+        """Each word of ``value`` from ``start`` on, as a regex match (text and span in one object)."""
+        return cls._WORDS.finditer(value, start)
 
     @classmethod
     def spans(cls, value: str) -> list[tuple[int, int]]:

@@ -3,8 +3,9 @@
 A document's stored text is analysed with its field's own analyzer, so a word
 is marked exactly when the index matched it (الانتخابات, والانتخابات and
 انتخابات for the query انتخابات), with its diacritics and clitics intact.
-This replaces Whoosh's highlighter for speed: one pass over the words, then a
-choice of the window holding the most distinct matched words.
+This replaces Whoosh's highlighter for speed: a regex finds the few words that
+may match and only those are analysed, then the window holding the most
+distinct matched words is chosen.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from functools import lru_cache
 
 from index.analysis import (
@@ -44,8 +45,8 @@ MAX_MATCHES = 400  # enough for any snippet; keeps fragment choice cheap on huge
 
 
 # Filters whose output a per-character fold of the word still contains (give
-# or take a stem's last letters): only chains made of these get the prefilter.
-_PREFILTER_SAFE = (
+# or take a stem's last letters): only chains made of these get the gate.
+_GATE_SAFE = (
     ArabicPresentationForms, TanweenAlef, StripDiacritics, StripTatweel, StripFormatChars, FoldAlef,
     FoldHamzaCarriers, FoldYeh, FoldTehMarbuta, Lowercase, FoldAccents, StripPossessive, AsciiDigits,
     StopWords, ArabicLightStemmer, EnglishStemmer,
@@ -75,44 +76,107 @@ def _fold_table() -> dict[int, str | None]:
 _FOLD = _fold_table()
 
 
+def _inverse_fold() -> tuple[dict[str, str], str, str]:
+    """The fold turned around, so that it can be searched for in unfolded text.
+
+    For each folded character, a regex class of every character that folds
+    to it; the class of characters the fold deletes (marks, tatweel,
+    joiners, apostrophes), which may sit anywhere inside a word; and the
+    class of characters folding to several (ß, ligatures), whose texts take
+    the slow path.
+    """
+    sources: dict[str, set[str]] = {}
+    deleted, expanding = [], []
+    for code, folded in _FOLD.items():
+        char = chr(code)
+        if not folded:
+            deleted.append(char)
+        elif len(folded) > 1:
+            expanding.append(char)
+        else:
+            sources.setdefault(folded, {folded}).add(char)
+    classes = {
+        folded: "[" + "".join(map(re.escape, sorted(chars))) + "]" for folded, chars in sources.items()
+    }
+    return classes, "".join(map(re.escape, sorted(deleted))), "".join(map(re.escape, sorted(expanding)))
+
+
+_SOURCES, _DELETED, _EXPANDING = _inverse_fold()
+_EXPANDING_CHARS = re.compile(f"[{_EXPANDING}]")
+
+
 @lru_cache(maxsize=256)
-def _prefilter(terms: frozenset[str]) -> re.Pattern:
-    """A pattern that finds, in a folded word, the start of any of the terms' stems.
+def _gate(terms: frozenset[str]) -> re.Pattern:
+    """A pattern that finds, in the text as written, the start of any of the terms' stems.
 
     A light stemmer only cuts affixes, but it may change a stem's last letter
     (Snowball's happy → happi, dying → die), so the last one (Arabic) or two
-    (Latin) letters are left out.
+    (Latin) letters are left out. Each letter matches every character that
+    folds to it, with any deleted characters (diacritics, tatweel) between.
     """
+    between = f"[{_DELETED}]*"
     cores = set()
     for term in terms:
         folded = term.translate(_FOLD)
         keep = len(folded) - (1 if script_of(term) == "arabic" else 2)
         cores.add(folded[: max(1, keep)])
-    return re.compile("|".join(re.escape(core) for core in sorted(cores, key=len, reverse=True)))
+    patterns = [
+        between.join(_SOURCES.get(char, re.escape(char)) for char in core)
+        for core in sorted(cores, key=len, reverse=True)
+    ]
+    return re.compile("|".join(patterns))
+
+
+def _word_at(text: str, index: int) -> re.Match | None:
+    """The word of ``text`` that holds the character at ``index``, if any.
+
+    Tokenizing from the last space or line break before it gives the same
+    words as tokenizing from the start: no word holds either.
+    """
+    start = max(text.rfind(" ", 0, index), text.rfind("\n", 0, index)) + 1
+    for found in WordTokenizer.matches(text, start):
+        if found.end() > index:
+            return found if found.start() <= index else None
+    return None
+
+
+def _candidate_words(text: str, chain: CachedChain, terms: frozenset[str]) -> Iterator[re.Match]:
+    """The words that may hold a term: those a gate match falls in, or every word.
+
+    Only chains made of filters whose output a fold still contains can use the
+    gate, and only on texts without characters that fold to several.
+    """
+    if not all(isinstance(f, _GATE_SAFE) for f in chain.filters) or _EXPANDING_CHARS.search(text):
+        yield from WordTokenizer.matches(text)
+        return
+    end = 0
+    for hit in _gate(terms).finditer(text):
+        found = _word_at(text, hit.start()) if hit.start() >= end else None
+        if found is not None:  # None: a term of punctuation, from a range query, matched no word
+            end = found.end()
+            yield found
 
 
 def matched_spans(text: str, chain: CachedChain, terms: Collection[str]) -> list[tuple[int, int]]:
     """(start, end) of each word of ``text`` whose analysed forms include one of ``terms``.
 
     Works on the words and the field's memoised chain directly, without
-    Whoosh's token stream, and decides each distinct word once. A word that
-    cannot hold any term's stem (checked on a folded copy with one regex) is
-    not analysed at all: most words of a page of snippets are rare ones the
-    chain has not seen, and analysing them dominated the cost of snippets.
+    Whoosh's token stream, and decides each distinct word once. Most words of
+    a hit cannot hold any term's stem: a regex finds the few that may (see
+    :func:`_gate`), and only those are analysed. Analysing every word of
+    every hit dominated the cost of snippets.
     """
     spans: list[tuple[int, int]] = []
     if not terms:
         return spans
     wanted = frozenset(terms)
-    gate = _prefilter(wanted).search if all(isinstance(f, _PREFILTER_SAFE) for f in chain.filters) else None
     analyze = chain.analyze
     decided: dict[str, bool] = {}
-    for found in WordTokenizer.matches(text):
+    for found in _candidate_words(text, chain, wanted):
         word = found.group()
         matched = decided.get(word)
         if matched is None:
-            possible = gate is None or gate(word.translate(_FOLD)) is not None
-            matched = decided[word] = possible and not wanted.isdisjoint(analyze(word))
+            matched = decided[word] = not wanted.isdisjoint(analyze(word))
         if matched:
             spans.append(found.span())
             if len(spans) >= MAX_MATCHES:
