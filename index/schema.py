@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.formats import Frequency, Positions
+from whoosh.system import pack_uint
 
-from .analysis import exact_analyzer, stemmed_analyzer
+from .analysis import CachedChain, WordTokenizer, exact_analyzer, stemmed_analyzer
 
 # Fields searched by default, with their query-time weights. The *_exact fields
 # hold normalised but unstemmed words, so an exact form outranks a variant that
@@ -20,6 +24,48 @@ SEARCH_FIELDS = {
     "title_root": 0.4,
     "body_root": 0.4,
 }
+
+
+class AnalysedText(TEXT):
+    """A TEXT field that indexes through its chain's word memo, without token objects.
+
+    Whoosh's ``index`` passes every word through a generator per filter and
+    a Token object; with a :class:`CachedChain` the forms of a word are one
+    dict lookup, so the token machinery was most of the cost of analysis at
+    indexing time. The postings are the same as Whoosh's for this analyzer
+    (tests compare them); any other analyzer or format takes Whoosh's path.
+    """
+
+    def index(self, value, **kwargs) -> Iterator[tuple[bytes, int, float, bytes]]:
+        items = self.analyzer.items if hasattr(self.analyzer, "items") else ()
+        fast = (
+            isinstance(value, str)
+            and not kwargs
+            and len(items) == 2
+            and isinstance(items[0], WordTokenizer)
+            and isinstance(items[1], CachedChain)
+            and type(self.format) in (Positions, Frequency)
+        )
+        if not fast:
+            return super().index(value, **kwargs)
+        return self._postings(value, items[1])
+
+    def _postings(self, value: str, chain: CachedChain) -> Iterator[tuple[bytes, int, float, bytes]]:
+        analyze = chain.analyze
+        positions: defaultdict[str, list[int]] = defaultdict(list)
+        for position, (start, end) in enumerate(WordTokenizer.spans(value)):
+            for form in analyze(value[start:end]):
+                positions[form].append(position)
+        boost = self.format.field_boost
+        encode = self._encoder()
+        for word, found in positions.items():
+            yield word.encode("utf-8"), len(found), len(found) * boost, encode(found)
+
+    def _encoder(self):
+        """How the format turns a word's positions into its posting value."""
+        if type(self.format) is Positions:
+            return self.format.encode
+        return lambda found: pack_uint(len(found))  # Frequency stores the count alone
 
 
 @dataclass(frozen=True)
@@ -42,17 +88,17 @@ def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS) -> Schema:
     if config.exact_fields:
         exact = exact_analyzer()
         exact_fields = {
-            "title_exact": TEXT(analyzer=exact, phrase=False),
-            "body_exact": TEXT(analyzer=exact, phrase=False),
+            "title_exact": AnalysedText(analyzer=exact, phrase=False),
+            "body_exact": AnalysedText(analyzer=exact, phrase=False),
         }
     if config.root_fields:
         root = stemmed_analyzer("isri", True)
-        exact_fields["title_root"] = TEXT(analyzer=root, phrase=False)
-        exact_fields["body_root"] = TEXT(analyzer=root, phrase=False)
+        exact_fields["title_root"] = AnalysedText(analyzer=root, phrase=False)
+        exact_fields["body_root"] = AnalysedText(analyzer=root, phrase=False)
     return Schema(
         id=ID(unique=True, stored=True),
-        title=TEXT(analyzer=stemmed, stored=True),
-        body=TEXT(analyzer=stemmed, stored=True),
+        title=AnalysedText(analyzer=stemmed, stored=True),
+        body=AnalysedText(analyzer=stemmed, stored=True),
         **exact_fields,
         lang=ID(stored=True, sortable=True),
         source=ID(stored=True, sortable=True),

@@ -12,12 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from whoosh.fields import TEXT
 
 from index.indexer import rebuild_index, update_index
+from index.schema import AnalysedText, build_schema
 from index.store import IndexHome, NoIndex, WriterBusy
 from search.engine import SearchEngine
 
 from .conftest import write_corpus
+from .test_snippets import demo_texts
 
 
 def ids(home: IndexHome) -> set[str]:
@@ -170,3 +173,14 @@ def test_killed_rebuild_leaves_the_old_index_serving(built: IndexHome, tmp_path:
     assert built.leftovers()  # reported by `fahras stats`, removed by the next rebuild
     report = rebuild_index(built, tmp_path / "big", show_progress=False)
     assert report.total_docs == 4000 and built.leftovers() == []
+
+
+def test_analysed_text_gives_whooshs_own_postings() -> None:
+    """The memo path of every text field indexes exactly what Whoosh's token path would."""
+    schema = build_schema()
+    texts = [*demo_texts(), "", "   ", "و في the", "ﷺ كتابًا كتاباً dying O'Neill's ١٢٣ 123"]
+    for name in ("title", "body", "title_exact", "body_exact", "title_root", "body_root"):
+        field = schema[name]
+        assert isinstance(field, AnalysedText)
+        for text in texts:
+            assert list(field.index(text)) == list(TEXT.index(field, text)), (name, text[:40])
