@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 from whoosh import index as whoosh_index
-from whoosh.writing import IndexWriter
+from whoosh.writing import MERGE_SMALL, IndexWriter
 
 from .documents import Document, FileReader, Skipped, SourceFile, find_files
 from .schema import (
@@ -153,7 +153,7 @@ class _Run:
                 bar.set_postfix(docs=len(self.seen), refresh=False)
         self._delete_missing()
         if self.writer is not None:
-            self.writer.commit()
+            self.writer.commit(mergetype=_merge_dropping_empty_segments)
         self.report.elapsed = time.monotonic() - started
         return self.report
 
@@ -197,6 +197,16 @@ class _Run:
             if _under(origin, self.root):
                 self._writer().delete_by_term("id", doc_id)
                 self.report.deleted += 1
+
+
+def _merge_dropping_empty_segments(writer: IndexWriter, segments: list) -> list:
+    """Whoosh's default merge policy, after dropping segments whose documents are all deleted.
+
+    Whoosh keeps a segment until a merge takes it, and merges only once there
+    are more than four: a folder of documents indexed and later removed left
+    a dead segment in which every query still looked up every term.
+    """
+    return MERGE_SMALL(writer, [segment for segment in segments if segment.doc_count() > 0])
 
 
 def _procs_for(root: Path) -> int:

@@ -58,6 +58,22 @@ def test_updates_and_deletes_follow_the_folder(built: IndexHome, corpus: Path) -
     assert hits(built, "الاقتصادية") == []  # the old text is gone
 
 
+def test_removing_a_folder_leaves_no_dead_segment(built: IndexHome, corpus: Path) -> None:
+    def segments() -> int:
+        with built.open().reader() as reader:
+            return len(list(reader.leaf_readers()))
+
+    before = segments()
+    write_corpus(corpus, {"extra/one.txt": "Volcano erupts\n\nLava.", "extra/two.txt": "Lava flows\n\nAsh."})
+    update_index(built, corpus, show_progress=False)
+    assert segments() == before + 1  # an incremental run writes a segment of its own
+    for path in (corpus / "extra").iterdir():
+        path.unlink()
+    report = update_index(built, corpus, show_progress=False)
+    assert report.deleted == 2 and segments() == before
+    assert hits(built, "volcano") == [] and len(ids(built)) == 7
+
+
 def test_removed_json_record_is_deleted(built: IndexHome, corpus: Path) -> None:
     feed = corpus / "feed.jsonl"
     feed.write_text(feed.read_text(encoding="utf-8").splitlines()[0], encoding="utf-8")
