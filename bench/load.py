@@ -406,6 +406,7 @@ class ClientResult:
     requests: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     kinds: Counter = field(default_factory=Counter)
+    latencies_by_kind: dict[str, list[float]] = field(default_factory=dict)
     deliberate_400s: int = 0
     errors: int = 0
     messages: list[tuple[float, str]] = field(default_factory=list)
@@ -445,7 +446,9 @@ def client(port: int, plan: Plan, deadline: float, result: ClientResult) -> None
             conn = None
             result.error(f"GET {unquote_plus(request.path)}: {error!r}")
             continue
-        result.latencies_ms.append((time.perf_counter() - started) * 1000)
+        took_ms = (time.perf_counter() - started) * 1000
+        result.latencies_ms.append(took_ms)
+        result.latencies_by_kind.setdefault(request.kind, []).append(took_ms)
         result.kinds[request.kind] += 1
         if wrong:
             result.error(f"GET {unquote_plus(request.path)} -> {wrong}")
@@ -553,6 +556,19 @@ def merge(results: list[ClientResult], elapsed: float, extra_errors: list[str]) 
             "max": percentile(latencies, 1.0),
         },
         "mix": dict(sum((r.kinds for r in results), Counter()).most_common()),
+        "latency_by_kind_ms": latency_by_kind(results),
+    }
+
+
+def latency_by_kind(results: list[ClientResult]) -> dict[str, dict[str, float]]:
+    """p50 and p95 for each kind of request, to tell which kind makes the tail."""
+    by_kind: dict[str, list[float]] = {}
+    for result in results:
+        for kind, latencies in result.latencies_by_kind.items():
+            by_kind.setdefault(kind, []).extend(latencies)
+    return {
+        kind: {"p50": percentile(sorted(ms), 0.50), "p95": percentile(sorted(ms), 0.95)}
+        for kind, ms in sorted(by_kind.items())
     }
 
 
@@ -654,6 +670,13 @@ def print_table(report: dict) -> None:
         ("errors", f"{report['errors']:,}"),
         ("deliberate 400s", f"{report['deliberate_400s']:,}"),
         ("latency (ms)", "  ".join(f"{name} {value:,.1f}" for name, value in latency.items())),
+        (
+            "p50 / p95 by kind",
+            ", ".join(
+                f"{kind} {ms['p50']:,.0f} / {ms['p95']:,.0f}"
+                for kind, ms in report["latency_by_kind_ms"].items()
+            ),
+        ),
         (
             "server peak RSS",
             (
