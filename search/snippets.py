@@ -127,13 +127,15 @@ def _gate(terms: frozenset[str]) -> re.Pattern:
     return re.compile("|".join(patterns))
 
 
-def _word_at(text: str, index: int) -> re.Match | None:
+def _word_at(text: str, index: int, floor: int) -> re.Match | None:
     """The word of ``text`` that holds the character at ``index``, if any.
 
-    Tokenizing from the last space or line break before it gives the same
-    words as tokenizing from the start: no word holds either.
+    Tokenizing from a space, a line break, or ``floor`` (where the previous
+    word ended) gives the same words as tokenizing from the start, and never
+    looks behind ``floor``: a long text without spaces costs one pass, not
+    one pass per gate match.
     """
-    start = max(text.rfind(" ", 0, index), text.rfind("\n", 0, index)) + 1
+    start = max(floor, text.rfind(" ", floor, index) + 1, text.rfind("\n", floor, index) + 1)
     for found in WordTokenizer.matches(text, start):
         if found.end() > index:
             return found if found.start() <= index else None
@@ -149,11 +151,15 @@ def _candidate_words(text: str, chain: CachedChain, terms: frozenset[str]) -> It
     if not all(isinstance(f, _GATE_SAFE) for f in chain.filters) or _EXPANDING_CHARS.search(text):
         yield from WordTokenizer.matches(text)
         return
-    end = 0
+    floor = 0
     for hit in _gate(terms).finditer(text):
-        found = _word_at(text, hit.start()) if hit.start() >= end else None
-        if found is not None:  # None: a term of punctuation, from a range query, matched no word
-            end = found.end()
+        if hit.start() < floor:
+            continue  # inside the word just given
+        found = _word_at(text, hit.start(), floor)
+        if found is None:  # a term of punctuation, from a range query, matched no word
+            floor = hit.start()
+        else:
+            floor = found.end()
             yield found
 
 

@@ -82,3 +82,10 @@ def test_the_gate_never_drops_a_match() -> None:
 def test_a_term_of_punctuation_marks_nothing() -> None:
     """An open range query expands to every term, punctuation included; no word holds it."""
     assert matched_spans("The final went to extra time.", CHAIN, {".", "time"}) == [(24, 28)]
+
+
+def test_a_long_text_without_spaces_is_one_pass() -> None:
+    """Every gate match in a text with no spaces finds its word without rescanning the text."""
+    text = "خالد،" * 20_000 + "الخالدون" + ",xa" * 20_000
+    assert matched_spans(text, CHAIN, {"خالد"}) == brute_force_spans(text)["خالد"][:400]
+    assert matched_spans(text, CHAIN, {"xab"}) == []
