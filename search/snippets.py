@@ -107,19 +107,20 @@ _EXPANDING_CHARS = re.compile(f"[{_EXPANDING}]")
 
 @lru_cache(maxsize=256)
 def _gate(terms: frozenset[str]) -> re.Pattern:
-    """A pattern that finds, in the text as written, the start of any of the terms' stems.
+    """A pattern that finds, in the text as written, any of the terms' stems (or their start).
 
-    A light stemmer only cuts affixes, but it may change a stem's last letter
-    (Snowball's happy → happi, dying → die), so the last one (Arabic) or two
-    (Latin) letters are left out. Each letter matches every character that
-    folds to it, with any deleted characters (diacritics, tatweel) between.
+    The Arabic light stemmer only cuts affixes, so its stem lies whole in the
+    folded word. Snowball may change an English stem's last letters (happy →
+    happi, dying → die), so two are left out. Each letter matches every
+    character that folds to it, with any deleted characters (diacritics,
+    tatweel) between.
     """
     between = f"[{_DELETED}]*"
     cores = set()
     for term in terms:
         folded = term.translate(_FOLD)
-        keep = len(folded) - (1 if script_of(term) == "arabic" else 2)
-        cores.add(folded[: max(1, keep)])
+        keep = len(folded) if script_of(term) == "arabic" else max(1, len(folded) - 2)
+        cores.add(folded[:keep])
     patterns = [
         between.join(_SOURCES.get(char, re.escape(char)) for char in core)
         for core in sorted(cores, key=len, reverse=True)
