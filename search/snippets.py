@@ -124,8 +124,9 @@ def _gate(terms: frozenset[str]) -> re.Pattern:
     patterns = [
         between.join(_SOURCES.get(char, re.escape(char)) for char in core)
         for core in sorted(cores, key=len, reverse=True)
+        if core  # a term of marks alone (from a range query) folds to nothing: no word holds it
     ]
-    return re.compile("|".join(patterns))
+    return re.compile("|".join(patterns) or "(?!)")
 
 
 def _word_at(text: str, index: int, floor: int) -> re.Match | None:
