@@ -59,7 +59,7 @@ SMOKE = {"clients": 4, "duration": 5.0, "mix_bad": 0.1, "while_indexing": 50}
 
 HOST = "127.0.0.1"
 SEED = 20240601
-SERVER_THREADS = 8
+SERVER_THREADS = 2  # fahras serve's default
 REQUEST_TIMEOUT = 10.0
 STARTUP_TIMEOUT = 60.0
 BUILD_TIMEOUT = 1800.0

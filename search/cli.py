@@ -159,7 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = sub.add_parser("serve", parents=[common], help="serve the web search page and JSON API")
     cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     cmd.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    cmd.add_argument("--threads", type=_positive, default=8, help="threads per worker process (default 8)")
+    cmd.add_argument(
+        "--threads", type=_positive, default=2,
+        help="threads per worker process (default 2: a search is CPU-bound, more threads only queue for the GIL)",
+    )  # fmt: skip
     cmd.add_argument(
         "--workers", type=_positive, default=os.cpu_count() or 1,
         help="worker processes sharing the port (default: one per CPU core)",
