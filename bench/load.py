@@ -404,9 +404,7 @@ class ClientResult:
     """What one client saw; each client has its own, so counting needs no lock."""
 
     requests: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
-    kinds: Counter = field(default_factory=Counter)
-    latencies_by_kind: dict[str, list[float]] = field(default_factory=dict)
+    latencies_by_kind: dict[str, list[float]] = field(default_factory=dict)  # answered requests only
     deliberate_400s: int = 0
     errors: int = 0
     messages: list[tuple[float, str]] = field(default_factory=list)
@@ -447,9 +445,7 @@ def client(port: int, plan: Plan, deadline: float, result: ClientResult) -> None
             result.error(f"GET {unquote_plus(request.path)}: {error!r}")
             continue
         took_ms = (time.perf_counter() - started) * 1000
-        result.latencies_ms.append(took_ms)
         result.latencies_by_kind.setdefault(request.kind, []).append(took_ms)
-        result.kinds[request.kind] += 1
         if wrong:
             result.error(f"GET {unquote_plus(request.path)} -> {wrong}")
         elif request.bad:
@@ -539,7 +535,8 @@ def percentile(ordered: list[float], fraction: float) -> float:
 
 def merge(results: list[ClientResult], elapsed: float, extra_errors: list[str]) -> dict:
     """One report from all clients (plus errors found outside them, e.g. by the indexing check)."""
-    latencies = sorted(ms for r in results for ms in r.latencies_ms)
+    by_kind = latencies_by_kind(results)
+    latencies = sorted(ms for kind_ms in by_kind.values() for ms in kind_ms)
     messages = [message for _, message in sorted(m for r in results for m in r.messages)] + extra_errors
     requests = sum(r.requests for r in results)
     return {
@@ -555,21 +552,22 @@ def merge(results: list[ClientResult], elapsed: float, extra_errors: list[str]) 
             "p99": percentile(latencies, 0.99),
             "max": percentile(latencies, 1.0),
         },
-        "mix": dict(sum((r.kinds for r in results), Counter()).most_common()),
-        "latency_by_kind_ms": latency_by_kind(results),
+        "mix": dict(Counter({kind: len(ms) for kind, ms in by_kind.items()}).most_common()),
+        # p50 and p95 for each kind of request, to tell which kind makes the tail.
+        "latency_by_kind_ms": {
+            kind: {"p50": percentile(ms, 0.50), "p95": percentile(ms, 0.95)}
+            for kind, ms in sorted(by_kind.items())
+        },
     }
 
 
-def latency_by_kind(results: list[ClientResult]) -> dict[str, dict[str, float]]:
-    """p50 and p95 for each kind of request, to tell which kind makes the tail."""
+def latencies_by_kind(results: list[ClientResult]) -> dict[str, list[float]]:
+    """Every client's latencies, pooled per kind of request and sorted."""
     by_kind: dict[str, list[float]] = {}
     for result in results:
         for kind, latencies in result.latencies_by_kind.items():
             by_kind.setdefault(kind, []).extend(latencies)
-    return {
-        kind: {"p50": percentile(sorted(ms), 0.50), "p95": percentile(sorted(ms), 0.95)}
-        for kind, ms in sorted(by_kind.items())
-    }
+    return {kind: sorted(ms) for kind, ms in by_kind.items()}
 
 
 def check_indexing(job: IndexingJob | None, port: int, before: int) -> tuple[dict | None, list[str]]:
