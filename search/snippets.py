@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterator
 from functools import lru_cache
 
 from index.analysis import (
+    ARABIC,
     ArabicLightStemmer,
     ArabicPresentationForms,
     AsciiDigits,
@@ -119,7 +120,7 @@ def _gate(terms: frozenset[str]) -> re.Pattern:
     cores = set()
     for term in terms:
         folded = term.translate(_FOLD)
-        keep = len(folded) if script_of(term) == "arabic" else max(1, len(folded) - 2)
+        keep = len(folded) if script_of(term) == ARABIC else max(1, len(folded) - 2)
         cores.add(folded[:keep])
     patterns = [
         between.join(_SOURCES.get(char, re.escape(char)) for char in core)
