@@ -382,6 +382,7 @@ class FileReader:
             yield Skipped(str(self.source.path), str(error), line)
             return
         document.path = self.source.relative
+        document.source = document.source or _source_of(self.source.relative)
         yield document
 
 

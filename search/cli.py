@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 
 from index.indexer import rebuild_index, update_index
@@ -43,29 +44,44 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 
 def cmd_search(args: argparse.Namespace) -> int:
     engine = SearchEngine(_home(args))
+    filters = Filters(lang=args.lang, source=args.source, date_from=args.date_from, date_to=args.date_to)
     results = engine.search(
-        args.query, page=args.page, size=args.limit, filters=Filters(lang=args.lang),
-        suggest=not args.json,
-    )  # fmt: skip
+        args.query, page=args.page, size=args.limit, filters=filters, sort=args.sort, suggest=True
+    )
     if args.json:
         data = results.to_dict()
-        for key in ("page", "size", "facets", "suggestion"):
+        for key in ("page", "size", "facets"):
             data.pop(key)
         json.dump(data, sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     first = (results.page - 1) * results.size + 1
-    about = "" if results.total_exact else "about "
-    print(f"{about}{results.total:,} results for {results.query!r} ({results.took_ms:.0f} ms)")
+    notice = describe_notice(results.notice)
+    if notice:
+        print(notice)
+    print(f"{results.total:,} results for {results.query!r} ({results.took_ms:.0f} ms)")
     if results.suggestion:
         print(f"Did you mean: {results.suggestion}")
+    if results.total and not results.hits:
+        print(f"Page {results.page} is past the last page ({results.pages:,}).")
     for rank, hit in enumerate(results.hits, first):
         title = f"{BOLD}{hit.title}{RESET}" if color else hit.title
         meta = " · ".join(filter(None, [hit.id, hit.lang, hit.source, hit.date, f"score {hit.score:.2f}"]))
         print(f"\n{rank}. {title}\n   {DIM if color else ''}{meta}{RESET if color else ''}")
         print(f"   {_terminal_snippet(hit.snippet, color)}")
     return 0
+
+
+def describe_notice(notice: dict | None) -> str | None:
+    """The line that tells a terminal user why the results are what they are."""
+    if not notice:
+        return None
+    if notice["kind"] == "stop_words":
+        words = ", ".join(repr(word) for word in notice["words"])
+        return f"Nothing to search for: {words} {'is' if len(notice['words']) == 1 else 'are'} too common to search (stop words)."
+    reason = "typed on the other keyboard layout" if notice["kind"] == "keyboard" else "no matches as typed"
+    return f"Showing results for {notice['searched']!r} ({reason}); search instead for {notice['original']!r} with quotes."
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -113,6 +129,19 @@ def _positive(value: str) -> int:
     return number
 
 
+def _day(start: bool) -> Callable[[str], datetime]:
+    """An argument type: a day as its first (or last) moment."""
+
+    def parse(value: str) -> datetime:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a day like 2015-07-21, not {value!r}") from None
+        return datetime.combine(day, time.min if start else time.max)
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fahras", description="Fahras: search Arabic and English documents."
@@ -136,10 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(func=cmd_index)
 
     cmd = sub.add_parser("search", parents=[common], help="search the index")
-    cmd.add_argument("query", help='query: words, "phrases", AND/OR/NOT, title:, prefix*, fuzzy~')
+    cmd.add_argument(
+        "query",
+        help='query: words, "phrases", AND/OR/NOT, -word, +word, title:, source:, date:, prefix*, fuzzy~',
+    )
     cmd.add_argument("--limit", type=_positive, default=10, help="results per page (default 10)")
     cmd.add_argument("--page", type=_positive, default=1, help="page number (default 1)")
     cmd.add_argument("--lang", choices=["ar", "en", "mixed"], help="only documents in this language")
+    cmd.add_argument("--source", help="only documents from this source")
+    cmd.add_argument("--from", dest="date_from", type=_day(start=True), metavar="YYYY-MM-DD",
+                     help="only documents dated on or after this day")  # fmt: skip
+    cmd.add_argument("--to", dest="date_to", type=_day(start=False), metavar="YYYY-MM-DD",
+                     help="only documents dated on or before this day")  # fmt: skip
+    cmd.add_argument("--sort", choices=["relevance", "date"], default="relevance",
+                     help="relevance (default) or date: newest first, undated last")  # fmt: skip
     cmd.add_argument("--json", action="store_true", help="print one JSON object")
     cmd.set_defaults(func=cmd_search)
 

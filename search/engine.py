@@ -1,28 +1,28 @@
-"""Answering queries: parsing, ranking, filtering, facets and snippets.
+"""Answering queries: the searcher's lifecycle, and one query's way from text to hits.
 
-One :class:`SearchEngine` serves the CLI and the web app alike. It keeps a
-searcher open per thread and reopens it when the index changes (a new commit
-from ``fahras index`` or a swap from ``fahras rebuild``), so a long-running
-server always answers from the latest complete index.
+One :class:`SearchEngine` serves the CLI and the web app alike. It keeps a searcher
+open per thread and reopens it when the index changes (a new commit from ``fahras
+index`` or a swap from ``fahras rebuild``), so a long-running server always answers
+from the latest complete index.
+
+A query travels: text → :func:`search.syntax.parse` (the tree, or a one-line error) →
+:class:`search.querying.Planner` (what matches, what scores, with the index's own
+analysers) → :func:`search.scoring.rank` (every match scored, exact totals and facets)
+→ stored fields and snippets for the page asked for.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import re
 import threading
 import time
-from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Iterator
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from itertools import pairwise
 from pathlib import Path
 
-from whoosh import query as Q
-from whoosh import scoring
-from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
+from whoosh import scoring as whoosh_scoring
 from whoosh.searching import Searcher
 
 from index.analysis import CachedChain
@@ -30,22 +30,19 @@ from index.documents import without_lone_surrogates
 from index.schema import SEARCH_FIELDS
 from index.store import IndexHome, retrying
 
+from . import syntax
+from .querying import Everything, Plan, Planner
+from .scoring import BM25, IndexView, rank
 from .snippets import lead, mark, matched_spans, snippet
-from .suggest import QUERY_SYNTAX, Suggester
+from .suggest import Suggester, swap_layout
+from .syntax import MAX_QUERY_CHARS, QueryError
 
-MAX_QUERY_CHARS = 1000
+__all__ = ["MAX_PAGE_SIZE", "MAX_QUERY_CHARS", "Filters", "QueryError", "SearchEngine", "SearchResults"]
+
 MAX_PAGE_SIZE = 100
-MIN_WILDCARD_PREFIX = 2
-FILTER_CACHE_SIZE = 64  # filter combinations remembered per searcher
-EXACT_COUNT_UP_TO = 1000  # possible matches counted exactly; past this, totals are estimates
-PHRASE_FIELDS = ("title", "body")
-# The fields that retrieve candidates; the other search fields (exact forms,
-# roots) and the proximity phrases only rescore the best of those candidates.
-RETRIEVAL_FIELDS = frozenset(PHRASE_FIELDS)
-FACET_FIELDS = ("lang", "source")
 
 
-class ProbabilisticBM25F(scoring.BM25F):
+class ProbabilisticBM25F(whoosh_scoring.BM25F):
     """BM25F with the probabilistic IDF of Robertson/Sparck Jones (as in Lucene).
 
     Whoosh's default IDF, log(N / (df + 1)) + 1, never falls below 1, so very
@@ -61,7 +58,7 @@ class ProbabilisticBM25F(scoring.BM25F):
 
 @dataclass(frozen=True)
 class Ranking:
-    """Ranking parameters: BM25 constants, field weights, and proximity boosts.
+    """Ranking parameters: BM25 constants, field weights, and the proximity bonus.
 
     The defaults were chosen with bench/quality.py (see the README); the
     fields' scores are summed, so a word matching in its exact form, its
@@ -72,36 +69,22 @@ class Ranking:
     b: float = 0.4
     title_b: float = 0.5
     field_boosts: tuple[tuple[str, float], ...] = tuple(SEARCH_FIELDS.items())
-    # Adjacent query words found near each other in the body add a phrase
-    # match with this boost (0 turns it off); ``proximity_slop`` is how many
-    # positions apart they may be (removed stop words leave gaps).
+    # Adjacent query words found next to each other in the body (a removed stop
+    # word keeps its gap) add this times their own scores; 0 turns it off.
     proximity_boost: float = 0.3
-    proximity_slop: int = 1
-    # Two-phase ranking for plain word queries: the stemmed fields retrieve
-    # this many candidates, which the exact, root and proximity parts then
-    # rescore. 0 scores every match with the whole query (slower, same order).
-    rescore_depth: int = 30
-    # Long queries: words found in more than ``prune_share`` of the documents
-    # only rescore, once the ``prune_keep`` rarest words retrieve (1 turns it off).
-    prune_share: float = 0.05
-    prune_keep: int = 3
+    # How many positions further apart than in the query the pair may stand and
+    # still count (0: exactly as typed).
+    proximity_slop: int = 0
 
-    probabilistic_idf: bool = True
+    def bm25(self) -> BM25:
+        return BM25(self.k1, self.b, (("title", self.title_b), ("title_exact", self.title_b)))
 
-    def weighting(self) -> scoring.BM25F:
-        model = ProbabilisticBM25F if self.probabilistic_idf else scoring.BM25F
-        return model(B=self.b, K1=self.k1, title_B=self.title_b, title_exact_B=self.title_b)
+    def weighting(self) -> whoosh_scoring.BM25F:
+        """The same constants for Whoosh's own scoring (phrase matchers and suggestions)."""
+        return ProbabilisticBM25F(B=self.b, K1=self.k1, title_B=self.title_b, title_exact_B=self.title_b)
 
 
 DEFAULT_RANKING = Ranking()
-
-
-class ProximityPhrase(Q.Phrase):
-    """A phrase added only to rank adjacent query words higher; it never retrieves alone."""
-
-
-class QueryError(ValueError):
-    """A query the user must fix; the message says how (shown as-is)."""
 
 
 @dataclass
@@ -128,12 +111,18 @@ class SearchResults:
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     suggestion: str | None = None
-    total_exact: bool = True  # False: ``total`` is an estimate (shown as "about N")
+    total_exact: bool = True  # every match is counted; kept for clients of the estimating versions
+    notice: dict | None = None  # why the results are what they are (see search.notices)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         # total_exact sits beside total in the JSON, whatever the field order.
         return {key: data[key] for key in ("query", "total", "total_exact")} | data
+
+    @property
+    def pages(self) -> int:
+        """How many pages the total fills (at least one, for the page that says there is nothing)."""
+        return max(1, math.ceil(self.total / self.size))
 
 
 class ResultCache:
@@ -165,81 +154,50 @@ class ResultCache:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrictions on the result set (the facets a user clicked)."""
+    """Restrictions on the result set (the facets a user clicked, the CLI's --lang and dates)."""
 
     lang: str | None = None
     source: str | None = None
     date_from: datetime | None = None
     date_to: datetime | None = None
 
-    def query(self) -> Q.Query | None:
-        parts: list[Q.Query] = []
+    def as_query_filters(self) -> list[syntax.Filter]:
+        found = []
         if self.lang:
-            parts.append(Q.Term("lang", self.lang))
+            found.append(syntax.Filter("lang", value=self.lang))
         if self.source:
-            parts.append(Q.Term("source", self.source))
+            found.append(syntax.Filter("source", value=self.source))
         if self.date_from or self.date_to:
-            parts.append(Q.DateRange("date", self.date_from, self.date_to))
-        return Q.And(parts) if parts else None
+            found.append(syntax.Filter("date", start=self.date_from, end=self.date_to))
+        return found
 
 
-_UNBALANCED_HINT = "close it or remove it"
+SORTS = ("relevance", "date")
 
 
-MAX_NESTING = 20
-MAX_FUZZY_DISTANCE = 2
-_FUZZY = re.compile(r"(\S*?)~(\d*(?:\.\d+)?)(?:/(\d+))?")
-_UNSUPPORTED_FIELDS = {"date": "use the date filter (from/to) to limit dates"}
+@dataclass(frozen=True)
+class SearchRequest:
+    """Everything that decides a page of results: built once by the CLI or the web, used as the cache key."""
 
+    query: str
+    page: int = 1
+    size: int = 10
+    filters: Filters = Filters()
+    sort: str = "relevance"  # or "date": newest first, undated last
+    facets: bool = False  # count matches per language and source
+    suggest: bool = False  # did-you-mean, and searching a correction when nothing matches
+    snippets: bool = True
+    correct: bool = True  # with suggest: search the correction of a query that matches nothing
 
-def check_syntax(text: str) -> None:
-    """Reject what Whoosh would silently misread, fail on, or take too long over."""
-    if not text.strip():
-        raise QueryError("Type something to search for.")
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"The query is too long ({len(text)} characters; at most {MAX_QUERY_CHARS}).")
-    if text.count('"') % 2:
-        raise QueryError(f'The query has an unmatched quote ("): {_UNBALANCED_HINT}.')
-    _check_parentheses(text)
-    for word in re.findall(r"\S*[*?]\S*", text):
-        letters = re.match(r"[^*?]*", word.split(":")[-1]).group(0)
-        if len(letters) < MIN_WILDCARD_PREFIX:
-            raise QueryError(
-                f"'{word}': a wildcard needs at least {MIN_WILDCARD_PREFIX} letters before * or ?."
-            )
-    for word, distance, prefix in _FUZZY.findall(text):
-        _check_fuzzy(word, distance, prefix)
-    for name, hint in _UNSUPPORTED_FIELDS.items():
-        if re.search(rf"(?<!\w){name}:", text):
-            raise QueryError(f"'{name}:' cannot be searched in the query: {hint}.")
-
-
-def _check_parentheses(text: str) -> None:
-    depth = 0
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            raise QueryError(f"The query has a ')' without a matching '(': {_UNBALANCED_HINT}.")
-        if depth > MAX_NESTING:
-            raise QueryError(f"The query nests parentheses more than {MAX_NESTING} deep.")
-    if depth:
-        raise QueryError(f"The query has a '(' without a matching ')': {_UNBALANCED_HINT}.")
-
-
-def _check_fuzzy(word: str, distance: str, prefix: str) -> None:
-    """Fuzzy terms: a bounded edit distance (cost grows fast) and a prefix inside the word."""
-    if distance and float(distance) > MAX_FUZZY_DISTANCE:
-        raise QueryError(f"'{word}~{distance}': a fuzzy search allows at most {MAX_FUZZY_DISTANCE} edits.")
-    if prefix and int(prefix) >= len(word.split(":")[-1]):
-        raise QueryError(f"'{word}~{distance}/{prefix}': the fixed prefix must be shorter than the word.")
-
-
-def _drop_unpositioned_phrases(node: Q.Query) -> Q.Query:
-    # Exact-form fields carry no positions; phrases are matched on the
-    # positional (stemmed) fields only.
-    if isinstance(node, Q.Phrase) and node.fieldname not in PHRASE_FIELDS:
-        return Q.NullQuery
-    return node
+    def bounded(self) -> SearchRequest:
+        """The request with its text made encodable and its page and size within bounds."""
+        return replace(
+            self,
+            query=without_lone_surrogates(self.query),
+            page=max(1, self.page),
+            size=max(1, min(self.size, MAX_PAGE_SIZE)),
+            filters=self.filters or Filters(),
+        )
 
 
 class SearchEngine:
@@ -252,7 +210,6 @@ class SearchEngine:
         self._ix_lock = threading.Lock()
         self._ix = None
         self._ix_dir: Path | None = None
-        self._parser: MultifieldParser | None = None
         self._body_chain: CachedChain | None = None
         self._cache = ResultCache()
 
@@ -266,23 +223,14 @@ class SearchEngine:
                 self._ix = self.home.open()
                 self._ix_dir = live
                 schema = retrying(getattr, self._ix, "schema")  # read from the table of contents
-                self._parser = self._make_parser(schema)
                 # One memoised chain for every thread's snippets: each searcher
                 # unpickles its own schema, whose memo would start empty.
                 self._body_chain = schema["body"].analyzer.items[-1]
             return self._ix
 
-    def _make_parser(self, schema) -> MultifieldParser:
-        """One parser per index: building it costs more than most parses."""
-        fields = {name: boost for name, boost in self.ranking.field_boosts if name in schema}
-        parser = MultifieldParser(list(fields), schema, fieldboosts=fields, group=OrGroup)
-        parser.add_plugin(FuzzyTermPlugin())
-        return parser
-
     def warm_up(self) -> None:
         """Open the index and load every analyzer's stemmers before the first request."""
-        self.parse("warm up تحميل")
-        self.searcher()
+        self.search("warm up تحميل", snippets=False)
 
     def searcher(self) -> Searcher:
         """This thread's searcher, refreshed when the index has changed."""
@@ -296,201 +244,109 @@ class SearchEngine:
             current.close()
         self._local.searcher = retrying(ix.searcher, weighting=self.ranking.weighting())
         self._local.ix = ix
-        self._local.allowed = {}
+        self._local.view = IndexView(self._local.searcher, str(self._ix_dir))
+        self._local.planner = None
         return self._local.searcher
 
-    def _allowed(self, searcher: Searcher, filters: Filters | None) -> set[int] | None:
-        """The documents a filter allows, computed once per searcher.
+    def _view(self) -> IndexView:
+        self.searcher()
+        return self._local.view
 
-        Whoosh turns a filter query into a set of document numbers on every
-        search; 'Arabic only' lists most of the index each time.
-        """
-        query = (filters or Filters()).query()
-        if query is None:
-            return None
-        cache = self._local.allowed
-        if filters not in cache:
-            if len(cache) >= FILTER_CACHE_SIZE:
-                cache.clear()
-            cache[filters] = set(searcher.docs_for_query(query))
-        return cache[filters]
+    def _planner(self) -> Planner:
+        searcher = self.searcher()
+        if self._local.planner is None:
+            self._local.planner = Planner(
+                searcher.schema,
+                searcher.reader(),
+                dict(self.ranking.field_boosts),
+                self.ranking.proximity_boost,
+                self.ranking.proximity_slop,
+            )
+        return self._local.planner
 
     # ------------------------------------------------------------- queries
 
-    def parse(self, text: str) -> Q.Query:
-        """The Whoosh query for a user's query string (raises QueryError)."""
-        return self._parse(without_lone_surrogates(text))
+    def plan(self, text: str) -> Plan:
+        """What a query matches and scores in this index (raises QueryError with a one-line fix)."""
+        return self._planner().plan(syntax.parse(without_lone_surrogates(text)))
 
-    def _parse(self, text: str) -> Q.Query:
-        """:meth:`parse` for a text already free of lone surrogates."""
-        check_syntax(text)
-        self._index()
-        schema = self._parser.schema  # the index's schema, read once when it was opened
-        try:
-            parsed = self._parser.parse(text)
-        except (IndexError, AssertionError, RecursionError) as error:  # Whoosh on operator runs
-            raise QueryError("Could not understand the query: check where AND, OR and NOT stand.") from error
-        error = _first_error(parsed)
-        if error:
-            raise QueryError(f"Could not understand the query: {error}")
-        parsed = parsed.accept(_drop_unpositioned_phrases).normalize()
-        if parsed is Q.NullQuery or not list(parsed.leaves()):
-            return Q.NullQuery  # only stop words ('the', 'في'): nothing indexed can match
-        return self._with_proximity(parsed, text, schema)
+    def search(self, text: str, **options) -> SearchResults:
+        """:meth:`run` for a query text and the options of :class:`SearchRequest`."""
+        return self.run(SearchRequest(text, **options))
 
-    def _with_proximity(self, parsed: Q.Query, text: str, schema) -> Q.Query:
-        """Add a boost for each pair of adjacent query words that appear close together."""
-        if not self.ranking.proximity_boost or not isinstance(parsed, Q.Or) or QUERY_SYNTAX.search(text):
-            return parsed
-        stems = [token.text for token in schema["body"].analyzer(text, mode="query")]
-        pairs = [
-            ProximityPhrase(
-                "body", [a, b], slop=self.ranking.proximity_slop, boost=self.ranking.proximity_boost
-            )
-            for a, b in pairwise(stems)
-            if a != b
-        ]
-        return Q.Or([*parsed.subqueries, *pairs], boost=parsed.boost, scale=parsed.scale) if pairs else parsed
+    def run(self, request: SearchRequest) -> SearchResults:
+        """Ranked, highlighted results for one page (repeats come from a cache).
 
-    def search(
-        self,
-        text: str,
-        page: int = 1,
-        size: int = 10,
-        filters: Filters | None = None,
-        sort: str = "relevance",
-        facets: bool = False,
-        suggest: bool = False,
-        snippets: bool = True,
-    ) -> SearchResults:
-        """Ranked, highlighted results for one page (repeats come from a cache)."""
+        Every page is a slice of one order, and ``total`` counts every match, so
+        walking the pages gives each match once.
+        """
         started = time.perf_counter()
-        text = without_lone_surrogates(text)
-        parsed = self._parse(text)
-        page = max(1, page)
-        size = max(1, min(size, MAX_PAGE_SIZE))
+        request = request.bounded()
         searcher = self.searcher()
-        key = (
-            self._ix_dir,
-            searcher.reader().generation(),
-            text,
-            page,
-            size,
-            filters,
-            sort,
-            facets,
-            suggest,
-            snippets,
-        )
+        key = (self._ix_dir, searcher.reader().generation(), request)
         cached = self._cache.get(key)
         if cached is not None:
             return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
         try:
-            found = self._search(searcher, parsed, text, page, size, filters, sort, facets, suggest, snippets)
+            found = self._answer(request)
         except OSError:
             # Segment files are opened lazily; a commit that merged segments may
             # have removed one under this (now outdated) searcher. Retry once on
             # a fresh searcher rather than fail the request.
             stale, self._local.searcher = self._local.searcher, None
             stale.close()
-            searcher = self.searcher()
-            found = self._search(searcher, parsed, text, page, size, filters, sort, facets, suggest, snippets)
+            found = self._answer(request)
         found.took_ms = round((time.perf_counter() - started) * 1000, 2)
         self._cache.put(key, found)
         return found
 
-    def _search(
-        self, searcher, parsed, text, page, size, filters, sort, facets, suggest, snippets
-    ) -> SearchResults:
-        if parsed is Q.NullQuery:
-            return SearchResults(query=text, total=0, took_ms=0.0, page=page, size=size, hits=[])
-        kwargs = {"filter": self._allowed(searcher, filters), "terms": False}
-        depth = page * size
-        retrieve, rescore = self._phases(parsed, searcher)
-        if sort == "date":
-            rescore = []  # newest first: the matches are the same, their scores don't matter
-            kwargs.update(sortedby="date", reverse=True)
-        # Facets and an exact total need every match visited; for a small
-        # result set that is cheap, for a large one it would dwarf the search.
-        countable = retrieve.estimate_size(searcher.reader()) <= EXACT_COUNT_UP_TO
-        if facets and countable:
-            kwargs["groupedby"] = list(FACET_FIELDS)
-        limit = max(depth, self.ranking.rescore_depth) if rescore else depth
-        results = searcher.search(retrieve, limit=limit, **kwargs)
-        ranked = [(hit.docnum, hit.score) for hit in results]
-        if rescore:
-            ranked = _rescored(searcher, rescore, ranked)
-        terms = self._body_terms(parsed, searcher) if snippets else set()
-        chain = self._body_chain
-        hits = [
-            self._hit(searcher, docnum, score, terms, chain) for docnum, score in ranked[depth - size : depth]
-        ]
-        total, exact = _total(results, limit, retrieve, searcher, countable)
-        found = SearchResults(
-            query=text,
-            total=total,
-            total_exact=exact,
-            took_ms=0.0,
-            page=page,
-            size=size,
-            hits=hits,
-            facets=_facets(results, searcher, ranked, countable, limit) if facets else {},
-        )
-        if suggest and found.total < 3:
-            found.suggestion = Suggester(searcher).did_you_mean(text)
+    def _answer(self, request: SearchRequest) -> SearchResults:
+        parsed = syntax.parse(request.query)
+        planner = self._planner()
+        plan = planner.plan(parsed)
+        if plan.match is None:
+            if not plan.stop_words:
+                raise QueryError(f"There is nothing to search for in {request.query!r}: type some words.")
+            empty = SearchResults(request.query, 0, 0.0, request.page, request.size, [])
+            empty.notice = {"kind": "stop_words", "words": list(plan.stop_words)}
+            return empty
+        found = self._ranked(request, plan)
+        if not request.suggest or not parsed.plain:
+            return found
+        suggester = Suggester(self.searcher())
+        words = planner.typed_words(request.query)
+        spelling = suggester.did_you_mean(words)
+        if not found.total and request.correct:
+            confident = spelling.text if spelling and spelling.confident else None
+            for kind, other in (("keyboard", swap_layout(request.query)), ("spelling", confident)):
+                if other and self._every_word_matches(other, suggester):
+                    instead = self._ranked(request, planner.plan(syntax.parse(other)))
+                    if instead.total:
+                        instead.notice = {"kind": kind, "searched": other, "original": request.query}
+                        return instead
+        if spelling and (found.total < 3 or not all(suggester.matches(word, stems) for word, stems in words)):
+            found.suggestion = spelling.text
         return found
 
-    def _phases(self, parsed: Q.Query, searcher: Searcher) -> tuple[Q.Query, list[Q.Query]]:
-        """Split a plain word query into what retrieves candidates and what only rescores them.
+    def _every_word_matches(self, text: str, suggester: Suggester) -> bool:
+        """Whether each searchable word of ``text`` is a word several documents write as such."""
+        words = [word for word, stems in self._planner().typed_words(text) if stems]
+        return bool(words) and all(suggester.written(word) >= 2 for word in words)
 
-        Whoosh's union matchers cost time per posting, and the exact-form and
-        root fields hold as many postings again as the stemmed ones; scoring
-        them for the best ``rescore_depth`` candidates only gives the same
-        scores to those candidates at a fraction of the cost.
-        """
-        if not self.ranking.rescore_depth or not isinstance(parsed, Q.Or) or parsed.boost != 1:
-            return parsed, []
-        retrieve, rescore = [], []
-        for sub in parsed.subqueries:
-            fields = {leaf.field() for leaf in sub.leaves()}
-            rescoring_only = isinstance(sub, ProximityPhrase) or not fields & RETRIEVAL_FIELDS
-            (rescore if rescoring_only else retrieve).append(sub)
-        if not retrieve:
-            return parsed, []
-        retrieve, common = self._without_common_words(retrieve, searcher)
-        return Q.Or(retrieve, scale=parsed.scale), [*common, *rescore]
-
-    def _without_common_words(self, retrieve: list[Q.Query], searcher: Searcher) -> tuple[list, list]:
-        """Keep a long query's common words out of retrieval; they still rescore.
-
-        A question of ten words, half of them in a tenth of all documents,
-        makes the union walk most of the index for words that barely move
-        the ranking. The rarest ``prune_keep`` words always retrieve.
-        """
-        words = sorted({sub.text for sub in retrieve if isinstance(sub, Q.Term)})
-        if len(words) <= self.ranking.prune_keep:
-            return retrieve, []
-        limit = self.ranking.prune_share * searcher.doc_count_all()
-        frequency = {word: searcher.doc_frequency("body", word) for word in words}
-        rarest = sorted(words, key=frequency.__getitem__)[: self.ranking.prune_keep]
-        common = {word for word in words if frequency[word] > limit and word not in rarest}
-        kept = [sub for sub in retrieve if not (isinstance(sub, Q.Term) and sub.text in common)]
-        return kept, [sub for sub in retrieve if isinstance(sub, Q.Term) and sub.text in common]
-
-    def _body_terms(self, parsed: Q.Query, searcher: Searcher) -> set[str]:
-        """The body terms the query matches (wildcards and fuzzy terms expanded).
-
-        Not Query.existing_terms(): its loop variable shadows its field filter,
-        so it drops every field after the first it meets.
-        """
-        reader = searcher.reader()
-        terms = set()
-        for leaf in parsed.leaves():
-            if leaf.field() == "body":
-                for field_, text in leaf.expanded_terms(reader, phrases=True):
-                    if field_ == "body":
-                        terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
-        return terms
+    def _ranked(self, request: SearchRequest, plan: Plan) -> SearchResults:
+        """One page of a plan's matches, in the order of one page holding them all."""
+        view = self._view()
+        depth = request.page * request.size
+        ranked = rank(view, plan, self.ranking.bm25(), depth, request.filters.as_query_filters(),
+                      by_date=request.sort == "date")  # fmt: skip
+        start = (request.page - 1) * request.size
+        terms = set(plan.highlight) if request.snippets else set()
+        hits = [
+            self._hit(view.searcher, docnum, score, terms, self._body_chain)
+            for docnum, score in zip(ranked.docnums[start:], ranked.scores[start:], strict=True)
+        ]
+        facets = ranked.facets if request.facets else {}
+        return SearchResults(request.query, ranked.total, 0.0, request.page, request.size, hits, facets)
 
     def _hit(self, searcher: Searcher, docnum: int, score: float, terms: set[str], chain) -> SearchHit:
         stored = searcher.stored_fields(docnum)
@@ -508,8 +364,7 @@ class SearchEngine:
         spans: list[tuple[int, int]] = []
         if highlight:
             with contextlib.suppress(QueryError):  # a bad ?q= only loses the marks
-                terms = self._body_terms(self.parse(highlight), searcher)
-                spans = matched_spans(body, self._body_chain, terms)
+                spans = matched_spans(body, self._body_chain, self.plan(highlight).highlight)
         return {
             **_summary(stored),
             "body": body,
@@ -526,95 +381,16 @@ class SearchEngine:
         key = ("stats", self._ix_dir, searcher.reader().generation())
         cached = self._cache.get(key)
         if cached is None:
-            counts = _facet_counts(searcher.search(Q.Every(), limit=1, groupedby=list(FACET_FIELDS)))
+            view = self._view()
+            everything = rank(view, Plan(match=Everything(), scoring=(), phrases=(), highlight=frozenset()),
+                              self.ranking.bm25(), 0)  # fmt: skip
             cached = {
                 "documents": searcher.doc_count(),
-                "languages": counts["lang"],
-                "sources": counts["source"],
+                "languages": everything.facets["lang"],
+                "sources": everything.facets["source"],
             }
             self._cache.put(key, cached)
         return cached
-
-
-def _rescored(
-    searcher: Searcher, queries: list[Q.Query], ranked: list[tuple[int, float]]
-) -> list[tuple[int, float]]:
-    """``ranked`` (docnum, score) pairs with each query's score added, best first.
-
-    Each query's matcher skips straight to the candidates (in docnum order),
-    so the cost grows with the candidates, not with the query's matches.
-    """
-    scores = dict(ranked)
-    docnums = sorted(scores)
-    phrases = [query for query in queries if isinstance(query, ProximityPhrase)]
-    for query in queries:
-        if not isinstance(query, ProximityPhrase):
-            for docnum, matcher in _at_candidates(query.matcher(searcher), docnums):
-                scores[docnum] += matcher.score()
-    for docnum, extra in _proximity_scores(searcher, phrases, docnums).items():
-        scores[docnum] += extra
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-
-
-def _at_candidates(matcher, docnums: list[int]) -> Iterator[tuple[int, object]]:
-    """The matcher positioned on each of the (sorted) candidates it matches."""
-    for docnum in docnums:
-        if not matcher.is_active():
-            return
-        matcher.skip_to(docnum)
-        if matcher.is_active() and matcher.id() == docnum:
-            yield docnum, matcher
-
-
-def _proximity_scores(
-    searcher: Searcher, phrases: list[ProximityPhrase], docnums: list[int]
-) -> dict[int, float]:
-    """What Whoosh's matchers for ``phrases`` would score on each candidate.
-
-    Whoosh's phrase matcher intersects whole posting lists and reads their
-    positions before it can skip anywhere; here each word's postings are
-    visited once, at the candidates only, and the positions compared directly.
-    The score is Whoosh's: the boost times the words' own scores where the
-    second word follows the first within ``slop`` positions.
-    """
-    words: dict[tuple[str, str], dict[int, tuple[float, frozenset[int]]]] = {}
-    for phrase in phrases:
-        for word in phrase.words:
-            key = (phrase.fieldname, word)
-            if key not in words:
-                matcher = Q.Term(*key).matcher(searcher)
-                words[key] = {
-                    docnum: (found.score(), frozenset(found.value_as("positions")))
-                    for docnum, found in _at_candidates(matcher, docnums)
-                }
-    extra: dict[int, float] = defaultdict(float)
-    for phrase in phrases:
-        first, second = (words[(phrase.fieldname, word)] for word in phrase.words)
-        for docnum in first.keys() & second.keys():
-            (first_score, before), (second_score, after) = first[docnum], second[docnum]
-            if any(position + gap in after for position in before for gap in range(1, phrase.slop + 1)):
-                extra[docnum] += phrase.boost * (first_score + second_score)
-    return extra
-
-
-def _total(results, limit: int, query: Q.Query, searcher: Searcher, countable: bool) -> tuple[int, bool]:
-    """How many documents match, and whether that count is exact.
-
-    Counting a large result set exactly means a second pass over every
-    posting (Whoosh's block-max scoring skips most of them), so beyond
-    ``EXACT_COUNT_UP_TO`` possible matches an estimate is given: the union of
-    the body terms' document sets, assuming the terms occur independently.
-    """
-    if countable or results.has_exact_length() or results.scored_length() < limit:
-        return len(results), True
-    reader = searcher.reader()
-    docs = reader.doc_count()
-    missing = 1.0
-    for leaf in query.leaves():
-        if leaf.field() == "body":
-            missing *= 1 - min(docs, leaf.estimate_size(reader)) / max(docs, 1)
-    estimate = max(round(docs * (1 - missing)), results.scored_length())
-    return min(estimate, docs), False
 
 
 def _summary(stored: dict) -> dict:
@@ -628,37 +404,3 @@ def _summary(stored: dict) -> dict:
         "date": date.date().isoformat() if date else None,
         "url": stored.get("url") or None,
     }
-
-
-def _first_error(node: Q.Query) -> str | None:
-    """Whoosh marks unparseable parts (e.g. a bad date range) with ``.error``."""
-    if getattr(node, "error", None):
-        return str(node.error)
-    return next(filter(None, map(_first_error, node.children())), None)
-
-
-def _facets(
-    results, searcher: Searcher, ranked: list[tuple[int, float]], countable: bool, limit: int
-) -> dict:
-    """Documents per facet value among all matches, where they were all visited (else empty)."""
-    if countable:
-        return _facet_counts(results)
-    if results.scored_length() < limit:  # every match is among the scored candidates
-        columns = {name: searcher.reader().column_reader(name) for name in FACET_FIELDS}
-        return {
-            name: _by_count(Counter(column[docnum] for docnum, _ in ranked))
-            for name, column in columns.items()
-        }
-    return {}
-
-
-def _facet_counts(results) -> dict[str, dict[str, int]]:
-    return {
-        name: _by_count({key: len(docs) for key, docs in results.groups(name).items()})
-        for name in FACET_FIELDS
-    }
-
-
-def _by_count(counts: dict) -> dict[str, int]:
-    """Facet values with their counts, most frequent first (ties by name), without the empty value."""
-    return dict(sorted(((key, n) for key, n in counts.items() if key), key=lambda kv: (-kv[1], kv[0])))

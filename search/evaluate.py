@@ -1,8 +1,8 @@
 """``fahras eval``: ranking quality on judged queries (MRR, Recall, nDCG, P@1).
 
 Queries are ``qid<TAB>text`` lines and judgements TREC qrels (``qid 0 docid
-rel``). Each query is run as plain text: query-syntax characters are removed
-first, so a question mark or a colon never turns into an operator or an error.
+rel``). Each query is run as plain text (:func:`search.syntax.plain_text`): its
+quotes, parentheses, colons and operators are read as words, never as syntax.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -20,19 +19,16 @@ from index.indexer import rebuild_index
 from index.store import IndexHome
 
 from .engine import QueryError, SearchEngine
+from .syntax import plain_text
 
 
 class EvalInputError(ValueError):
     """A malformed queries or qrels file (the message names the line)."""
 
 
-_SYNTAX = re.compile(r"[?؟:\"'()\[\]{}*~^+\-!\\/<>=]")
-_OPERATORS = re.compile(r"\b(AND|OR|NOT|TO)\b")
-
-
 def plain_query(text: str) -> str:
-    """A question as plain words: syntax characters dropped, operators lowercased."""
-    return " ".join(_OPERATORS.sub(lambda m: m.group(0).lower(), _SYNTAX.sub(" ", text)).split())
+    """A question as plain words (see :func:`search.syntax.plain_text`)."""
+    return plain_text(text)
 
 
 def read_queries(path: Path) -> dict[str, str]:

@@ -1,13 +1,20 @@
-"""Query completion and "did you mean", in words people actually wrote.
+"""Query completion, "did you mean", and queries typed on the wrong keyboard layout.
 
 The index holds normalised forms (الازمه, not الأزمة), so a suggestion is first
 found among indexed terms and then shown in a surface form read back from a
 document that contains it: suggestions are real words, never stems.
+
+A correction is offered only for a word that matches nothing: a word with matches
+is what the user meant, however rare. Among the words of the vocabulary within one
+or two edits, the closest wins and, at the same distance, the most frequent; the
+letters Arabic writers confuse (ض ظ ص, ث س, ذ ز, ت ط) cost half an edit, and a
+swap of two neighbours one (electoin → election). Hamza and alef forms, ة/ه and ى/ي
+need no cost at all: normalisation already made them one letter.
 """
 
 from __future__ import annotations
 
-import re
+from typing import NamedTuple
 
 from whoosh.searching import Searcher
 
@@ -21,17 +28,89 @@ from index.analysis import (
 )
 
 SUGGEST_FIELDS = ("title_exact", "body_exact")
+# A correction is searched instead of a query that matches nothing only when it is one
+# edit away, from a word of some length, to a word several documents use; weaker ones
+# are only offered ("did you mean").
+CONFIDENT_COST, CONFIDENT_LENGTH, CONFIDENT_FREQUENCY = 1.0, 4, 3
+MATCH_FIELDS = ("title", "body")
 MAX_SCANNED_TERMS = 5000
 _NORMALIZE = CachedChain(*normalization_filters())
 _DISPLAY = CachedChain(StripFormatChars(), StripDiacritics(), StripTatweel())
 _TOKENIZE = WordTokenizer()
-# Query-syntax characters and operators: a query holding any is not plain words.
-QUERY_SYNTAX = re.compile(r'["()*?~:^]|\b(?:AND|OR|NOT)\b')
+
+_CONFUSED = ("ضظص", "ثس", "ذز", "تط")
+_HALF_COST = {(a, b) for group in _CONFUSED for a in group for b in group if a != b}
+
+# The standard Arabic (101) keyboard: what each key types. Punctuation keys type letters
+# there (; is ك, , is و), and b types the two letters لا.
+_UNSHIFTED = dict(
+    zip(
+        "`qwertyuiop[]asdfghjkl;'zxcvbnm,./",
+        ["ذ", "ض", "ص", "ث", "ق", "ف", "غ", "ع", "ه", "خ", "ح", "ج", "د", "ش", "س", "ي", "ب", "ل", "ا",
+         "ت", "ن", "م", "ك", "ط", "ئ", "ء", "ؤ", "ر", "لا", "ى", "ة", "و", "ز", "ظ"],
+        strict=True,
+    )
+)  # fmt: skip
+_SHIFTED = {"H": "أ", "Y": "إ", "N": "آ", "G": "لأ", "T": "لإ", "B": "لآ"}
+# Arabic back to keys, longest first so that لا is read as the one key b.
+_BACK = sorted(
+    ((arabic, key) for key, arabic in {**_UNSHIFTED, **_SHIFTED}.items()), key=lambda kv: -len(kv[0])
+)
 
 
 def normalize(word: str) -> str:
     """A word's indexed exact form (stop words kept)."""
     return _NORMALIZE.analyze_word(word)
+
+
+def edit_cost(typed: str, known: str) -> float:
+    """Damerau (adjacent swap) edit distance, with the commonly confused Arabic letters at half cost."""
+    rows = [[float(j) for j in range(len(known) + 1)]]
+    for i, a in enumerate(typed, 1):
+        row = [float(i)]
+        for j, b in enumerate(known, 1):
+            substitute = 0.0 if a == b else 0.5 if (a, b) in _HALF_COST else 1.0
+            best = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + substitute)
+            if i > 1 and j > 1 and a == known[j - 2] and typed[i - 2] == b:
+                best = min(best, rows[-2][j - 2] + 1)
+            row.append(best)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def swap_layout(text: str) -> str | None:
+    """``text`` as it reads typed on the other layout (Latin keys ↔ Arabic letters), or None.
+
+    Only text written wholly with the keys of one layout (plus spaces and digits) is
+    mapped; anything else is a real query in its own right.
+    """
+    if not any(char.isalpha() for char in text):
+        return None
+    if all(char.isspace() or char.isdigit() or char in _UNSHIFTED or char in _SHIFTED or
+           char.lower() in _UNSHIFTED for char in text):  # fmt: skip
+        return "".join(_SHIFTED.get(c) or _UNSHIFTED.get(c.lower(), c) for c in text)
+    mapped, at = [], 0  # Arabic typed for English: every letter must come from a letter key
+    while at < len(text):
+        if text[at].isspace() or text[at].isdigit():
+            mapped.append(text[at])
+            at += 1
+            continue
+        found = next(((arabic, key) for arabic, key in _BACK if text.startswith(arabic, at)), None)
+        if found is None or not found[1].isalpha():
+            return None
+        mapped.append(found[1])
+        at += len(found[0])
+    return "".join(mapped)
+
+
+class Replacement(NamedTuple):
+    word: str  # as written in a document
+    confident: bool
+
+
+class Correction(NamedTuple):
+    text: str  # the query with its unmatched words replaced
+    confident: bool  # every replacement is confident: worth searching instead
 
 
 class Suggester:
@@ -78,31 +157,53 @@ class Suggester:
         head = " ".join(words[:-1])
         return [f"{head} {self.surface(t)}".strip() for t in best]
 
-    def did_you_mean(self, text: str) -> str | None:
-        """The query with unknown or rare words replaced by close, frequent ones."""
-        if QUERY_SYNTAX.search(text):
-            return None
-        changed = False
-        parts = []
-        for word in text.split():
-            replacement = self._correct(word)
-            changed |= replacement is not None
-            parts.append(replacement or word)
-        return " ".join(parts) if changed else None
+    # ------------------------------------------------------------- corrections
 
-    def _correct(self, word: str) -> str | None:
+    def written(self, word: str) -> int:
+        """How many documents write ``word`` in this very form (after normalisation), in titles and bodies."""
         term = normalize(word)
-        if not term or len(term) < 3 or term.isdigit():
+        return self._frequency(term) if term else 0
+
+    def matches(self, word: str, stems: tuple[str, ...]) -> bool:
+        """Whether any document holds the word (one of its stems in a searched field)."""
+        return any(self.reader.doc_frequency(f, stem) for f in MATCH_FIELDS for stem in stems)
+
+    def did_you_mean(self, words: list[tuple[str, tuple[str, ...]]]) -> Correction | None:
+        """The words with each unmatched one replaced by its closest frequent neighbour, or None.
+
+        ``words`` are the typed words with their stems, in order.
+        """
+        parts, replaced = [], []
+        for word, stems in words:
+            found = None if not stems or self.matches(word, stems) else self.correct(word)
+            parts.append(found.word if found else word)
+            if found:
+                replaced.append(found)
+        if not replaced:
             return None
-        known = self._frequency(term)
-        maxdist = 1 if len(term) <= 5 else 2
-        best, best_count = None, known
-        # A fixed prefix keeps the Levenshtein walk over the lexicon fast; the
-        # article ال is too common to narrow anything, so it does not count.
-        prefix = 3 if term.startswith("ال") else 2
+        return Correction(" ".join(parts), all(found.confident for found in replaced))
+
+    def correct(self, word: str) -> Replacement | None:
+        """The vocabulary word closest to ``word`` (ties: the most frequent), shown as written."""
+        term = normalize(word)
+        if len(term) < 3 or term.isdigit():
+            return None
+        allowed = 1.0 if len(term) <= 5 else 2.0
+        # A fixed first letter keeps the walk over the lexicon short; the article
+        # ال is too common to narrow anything, so it does not count.
+        prefix = 3 if term.startswith("ال") and len(term) > 4 else 1
+        best: tuple[float, int, str] | None = None
         for fieldname in SUGGEST_FIELDS:
-            for candidate in self.reader.terms_within(fieldname, term, maxdist, prefix=prefix):
-                count = self._frequency(candidate)
-                if count > max(best_count, 2 * known):
-                    best, best_count = candidate, count
-        return self.surface(best) if best else None
+            for candidate in self.reader.terms_within(fieldname, term, int(allowed), prefix=prefix):
+                cost = edit_cost(term, candidate)
+                if cost == 0 or cost > allowed:
+                    continue
+                ranked = (cost, -self._frequency(candidate), candidate)
+                best = ranked if best is None or ranked < best else best
+        if best is None:
+            return None
+        cost, frequency = best[0], -best[1]
+        confident = (
+            cost <= CONFIDENT_COST and len(term) >= CONFIDENT_LENGTH and frequency >= CONFIDENT_FREQUENCY
+        )
+        return Replacement(self.surface(best[2]), confident)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,17 @@ def shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not available: {path}")
     return path
+
+
+def news_index(tmp_path_factory: pytest.TempPathFactory, articles: int) -> IndexHome:
+    """An index of the first ``articles`` SaudiNewsNet articles (skips without the shared data)."""
+    source = shared("saudinewsnet", "corpus.jsonl.gz")
+    folder = tmp_path_factory.mktemp(f"snn{articles}")
+    with gzip.open(source, "rt", encoding="utf-8") as lines:
+        (folder / "snn.jsonl").write_text("".join(islice(lines, articles)), encoding="utf-8")
+    home = IndexHome(folder / "index")
+    rebuild_index(home, folder / "snn.jsonl", show_progress=False)
+    return home
 
 
 def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:

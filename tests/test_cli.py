@@ -46,7 +46,7 @@ def test_index_prints_a_summary(tmp_path: Path, corpus: Path) -> None:
 def test_search_json_format(index_dir: str) -> None:
     result = fahras("search", "--index", index_dir, "--json", "الأَزْمَة")
     data = json.loads(result.stdout)
-    assert list(data) == ["query", "total", "total_exact", "took_ms", "hits"]
+    assert list(data) == ["query", "total", "total_exact", "took_ms", "hits", "suggestion", "notice"]
     assert data["total"] == 1
     hit = data["hits"][0]
     assert set(hit) == {"id", "title", "snippet", "score", "lang", "source", "date", "url"}

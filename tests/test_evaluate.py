@@ -54,8 +54,11 @@ def test_means_over_judged_queries_with_missing_runs_scoring_zero() -> None:
 
 
 def test_plain_query_strips_syntax() -> None:
-    assert plain_query('What is "Tesla\'s" AND (first) job?') == "What is Tesla s and first job"
-    assert plain_query("كم عدد الأهداف؟") == "كم عدد الأهداف"
+    assert (
+        plain_query('What is "Tesla\'s" AND (first) job? title:x -y')
+        == "What is Tesla's and first job? title x y"
+    )
+    assert plain_query("كم عدد الأهداف؟ (عام 2014)") == "كم عدد الأهداف؟ عام 2014"
 
 
 def test_input_files_are_validated(tmp_path: Path) -> None:

@@ -172,14 +172,14 @@ def test_full_disk_message_from_the_cli(built: IndexHome, corpus: Path, tmp_path
 
 def test_a_segment_vanishing_mid_search_is_retried_on_a_fresh_searcher(built: IndexHome, monkeypatch) -> None:
     engine = SearchEngine(built)
-    real_search = SearchEngine._search
+    real_answer = SearchEngine._answer
     calls = []
 
     def flaky(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise FileNotFoundError("MAIN_abc.pst")  # merged away by a concurrent commit
-        return real_search(self, *args, **kwargs)
+        return real_answer(self, *args, **kwargs)
 
-    monkeypatch.setattr(SearchEngine, "_search", flaky)
+    monkeypatch.setattr(SearchEngine, "_answer", flaky)
     assert engine.search("football").total == 1 and len(calls) == 2

@@ -11,7 +11,7 @@ from werkzeug.routing import PathConverter
 from index.store import IndexHome, NoIndex
 from search.engine import SearchEngine
 
-from .i18n import Translator, choose_language
+from .i18n import Translator, choose_language, text_direction
 
 # No inline script or style anywhere: everything is a static file.
 CSP = (
@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.config.update(config or {})
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.jinja_env.globals["text_direction"] = text_direction
     search_engine = SearchEngine(IndexHome(app.config["INDEX_DIR"]))
     with contextlib.suppress(NoIndex):  # the pages explain a missing index
         search_engine.warm_up()

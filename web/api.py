@@ -35,16 +35,7 @@ def search():
     params = parse_search_params(request.args)
     if not params.q:
         raise ParamError("'q' is required: the words to search for")
-    results = engine().search(
-        params.q,
-        page=params.page,
-        size=params.size,
-        filters=params.filters,
-        sort=params.sort,
-        facets=True,
-        suggest=True,
-    )
-    return jsonify(results.to_dict())
+    return jsonify(engine().run(params.request()).to_dict())
 
 
 @api.get("/api/doc/<docid:doc_id>")

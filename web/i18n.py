@@ -19,7 +19,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "search_placeholder": "Search… (Arabic or English)",
         "search_button": "Search",
         "results_count": "{total} results",
-        "results_about": "about {total} results",
+        "showing_results_for": "Showing results for",
+        "keyboard_layout": "(the query reads like text typed on the other keyboard layout)",
+        "search_instead": "Search instead for",
+        "stop_words_only": "“{words}” is too common to search for (a stop word). Add a more specific word.",
+        "past_last_page": "Page {page} is past the last page of results ({pages}).",
         "took": "in {ms} ms",
         "sort_relevance": "Most relevant",
         "sort_date": "Newest first",
@@ -70,7 +74,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "search_placeholder": "ابحث… (بالعربية أو الإنجليزية)",
         "search_button": "بحث",
         "results_count": "{total} نتيجة",
-        "results_about": "نحو {total} نتيجة",
+        "showing_results_for": "عرض نتائج",
+        "keyboard_layout": "(يبدو أن البحث كُتب بتخطيط لوحة المفاتيح الآخر)",
+        "search_instead": "ابحث بدلًا من ذلك عن",
+        "stop_words_only": "«{words}» شائعة جدًا فلا يُبحث عنها (كلمة توقف). أضف كلمة أدق.",
+        "past_last_page": "الصفحة {page} بعد آخر صفحة من النتائج ({pages}).",
         "took": "في {ms} ملّي ثانية",
         "sort_relevance": "الأكثر صلة",
         "sort_date": "الأحدث أولاً",
@@ -116,6 +124,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "skip_to_results": "انتقل إلى النتائج",
     },
 }
+
+
+def text_direction(lang: str) -> str:
+    """The direction of a document's text from its language (mixed text decides for itself)."""
+    return {"ar": "rtl", "en": "ltr"}.get(lang, "auto")
 
 
 def choose_language(request: Request) -> str:

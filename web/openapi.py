@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS
+from search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SORTS
 
-from .params import LANGS, MAX_PAGE, SORTS
+from .params import LANGS, MAX_PAGE
 
 _ERROR = {
     "description": "Bad parameters",
@@ -55,6 +55,11 @@ OPENAPI = {
                     _param("from", "earliest date", {"type": "string", "format": "date"}),
                     _param("to", "latest date", {"type": "string", "format": "date"}),
                     _param("sort", "ordering", {"type": "string", "enum": list(SORTS)}),
+                    _param(
+                        "verbatim",
+                        "1: search the query as typed, never a correction of it",
+                        {"type": "string", "enum": ["0", "1"]},
+                    ),
                 ],
                 "responses": {
                     "200": {
@@ -111,13 +116,14 @@ OPENAPI = {
                     "hits",
                     "facets",
                     "suggestion",
+                    "notice",
                 ],
                 "properties": {
                     "query": {"type": "string"},
                     "total": {"type": "integer"},
                     "total_exact": {
                         "type": "boolean",
-                        "description": "false when total is an estimate (large result sets are not counted)",
+                        "description": "always true: every match is counted (kept for older clients)",
                     },
                     "took_ms": {"type": "number"},
                     "page": {"type": "integer"},
@@ -125,13 +131,26 @@ OPENAPI = {
                     "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
                     "facets": {
                         "type": "object",
-                        "description": "documents per language and source; empty when total_exact is false",
+                        "description": "matches per language and per source",
                         "additionalProperties": {
                             "type": "object",
                             "additionalProperties": {"type": "integer"},
                         },
                     },
-                    "suggestion": {"type": ["string", "null"]},
+                    "suggestion": {"type": ["string", "null"], "description": "a did-you-mean query"},
+                    "notice": {
+                        "type": ["object", "null"],
+                        "description": "why the results are what they are: a correction searched instead "
+                        "(kind spelling or keyboard, with searched and original), or a query of stop words "
+                        "alone (kind stop_words, with words)",
+                        "properties": {
+                            "kind": {"type": "string", "enum": ["spelling", "keyboard", "stop_words"]},
+                            "searched": {"type": "string"},
+                            "original": {"type": "string"},
+                            "words": {"type": "array", "items": {"type": "string"}},
+                        },
+                        "required": ["kind"],
+                    },
                 },
             },
         }

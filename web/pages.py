@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from urllib.parse import urlsplit
 
 from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, url_for
@@ -30,23 +29,13 @@ def home():
         return render_template("search.html", params=params, results=None, examples=EXAMPLES,
                                documents=_document_count())  # fmt: skip
     try:
-        results = engine().search(
-            params.q, page=params.page, size=params.size, filters=params.filters,
-            sort=params.sort, facets=True, suggest=True,
-        )  # fmt: skip
+        results = engine().run(params.request())
     except QueryError as error:
         return render_template("search.html", params=params, results=None, error=str(error)), 400
-    pages_total = min(MAX_PAGE, max(1, math.ceil(results.total / params.size)))
-    choices = results.facets if results.total_exact else _filter_choices()
+    pages_total = min(MAX_PAGE, results.pages)
     return render_template(
-        "search.html", params=params, results=results, pages_total=pages_total, facet_choices=choices
+        "search.html", params=params, results=results, pages_total=pages_total, facet_choices=results.facets
     )
-
-
-def _filter_choices() -> dict[str, dict[str, None]]:
-    """Every language and source of the index, uncounted: the filters for a result set too large to count."""
-    stats = engine().stats()
-    return {"lang": dict.fromkeys(stats["languages"]), "source": dict.fromkeys(stats["sources"])}
 
 
 def _document_count() -> int | None:

@@ -7,10 +7,9 @@ from datetime import date, datetime, time
 
 from werkzeug.datastructures import MultiDict
 
-from search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS, Filters
+from search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SORTS, Filters, SearchRequest
 
 MAX_PAGE = 1000
-SORTS = ("relevance", "date")
 LANGS = ("ar", "en", "mixed")
 MAX_PARAM_CHARS = 200
 
@@ -26,6 +25,20 @@ class SearchParams:
     size: int
     sort: str
     filters: Filters
+    verbatim: bool = False  # search the query as typed, never its correction
+
+    def request(self) -> SearchRequest:
+        """The engine request for these parameters (the page and the API ask for the same)."""
+        return SearchRequest(
+            self.q,
+            self.page,
+            self.size,
+            self.filters,
+            self.sort,
+            facets=True,
+            suggest=True,
+            correct=not self.verbatim,
+        )
 
     def url_args(self, **changes: object) -> dict[str, object]:
         """Query-string arguments for a link to a variant of this search."""
@@ -37,9 +50,11 @@ class SearchParams:
             "source": self.filters.source,
             "from": self.filters.date_from.date().isoformat() if self.filters.date_from else None,
             "to": self.filters.date_to.date().isoformat() if self.filters.date_to else None,
+            "verbatim": 1 if self.verbatim else None,
         }
         args.update(changes)
-        return {k: v for k, v in args.items() if v not in (None, "", 1, "relevance") or k == "q"}
+        defaults = {"page": 1, "sort": "relevance"}
+        return {k: v for k, v in args.items() if v not in (None, "", defaults.get(k)) or k == "q"}
 
 
 def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
@@ -98,4 +113,5 @@ def parse_search_params(args: MultiDict, default_size: int = 10) -> SearchParams
             date_from=date_from,
             date_to=date_to,
         ),
+        verbatim=args.get("verbatim", "") not in ("", "0"),
     )

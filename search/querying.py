@@ -1,0 +1,386 @@
+"""From a parsed query to a plan: which documents match, and which terms score them.
+
+A document *matches* a word when it holds one of the word's light stems in a searched
+field (``title``, ``body``): that is what "the word, in any of its forms" means to a
+reader. The exact-form and ISRI-root fields never decide a match; they only add to the
+score of documents that match, as does the proximity of adjacent query words. So a
+plan has two halves, computed from the same analysis of the query:
+
+- ``match``: a boolean expression over stemmed terms and phrases (OR, AND, AND-NOT);
+- ``scoring``: every term (field, text, weight) whose BM25 score a matching document
+  collects, and the phrases and adjacent-word pairs that add theirs where they stand.
+
+Prefix and fuzzy terms are expanded against the index here, with a bound on how many
+words one query may expand to, so that no query's cost is unbounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from index.analysis import ArabicLightStemmer
+
+from . import syntax
+from .phrases import Slot
+from .syntax import And, Clause, Filter, Fuzzy, Group, Occur, ParsedQuery, Phrase, Prefix, QueryError, Words
+
+MAX_EXPANSIONS = 100  # words one prefix or fuzzy term may stand for
+MAX_SCORING_TERMS = 2000  # terms one query may score, after expansion
+
+# The fields a text field is searched in: its stemmed (matching, positional) field and
+# the fields that only add to the score.
+EXACT_SUFFIX, ROOT_SUFFIX = "_exact", "_root"
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class Term:
+    """Documents holding ``text`` in ``field``."""
+
+    field: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PhraseMatch:
+    """Documents where the slots stand in order in ``field`` (see :mod:`search.phrases`)."""
+
+    field: str
+    slots: tuple[Slot, ...]
+    slop: int = 0
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple[Match, ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    parts: tuple[Match, ...]
+
+
+@dataclass(frozen=True)
+class Without:
+    """Documents of ``base`` that match none of ``excluded``."""
+
+    base: Match
+    excluded: Match
+
+
+@dataclass(frozen=True)
+class Everything:
+    """Every document (a query of filters alone)."""
+
+
+Match = Term | PhraseMatch | AnyOf | AllOf | Without | Everything
+
+
+@dataclass(frozen=True)
+class ScoringTerm:
+    field: str
+    text: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class ScoringPhrase:
+    """A phrase adds ``weight`` times its words' scores in documents where it stands.
+
+    ``bonus_only`` marks the pairs of adjacent plain words: they never decide a match,
+    they only rank documents holding the words side by side above the others.
+    """
+
+    phrase: PhraseMatch
+    weight: float
+    bonus_only: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    match: Match | None  # None: nothing searchable was left (stop words only)
+    scoring: tuple[ScoringTerm, ...]
+    phrases: tuple[ScoringPhrase, ...]  # user phrases and adjacent-word proximity pairs
+    highlight: frozenset[str]  # body terms whose words the snippets mark
+    filters: tuple[Filter, ...] = ()
+    excluded: tuple[Filter, ...] = ()
+    stop_words: tuple[str, ...] = ()  # typed words dropped as too common, when nothing else was left
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class _Position:
+    """One word of the query as each field's analyser sees it."""
+
+    offset: int
+    stems: tuple[str, ...]
+    exact: tuple[str, ...]
+    roots: tuple[str, ...]
+
+
+@dataclass
+class _Part:
+    """What one node of the tree contributes: a match, scoring terms and phrases."""
+
+    match: Match | None
+    scoring: list[ScoringTerm] = field(default_factory=list)
+    phrases: list[ScoringPhrase] = field(default_factory=list)
+
+
+class Planner:
+    """Turns parsed queries into plans for one index (its schema's analysers and vocabulary)."""
+
+    def __init__(
+        self, schema, reader, weights: dict[str, float], proximity_boost: float, proximity_slop: int = 0
+    ) -> None:
+        self.schema = schema
+        self.reader = reader
+        self.weights = {name: weight for name, weight in weights.items() if name in schema}
+        self.proximity_boost = proximity_boost
+        self.proximity_slop = proximity_slop
+        self.stemmed = schema["body"].analyzer
+        self.exact = schema[f"body{EXACT_SUFFIX}"].analyzer if f"body{EXACT_SUFFIX}" in schema else None
+        self.root = schema[f"body{ROOT_SUFFIX}"].analyzer if f"body{ROOT_SUFFIX}" in schema else None
+        self.stopped: list[str] = []
+        self.expansions = 0
+
+    def plan(self, parsed: ParsedQuery) -> Plan:
+        self.stopped = []
+        part = self._group(parsed.root) if parsed.root.clauses else _Part(Everything())
+        if parsed.plain and part.match is not None:
+            part.phrases.extend(self._proximity(parsed))
+        match = part.match
+        if match is None and not parsed.root.clauses and parsed.filters:
+            match = Everything()
+        if len(part.scoring) > MAX_SCORING_TERMS:
+            raise QueryError(
+                f"The query stands for too many words ({len(part.scoring):,}; at most {MAX_SCORING_TERMS:,}):"
+                " use fewer prefixes and fuzzy terms, or make them longer."
+            )
+        return Plan(
+            match=match,
+            scoring=tuple(part.scoring),
+            phrases=tuple(part.phrases),
+            highlight=frozenset(term.text for term in part.scoring if term.field == "body")
+            | frozenset(
+                t for p in part.phrases if p.phrase.field == "body" for s in p.phrase.slots for t in s.terms
+            ),
+            filters=parsed.filters,
+            excluded=parsed.excluded,
+            stop_words=tuple(self.stopped) if match is None else (),
+        )
+
+    # ------------------------------------------------------------- tree nodes
+
+    def _node(self, node) -> _Part:
+        if isinstance(node, Words):
+            return self._words(node)
+        if isinstance(node, Phrase):
+            return self._phrase(node)
+        if isinstance(node, Prefix):
+            return self._prefix(node)
+        if isinstance(node, Fuzzy):
+            return self._fuzzy(node)
+        if isinstance(node, Group):
+            return self._group(node)
+        if isinstance(node, And):
+            return self._and(node.parts)
+        raise QueryError(f"'{node.name}:' filters the whole query: put it outside parentheses.")  # Filter
+
+    def _group(self, group: Group) -> _Part:
+        by_occur: dict[Occur, list[_Part]] = {occur: [] for occur in Occur}
+        for clause in group.clauses:
+            by_occur[clause.occur].append(self._node(clause.node))
+        musts = [p for p in by_occur[Occur.MUST] if p.match is not None]
+        shoulds = [p for p in by_occur[Occur.SHOULD] if p.match is not None]
+        nots = [p for p in by_occur[Occur.MUST_NOT] if p.match is not None]
+        if musts:
+            base: Match | None = _all([p.match for p in musts])
+        else:
+            base = _any([p.match for p in shoulds])
+        scoring = [t for p in musts + shoulds for t in p.scoring]
+        phrases = [ph for p in musts + shoulds for ph in p.phrases]
+        if base is None:
+            return _Part(None, scoring, phrases)
+        if nots:
+            base = Without(base, _any([p.match for p in nots]))
+        return _Part(base, scoring, phrases)
+
+    def _and(self, parts: tuple[Clause, ...]) -> _Part:
+        compiled = [(clause.occur, self._node(clause.node)) for clause in parts]
+        positive = [p for occur, p in compiled if occur is not Occur.MUST_NOT and p.match is not None]
+        negative = [p for occur, p in compiled if occur is Occur.MUST_NOT and p.match is not None]
+        base = _all([p.match for p in positive])
+        if base is None:
+            return _Part(None)
+        if negative:
+            base = Without(base, _any([p.match for p in negative]))
+        return _Part(
+            base, [t for p in positive for t in p.scoring], [ph for p in positive for ph in p.phrases]
+        )
+
+    def _words(self, node: Words) -> _Part:
+        positions = self._analyse(node.text)
+        if not positions:
+            return _Part(None)
+        matches, scoring = [], []
+        for position in positions:
+            for name in node.fields:
+                matches.extend(Term(name, stem) for stem in position.stems)
+                scoring.extend(self._scoring_terms(name, position))
+        return _Part(_any(matches), scoring)
+
+    def _scoring_terms(self, name: str, position: _Position) -> list[ScoringTerm]:
+        terms = [ScoringTerm(name, stem, self.weights[name]) for stem in position.stems]
+        for suffix, forms in ((EXACT_SUFFIX, position.exact), (ROOT_SUFFIX, position.roots)):
+            weight = self.weights.get(name + suffix)
+            if weight:
+                terms.extend(ScoringTerm(name + suffix, form, weight) for form in forms)
+        return terms
+
+    def _phrase(self, node: Phrase) -> _Part:
+        positions = self._analyse(node.text)
+        if len(positions) <= 1:
+            return self._words(Words(node.text, node.fields))
+        first = positions[0].offset
+        slots = tuple(Slot(p.offset - first, p.stems) for p in positions)
+        matches, phrases = [], []
+        for name in node.fields:
+            phrase = PhraseMatch(name, slots, node.slop)
+            matches.append(phrase)
+            phrases.append(ScoringPhrase(phrase, self.weights[name]))
+        return _Part(_any(matches), [], phrases)
+
+    def _proximity(self, parsed: ParsedQuery) -> list[ScoringPhrase]:
+        """Adjacent plain words found as adjacent in the body (stop words keep their gap) score more."""
+        if not self.proximity_boost:
+            return []
+        positions = self._analyse(parsed.words_only_text)
+        pairs = []
+        for first, second in pairwise(positions):
+            if set(first.stems) & set(second.stems):
+                continue
+            slots = (Slot(0, first.stems), Slot(second.offset - first.offset, second.stems))
+            phrase = PhraseMatch("body", slots, self.proximity_slop)
+            pairs.append(ScoringPhrase(phrase, self.proximity_boost, bonus_only=True))
+        return pairs
+
+    def _prefix(self, node: Prefix) -> _Part:
+        """Words starting with the prefix, among the stems (article removed) and the exact forms."""
+        exact = _first_form(self.exact, node.text) if self.exact else ""
+        stem = _without_article(_first_form(self.stemmed, node.text, verbatim=True))
+        if len(stem) < syntax.MIN_PREFIX_LETTERS and len(exact) < syntax.MIN_PREFIX_LETTERS:
+            raise QueryError(
+                f"'{node.text}*': a prefix search needs at least {syntax.MIN_PREFIX_LETTERS} letters before the *."
+            )
+        expanded: list[Term] = []
+        for name in node.fields:
+            if len(stem) >= syntax.MIN_PREFIX_LETTERS:
+                expanded += [Term(name, text) for text in self._expand(name, stem, node.text + "*")]
+            if exact and name + EXACT_SUFFIX in self.schema:
+                expanded += [
+                    Term(name + EXACT_SUFFIX, t)
+                    for t in self._expand(name + EXACT_SUFFIX, exact, node.text + "*")
+                ]
+        return self._expanded(expanded, node.text + "*")
+
+    def _fuzzy(self, node: Fuzzy) -> _Part:
+        """Stems within the edit distance of the word's own stem (the first letter kept)."""
+        stem = _first_form(self.stemmed, node.text)
+        if not stem:
+            return _Part(None)
+        expanded = []
+        for name in node.fields:
+            words = self.reader.terms_within(name, stem, node.edits, prefix=1 if len(stem) > 3 else 0)
+            expanded += [Term(name, word) for word in self._bounded(words, f"{node.text}~{node.edits}")]
+        return self._expanded(expanded, f"{node.text}~")
+
+    def _expand(self, name: str, prefix: str, shown: str) -> list[str]:
+        words = (
+            t.decode("utf-8") if isinstance(t, bytes) else t for t in self.reader.expand_prefix(name, prefix)
+        )
+        return self._bounded(words, shown)
+
+    def _bounded(self, words, shown: str) -> list[str]:
+        found = []
+        for word in words:
+            found.append(word)
+            if len(found) > MAX_EXPANSIONS:
+                raise QueryError(
+                    f"'{shown}' stands for more than {MAX_EXPANSIONS} words: add letters to narrow it."
+                )
+        return found
+
+    def _expanded(self, terms: list[Term], shown: str) -> _Part:
+        if not terms:
+            return _Part(AnyOf(()))  # a valid query that matches nothing here
+        matching = [t for t in terms if not t.field.endswith(EXACT_SUFFIX)]
+        exact_only = [t for t in terms if t.field.endswith(EXACT_SUFFIX)]
+        scoring = [ScoringTerm(t.field, t.text, self.weights.get(t.field, 0.0)) for t in terms]
+        return _Part(_any(matching + exact_only), [s for s in scoring if s.weight])
+
+    # ------------------------------------------------------------- analysis
+
+    def typed_words(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Each space-separated word of a plain query with its stems (none for a stop word)."""
+        return [(word, tuple(s for p in self._analyse(word) for s in p.stems)) for word in text.split()]
+
+    def _analyse(self, text: str) -> list[_Position]:
+        """Each query word's stems, exact forms and roots, at its position (stop words leave gaps)."""
+        stems = _by_position(self.stemmed, text)
+        exact = _by_position(self.exact, text) if self.exact else {}
+        roots = _by_position(self.root, text) if self.root else {}
+        self.stopped += [word for word, stopped in _stopped_words(self.stemmed, text) if stopped]
+        return [
+            _Position(offset, tuple(forms), tuple(exact.get(offset, ())), tuple(roots.get(offset, ())))
+            for offset, forms in sorted(stems.items())
+        ]
+
+
+def _by_position(analyzer, text: str) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for token in analyzer(text, positions=True, mode="query"):
+        forms = found.setdefault(token.pos, [])
+        if token.text not in forms:
+            forms.append(token.text)
+    return found
+
+
+def _stopped_words(analyzer, text: str) -> list[tuple[str, bool]]:
+    tokens = analyzer(text, positions=True, removestops=False, keeporiginal=True, mode="query")
+    seen: dict[int, tuple[str, bool]] = {}
+    for token in tokens:
+        seen.setdefault(token.pos, (token.original, token.stopped))
+    return list(seen.values())
+
+
+def _first_form(analyzer, text: str, verbatim: bool = False) -> str:
+    tokens = analyzer(text, mode="query", tokenize=not verbatim)
+    return next((token.text for token in tokens), "")
+
+
+def _without_article(stem: str) -> str:
+    """A prefix without the article (الانتخ → انتخ), as the stemmed field holds its words."""
+    for article in ArabicLightStemmer.ARTICLES:
+        if stem.startswith(article) and len(stem) - len(article) >= syntax.MIN_PREFIX_LETTERS:
+            return stem[len(article) :]
+    return stem
+
+
+def _any(parts: list[Match]) -> Match | None:
+    unique = list(dict.fromkeys(parts))
+    if not unique:
+        return None
+    return unique[0] if len(unique) == 1 else AnyOf(tuple(unique))
+
+
+def _all(parts: list[Match]) -> Match | None:
+    unique = list(dict.fromkeys(parts))
+    if not unique:
+        return None
+    return unique[0] if len(unique) == 1 else AllOf(tuple(unique))
