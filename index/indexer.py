@@ -122,6 +122,8 @@ def _fields(document: Document, schema) -> dict:
 def read_inventory(ix: whoosh_index.Index) -> dict[str, tuple[str, str]]:
     """``{id: (origin, fingerprint)}`` for every live document, from a column."""
     with ix.reader() as reader:
+        if not reader.has_column("inventory"):  # an index without documents has no columns
+            return {}
         column = reader.column_reader("inventory")
         inventory = {}
         for docnum in reader.all_doc_ids():

@@ -279,3 +279,11 @@ def test_a_long_body_is_stored_capped_and_searched_whole(
     update_index(home, write_corpus(tmp_path / "c", {"long.txt": f"Long\n\n{text}"}), show_progress=False)
     assert hits(home, "needleword") == ["long.txt"]
     assert len(SearchEngine(home).document("long.txt")["body"]) == 1000
+
+
+def test_an_index_of_an_empty_folder_takes_documents_later(home: IndexHome, tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    assert update_index(home, folder, show_progress=False).total_docs == 0
+    write_corpus(folder, {"first.txt": "First\n\nAt last a document"})
+    assert update_index(home, folder, show_progress=False).added == 1 and ids(home) == {"first.txt"}
