@@ -36,13 +36,23 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is so that it unwinds like Ctrl-C: locks released, work undone."""
 
 
-def _raise_terminated(signum: int, _frame: object) -> None:
-    raise Terminated
+def _unwind_on_sigterm() -> None:
+    """Make SIGTERM raise Terminated in this process; processes forked from it just end, as before."""
+    owner = os.getpid()
+
+    def handler(signum: int, _frame: object) -> None:
+        if os.getpid() != owner:  # a worker process: the default action
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     build = rebuild_index if args.command == "rebuild" else update_index
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    _unwind_on_sigterm()
     report = build(_home(args), Path(args.path), show_progress=not args.quiet, lock_timeout=args.wait)
     print(report.summary())
     return 0
