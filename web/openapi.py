@@ -10,6 +10,10 @@ _ERROR = {
     "description": "Bad parameters",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
+_UNUSABLE = {
+    "description": "No index yet, or it is damaged or unreadable by this version (the error says which)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 _HIT = {
     "type": "object",
     "required": ["id", "title", "snippet", "score", "lang", "source", "date", "url"],
@@ -62,7 +66,7 @@ OPENAPI = {
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Results"}}},
                     },
                     "400": _ERROR,
-                    "503": {"description": "No index yet"},
+                    "503": _UNUSABLE,
                 },
             }
         },
@@ -78,6 +82,7 @@ OPENAPI = {
                 "responses": {
                     "200": {"description": "The document"},
                     "404": {"description": "No such document"},
+                    "503": _UNUSABLE,
                 },
             }
         },
@@ -85,13 +90,22 @@ OPENAPI = {
             "get": {
                 "summary": "Completions of the last word typed, from the index vocabulary",
                 "parameters": [_param("q", "text typed so far", {"type": "string", "maxLength": 100})],
-                "responses": {"200": {"description": "Suggestions"}, "400": _ERROR},
+                "responses": {"200": {"description": "Suggestions"}, "400": _ERROR, "503": _UNUSABLE},
             }
         },
         "/healthz": {
             "get": {
-                "summary": "Index present and its document count",
-                "responses": {"200": {"description": "OK"}, "503": {"description": "No index"}},
+                "summary": "Whether searches can run, and the document count",
+                "responses": {
+                    "200": {
+                        "description": 'status "ok", or "outdated" with a warning: built by another '
+                        "version of Fahras, searches work but it should be rebuilt"
+                    },
+                    "503": {
+                        "description": 'status "no index", or "unusable" (damaged, or unreadable by this '
+                        "version) with an error message"
+                    },
+                },
             }
         },
     },
@@ -132,6 +146,10 @@ OPENAPI = {
                         },
                     },
                     "suggestion": {"type": ["string", "null"]},
+                    "warning": {
+                        "type": "string",
+                        "description": "present when the index was built by another version of Fahras",
+                    },
                 },
             },
         }
