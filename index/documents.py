@@ -4,6 +4,10 @@ Loading never stops on a bad file: every problem becomes a :class:`Skipped`
 record (with the file, the line where it applies, and a reason) and the walk
 goes on. Text is decoded as UTF-8, and Arabic files saved by older Windows
 tools in Windows-1256 are recognised and decoded too.
+
+The walk reads regular files only (a FIFO would block it forever), follows
+symbolic links only to places inside the collection, and reports a folder it
+cannot read so that the indexer keeps that folder's documents.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import hashlib
 import json
 import os
 import re
+import stat
 import zlib
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import BinaryIO
 
 from .analysis import ARABIC, LATIN, script_of
 
@@ -30,6 +37,13 @@ SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a single text/HTML/JSON file read whole
 MAX_LINE_BYTES = 32 * 1024 * 1024  # one JSON line (one document)
 MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024 * 1024  # a gzip bomb stops here
+MAX_SKIPS_PER_FILE = 20  # skipped lines listed per file; the rest are counted in one record
+# Stored and shown with every hit: a longer title is cut (its full text goes
+# to the body, where it stays searchable); longer ids are refused.
+MAX_TITLE_CHARS = 300
+MAX_SOURCE_CHARS = 200
+MAX_URL_CHARS = 2000
+MAX_ID_CHARS = 1000
 
 
 @dataclass
@@ -39,7 +53,7 @@ class Document:
     id: str
     title: str
     body: str
-    origin: str  # the file it came from (absolute), for incremental deletes
+    origin: str  # the file it came from, as walked (absolute), for incremental deletes
     lang: str = ""
     source: str = ""
     date: datetime | None = None
@@ -47,6 +61,9 @@ class Document:
     path: str = ""
 
     def __post_init__(self) -> None:
+        if len(self.title) > MAX_TITLE_CHARS:
+            self.body = f"{self.title}\n{self.body}"
+            self.title = capped(self.title, MAX_TITLE_CHARS)
         if not self.lang:
             self.lang = detect_language(f"{self.title}\n{self.body}")
 
@@ -59,11 +76,18 @@ class Document:
 
 @dataclass
 class Skipped:
-    """A file (or one line of it) that could not be indexed, and why."""
+    """A file (or one line of it) that could not be indexed, and why.
+
+    ``keep`` names a file or folder (as walked) that could not be read this
+    time: the documents indexed from it are kept, not deleted. ``count`` is
+    how many skips one record stands for (a summary of a file's many bad lines).
+    """
 
     path: str
     reason: str
     line: int | None = None
+    keep: str | None = None
+    count: int = 1
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -72,15 +96,86 @@ class Skipped:
 
 @dataclass
 class SourceFile:
-    """A file found by the walk, with its size for progress reporting."""
+    """A file found by the walk, with its size for progress reporting.
+
+    ``relative`` is its path in the collection: the base of its documents' ids.
+    """
 
     path: Path
     size: int
     relative: str = field(default="")
 
 
+@dataclass(frozen=True)
+class Collection:
+    """The folders an index holds, and the prefix each gives the ids of its files.
+
+    A file's id is its path relative to the deepest folder holding it, after
+    that folder's prefix. The first folder indexed has none, so its ids are
+    plain relative paths (``news/crisis.txt``); a folder indexed later beside
+    it gets its own name (``reports/notes.txt``), so same-named files in two
+    folders never share an id, and re-indexing a subfolder keeps its ids.
+    """
+
+    roots: tuple[tuple[Path, str], ...] = ()
+
+    @classmethod
+    def of(cls, path: Path) -> Collection:
+        """The collection of one folder (or of the folder of one file)."""
+        return cls(((_folder_of(path), ""),))
+
+    def holding(self, path: Path) -> tuple[Path, str] | None:
+        """The deepest root that holds ``path`` (a real path), with its prefix."""
+        inside = [(folder, prefix) for folder, prefix in self.roots if is_inside(path, folder)]
+        return max(inside, key=lambda root: len(root[0].parts), default=None)
+
+    def relative(self, path: Path) -> str:
+        """The id path of a walked file (the collection's deepest root holding it comes first)."""
+        folder, prefix = self.holding(path) or (_folder_of(path), "")
+        return prefix + path.relative_to(folder).as_posix()
+
+    def boundary(self, path: Path) -> Path:
+        """The outermost root holding ``path``: symbolic links may point anywhere inside it."""
+        holding = [folder for folder, _ in self.roots if is_inside(path, folder)]
+        return min(holding, key=lambda folder: len(folder.parts), default=_folder_of(path))
+
+    def including(self, path: Path) -> Collection:
+        """This collection, with ``path``'s folder as a new root if no root holds it yet."""
+        if self.holding(path.resolve()):
+            return self
+        folder = _folder_of(path)
+        if not self.roots:
+            return Collection(((folder, ""),))
+        return Collection((*self.roots, (folder, self._new_prefix(folder.name or "root"))))
+
+    def _new_prefix(self, name: str) -> str:
+        """``name/``, or ``name-2/``...: unused by other roots and by the top level of unprefixed ones."""
+        taken = {prefix for _, prefix in self.roots}
+        candidate, number = name, 1
+        while f"{candidate}/" in taken or any(
+            (folder / candidate).exists() for folder, prefix in self.roots if not prefix
+        ):
+            number += 1
+            candidate = f"{name}-{number}"
+        return f"{candidate}/"
+
+
+def _folder_of(path: Path) -> Path:
+    real = path.resolve()
+    return real if real.is_dir() else real.parent
+
+
+def is_inside(path: Path | str, folder: Path) -> bool:
+    text, base = str(path), str(folder)
+    return text == base or text.startswith(base.rstrip(os.sep) + os.sep)
+
+
 class BadFile(Exception):
     """Raised by a reader when a whole file must be skipped."""
+
+
+TOO_DEEP = "JSON nested too deeply to read"
+NOT_REGULAR = "not a regular file (a FIFO, socket or device): not read"
 
 
 def detect_language(text: str, sample: int = 4000) -> str:
@@ -108,13 +203,23 @@ def suffix_of(path: Path) -> str:
     return ".jsonl.gz" if name.endswith(".jsonl.gz") else path.suffix.lower()
 
 
-def find_files(root: Path) -> Iterator[SourceFile | Skipped]:
-    """Supported files under root (or root itself), following symlinks without looping."""
-    if root.is_file():
-        yield SourceFile(root, root.stat().st_size, root.name)
+def find_files(root: Path, collection: Collection | None = None) -> Iterator[SourceFile | Skipped]:
+    """Supported files under root (or root itself), with their paths in ``collection``.
+
+    Symbolic links are followed only to places inside the collection's root
+    (without looping); non-regular files are never opened; a folder that
+    cannot be read is reported with ``keep`` set, so its documents stay.
+    """
+    root = root.resolve()
+    collection = collection or Collection.of(root)
+    if not root.is_dir():
+        yield _source_file(root, collection)
         return
+    boundary = collection.boundary(root)
+    errors: list[OSError] = []
     seen_dirs: set[tuple[int, int]] = set()
-    for folder, dirs, files in os.walk(root, followlinks=True, onerror=None):
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=errors.append):
+        yield from _unreadable_folders(errors)
         info = os.stat(folder)
         if (info.st_dev, info.st_ino) in seen_dirs:
             dirs.clear()
@@ -122,16 +227,56 @@ def find_files(root: Path) -> Iterator[SourceFile | Skipped]:
             continue
         seen_dirs.add((info.st_dev, info.st_ino))
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in list(dirs):
+            reason = _unfollowed_link(Path(folder, name), root, boundary)
+            if reason:
+                dirs.remove(name)
+                yield Skipped(str(Path(folder, name)), reason)
         for name in sorted(files):
             path = Path(folder, name)
-            if name.startswith(".") or suffix_of(path) not in SUPPORTED:
-                continue
-            try:
-                size = path.stat().st_size
-            except OSError as error:
-                yield Skipped(str(path), f"cannot read: {error.strerror}")
-                continue
-            yield SourceFile(path, size, path.relative_to(root).as_posix())
+            if not name.startswith(".") and suffix_of(path) in SUPPORTED:
+                reason = _unfollowed_link(path, root, boundary)
+                yield Skipped(str(path), reason) if reason else _source_file(path, collection)
+    yield from _unreadable_folders(errors)
+
+
+def _unfollowed_link(path: Path, root: Path, boundary: Path) -> str | None:
+    """Why the walk must not follow ``path`` if it is a symbolic link, else None.
+
+    Links are followed to places inside the collection (``boundary``) that
+    this walk of ``root`` would not reach anyway: a link to a folder being
+    walked would index its documents twice (or loop), one leading out of the
+    collection could expose any file the server can read.
+    """
+    if not path.is_symlink() or not path.exists():  # a broken link is reported as such when read
+        return None
+    target = os.path.realpath(path)
+    if not is_inside(target, boundary):
+        return f"a symbolic link to {target}, outside {boundary}: not followed"
+    if is_inside(os.path.realpath(path.parent), Path(target)):
+        return "symlink loop: a link to a folder that holds it, not followed"
+    if is_inside(target, root):
+        return f"a symbolic link to {target}, which is indexed under its own name: not followed"
+    return None
+
+
+def _source_file(path: Path, collection: Collection) -> SourceFile | Skipped:
+    try:
+        info = path.stat()
+    except FileNotFoundError:  # a dangling link, or deleted during the walk: gone
+        return Skipped(str(path), "broken symbolic link" if path.is_symlink() else "vanished during the walk")
+    except OSError as error:
+        return Skipped(str(path), f"cannot read: {error.strerror}; its documents are kept", keep=str(path))
+    if not stat.S_ISREG(info.st_mode):
+        return Skipped(str(path), NOT_REGULAR)
+    return SourceFile(path, info.st_size, collection.relative(path))
+
+
+def _unreadable_folders(errors: list[OSError]) -> Iterator[Skipped]:
+    for error in errors:
+        reason = f"cannot read folder: {error.strerror}; its documents are kept"
+        yield Skipped(str(error.filename), reason, keep=str(error.filename))
+    errors.clear()
 
 
 def decode_text(data: bytes) -> str:
@@ -164,11 +309,40 @@ def _looks_like_arabic(text: str) -> bool:
     return bool(letters) and arabic / len(letters) > 0.5 and controls == 0
 
 
+def _open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading, refused unless it is a regular file.
+
+    Opened without blocking and checked on the open file: a FIFO put in the
+    file's place after the walk cannot stop indexing.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BadFile(NOT_REGULAR)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _read_bytes(path: Path) -> bytes:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise BadFile(f"too large ({size // 1_000_000} MB; limit {MAX_FILE_BYTES // 1_000_000} MB)")
-    return path.read_bytes()
+    with _open_regular(path) as file:
+        size = os.fstat(file.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise BadFile(f"too large ({size // 1_000_000} MB; limit {MAX_FILE_BYTES // 1_000_000} MB)")
+        return file.read()
+
+
+def capped(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters or so when it is longer."""
+    return text if len(text) <= limit else shortened(text, limit)
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a space when one is near, with an ellipsis."""
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
 
 
 def split_title(text: str, markdown: bool = False) -> tuple[str, str]:
@@ -271,19 +445,29 @@ def document_from_record(record: object, fallback_id: str, origin: str) -> Docum
     body = _text_field(record, "text", "body", "content")
     if not title and not body:
         raise BadFile("record has no title or text")
-    raw_id = record.get("id")
-    doc_id = without_lone_surrogates(str(raw_id).strip()) if raw_id not in (None, "") else fallback_id
     lang = _text_field(record, "lang")
     return Document(
-        id=doc_id,
+        id=_record_id(record.get("id"), fallback_id),
         title=title,
         body=body,
         origin=origin,
         lang=lang if lang in {"ar", "en", "mixed"} else "",
-        source=_text_field(record, "source"),
+        source=capped(_text_field(record, "source"), MAX_SOURCE_CHARS),
         date=parse_date(record.get("date")),
-        url=_text_field(record, "url"),
+        url=_text_field(record, "url")[:MAX_URL_CHARS],
     )
+
+
+def _record_id(raw: object, fallback: str) -> str:
+    """A record's ``id`` as text (strings and numbers only), else ``fallback`` when it has none."""
+    if raw is None or raw == "":
+        return fallback
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise BadFile("'id' must be a string or a number")
+    doc_id = without_lone_surrogates(str(raw).strip())
+    if len(doc_id) > MAX_ID_CHARS:
+        raise BadFile(f"'id' is longer than {MAX_ID_CHARS:,} characters")
+    return doc_id
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -292,9 +476,9 @@ def _json_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     Raises BadFile (after yielding what it could) on a truncated gzip stream,
     an over-long line, or more decompressed data than MAX_DECOMPRESSED_BYTES.
     """
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    compressed = path.name.lower().endswith(".gz")
     total = 0
-    with opener(path, "rb") as stream:
+    with _open_regular(path) as raw, gzip.open(raw, "rb") if compressed else nullcontext(raw) as stream:
         number = 0
         while True:
             try:
@@ -317,14 +501,29 @@ class FileReader:
 
     ``failed`` is set when part of the file could not be read, so that the
     indexer does not delete documents it merely failed to see this time.
+    A file's first MAX_SKIPS_PER_FILE skips are reported one by one, the
+    rest in one record that counts them.
     """
 
     def __init__(self, source: SourceFile) -> None:
         self.source = source
         self.failed = False
-        self.origin = str(source.path.resolve())
+        self.origin = str(source.path)
 
     def __iter__(self) -> Iterator[Document | Skipped]:
+        skipped = 0
+        for item in self._items():
+            if isinstance(item, Skipped):
+                skipped += 1
+                if skipped > MAX_SKIPS_PER_FILE:
+                    continue
+            yield item
+        if skipped > MAX_SKIPS_PER_FILE:
+            more = skipped - MAX_SKIPS_PER_FILE
+            reason = f"{more:,} more lines could not be indexed (the first {MAX_SKIPS_PER_FILE} are listed)"
+            yield Skipped(str(self.source.path), reason, count=more)
+
+    def _items(self) -> Iterator[Document | Skipped]:
         kind = suffix_of(self.source.path)
         try:
             if kind in {".jsonl", ".jsonl.gz"}:
@@ -357,6 +556,8 @@ class FileReader:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise BadFile(f"invalid JSON at line {error.lineno}: {error.msg}") from error
+        except RecursionError as error:
+            raise BadFile(TOO_DEEP) from error
         records = data if isinstance(data, list) else [data]
         for number, record in enumerate(records, 1):
             yield from self._record(record, number, number)
@@ -367,9 +568,10 @@ class FileReader:
                 continue
             try:
                 record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
                 self.failed = True
-                yield Skipped(str(self.source.path), f"invalid JSON ({error})", number)
+                reason = TOO_DEEP if isinstance(error, RecursionError) else f"invalid JSON ({error})"
+                yield Skipped(str(self.source.path), reason, number)
                 continue
             yield from self._record(record, number, number)
 

@@ -6,14 +6,22 @@ is gone are deleted; unchanged ones cost one hash comparison. ``rebuild_index``
 builds a complete new generation beside the live one and swaps it in
 atomically (see :mod:`index.store`). Bulk builds use Whoosh's multiprocess
 writer so analysis runs on every core.
+
+An index holds one or more folders (its roots, see
+:class:`~index.documents.Collection`); a document's id is its path in the
+collection, so a folder indexed beside another never replaces the other's
+documents. A run that fails or is interrupted removes what it had begun
+writing: the live generation is left exactly as it was.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +29,8 @@ from tqdm import tqdm
 from whoosh import index as whoosh_index
 from whoosh.writing import MERGE_SMALL, IndexWriter
 
-from .documents import Document, FileReader, Skipped, SourceFile, find_files
+from .check import check_index
+from .documents import Collection, Document, FileReader, Skipped, SourceFile, find_files, is_inside
 from .schema import (
     DEFAULT_ANALYSIS,
     AnalysisConfig,
@@ -33,6 +42,9 @@ from .store import IndexHome, StoreError
 
 # Below this much input a single-process writer is faster than starting workers.
 MULTIPROCESS_MIN_BYTES = 4 * 1024 * 1024
+# A body is indexed whole, but stored (for snippets and the document page) up to here.
+MAX_STORED_BODY_CHARS = 1_000_000
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 @dataclass
@@ -52,6 +64,11 @@ class IndexReport:
         return self.added + self.updated + self.deleted
 
     @property
+    def skipped_count(self) -> int:
+        """Files and lines skipped, counting those a summary record stands for."""
+        return sum(item.count for item in self.skipped)
+
+    @property
     def docs_per_second(self) -> float:
         return (self.added + self.updated) / self.elapsed if self.elapsed else 0.0
 
@@ -61,7 +78,7 @@ class IndexReport:
         else:
             head = (
                 f"Indexed {self.added:,} new, updated {self.updated:,}, deleted {self.deleted:,}, "
-                f"unchanged {self.unchanged:,}, skipped {len(self.skipped):,}"
+                f"unchanged {self.unchanged:,}, skipped {self.skipped_count:,}"
             )
         timing = f" in {self.elapsed:.1f} s ({self.docs_per_second:,.0f} docs/s)."
         lines = [head + (timing if self.changed else "")]
@@ -74,6 +91,10 @@ class IndexReport:
 
 class IndexingError(StoreError):
     pass
+
+
+class RebuildNeeded(IndexingError):
+    """``fahras index`` cannot add to this index as it is; ``fahras rebuild`` can replace it."""
 
 
 def _fields(document: Document, schema) -> dict:
@@ -92,12 +113,17 @@ def _fields(document: Document, schema) -> dict:
         "path": document.path,
         "inventory": inventory_term(document.origin, document.id, document.fingerprint),
     }
-    return {name: value for name, value in fields.items() if name in schema}
+    fields = {name: value for name, value in fields.items() if name in schema}
+    if len(document.body) > MAX_STORED_BODY_CHARS and "body" in schema:
+        fields["_stored_body"] = document.body[:MAX_STORED_BODY_CHARS]
+    return fields
 
 
 def read_inventory(ix: whoosh_index.Index) -> dict[str, tuple[str, str]]:
     """``{id: (origin, fingerprint)}`` for every live document, from a column."""
     with ix.reader() as reader:
+        if not reader.has_column("inventory"):  # an index without documents has no columns
+            return {}
         column = reader.column_reader("inventory")
         inventory = {}
         for docnum in reader.all_doc_ids():
@@ -106,23 +132,33 @@ def read_inventory(ix: whoosh_index.Index) -> dict[str, tuple[str, str]]:
         return inventory
 
 
-def _under(origin: str, root: Path) -> bool:
-    return origin == str(root) or origin.startswith(str(root) + os.sep)
-
-
 class _Run:
-    """One pass over a folder, writing changes through one writer."""
+    """One pass over a folder, writing changes through one writer.
 
-    def __init__(self, ix, inventory: dict, root: Path, procs: int, show_progress: bool):
+    Deletes by inventory: a document indexed from a file under the folder
+    (as walked) that this pass did not see is gone, unless that file or a
+    folder holding it could not be read this time (``kept``).
+    """
+
+    def __init__(
+        self,
+        ix,
+        inventory: dict,
+        root: Path,
+        procs: int,
+        show_progress: bool,
+        collection: Collection | None = None,
+    ):
         self.ix = ix
         self.inventory = inventory
         self.root = root.resolve()
+        self.collection = collection or Collection.of(self.root)
         self.procs = procs
         self.show_progress = show_progress
         self.report = IndexReport()
         self.writer: IndexWriter | None = None
         self.seen: dict[str, str] = {}
-        self.failed_origins: set[str] = set()
+        self.kept: list[str] = []  # files and folders (as walked) that could not be read
 
     def _writer(self) -> IndexWriter:
         # compound=False: whoosh-reloaded copies a compound segment into memory
@@ -138,7 +174,7 @@ class _Run:
 
     def run(self) -> IndexReport:
         started = time.monotonic()
-        sources = [item for item in find_files(self.root) if self._keep_source(item)]
+        sources = [item for item in find_files(self.root, self.collection) if self._keep_source(item)]
         with tqdm(
             total=sum(s.size for s in sources),
             unit="B",
@@ -159,27 +195,33 @@ class _Run:
 
     def _keep_source(self, item: SourceFile | Skipped) -> bool:
         if isinstance(item, Skipped):
-            self.report.skipped.append(item)
+            self._skip(item)
             return False
         return True
+
+    def _skip(self, item: Skipped) -> None:
+        self.report.skipped.append(item)
+        if item.keep:
+            self.kept.append(item.keep)
 
     def _index_file(self, source: SourceFile) -> None:
         reader = FileReader(source)
         for item in reader:
             if isinstance(item, Skipped):
-                self.report.skipped.append(item)
+                self._skip(item)
             else:
                 self._index_document(item)
         if reader.failed:
-            self.failed_origins.add(reader.origin)
+            self.kept.append(reader.origin)
 
     def _index_document(self, document: Document) -> None:
-        first_seen = self.seen.get(document.id)
+        where = document.path or document.origin
+        first_seen = self.seen.get(document.id) or self._held_elsewhere(document)
         if first_seen is not None:
             reason = f"duplicate id {document.id!r} (first seen in {first_seen})"
-            self.report.skipped.append(Skipped(document.path or document.origin, reason))
+            self.report.skipped.append(Skipped(where, reason))
             return
-        self.seen[document.id] = document.path or document.origin
+        self.seen[document.id] = where
         old = self.inventory.get(document.id)
         if old == (document.origin, document.fingerprint):
             self.report.unchanged += 1
@@ -190,13 +232,38 @@ class _Run:
             self._writer().update_document(**_fields(document, self.ix.schema))
             self.report.updated += 1
 
+    def _held_elsewhere(self, document: Document) -> str | None:
+        """The file outside this pass that already holds a document with this id, if it still exists.
+
+        Replacing that document would be a silent loss: this pass cannot
+        tell whether the other file still holds it.
+        """
+        old = self.inventory.get(document.id)
+        if old is None or old[0] == document.origin or is_inside(old[0], self.root):
+            return None
+        return old[0] if os.path.lexists(old[0]) else None
+
     def _delete_missing(self) -> None:
         for doc_id, (origin, _) in self.inventory.items():
-            if doc_id in self.seen or origin in self.failed_origins:
+            if doc_id in self.seen or not is_inside(origin, self.root):
                 continue
-            if _under(origin, self.root):
+            if not any(is_inside(origin, Path(kept)) for kept in self.kept):
                 self._writer().delete_by_term("id", doc_id)
                 self.report.deleted += 1
+
+    def abandon(self) -> None:
+        """Give up an unfinished pass: cancel its writer and release Whoosh's lock.
+
+        Cancelling leaves the files of the segment it began on disk;
+        :meth:`IndexHome.clean_unfinished` removes them.
+        """
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        with suppress(Exception):  # a writer that failed mid-commit may fail to cancel too
+            writer.cancel()
+        with suppress(Exception):
+            writer.writelock.release()
 
 
 def _merge_dropping_empty_segments(writer: IndexWriter, segments: list) -> list:
@@ -255,20 +322,51 @@ def rebuild_index(
 def update_index(
     home: IndexHome, root: Path, *, show_progress: bool = True, lock_timeout: float = 30.0
 ) -> IndexReport:
-    """Add, update and delete documents so that the index matches ``root``."""
+    """Add, update and delete documents so that the index matches ``root``.
+
+    Refuses (RebuildNeeded) an index that is damaged or was built by another
+    version: adding to it would mix two analyses. On any failure or
+    interruption the live generation is left as it was.
+    """
     _check_root(root)
     with home.write_lock(lock_timeout):
         if not home.exists():  # checked under the lock: another writer may have just built it
             return _build_generation(home, root, show_progress, DEFAULT_ANALYSIS)
+        _refuse_unusable(home)
+        home.clean_unfinished()
+        collection = Collection(tuple(home.roots())).including(root)
         ix = home.open()
-        report = _Run(ix, read_inventory(ix), root, 1, show_progress).run()
+        run = _Run(ix, read_inventory(ix), root, 1, show_progress, collection)
+        try:
+            report = run.run()
+        except BaseException as error:
+            run.abandon()
+            with suppress(Exception):  # the error that stopped the run is the one to report
+                home.clean_unfinished()  # (and the next run cleans up again before starting)
+            if isinstance(error, OSError) and error.errno in _NO_SPACE:
+                raise IndexingError(
+                    f"no space left for the index at {home.path} ({error.strerror}): the index is "
+                    "unchanged and the partial update was removed; free some space and run it again"
+                ) from error
+            raise
         report.total_docs = _count(ix)
         if report.changed:
-            info = home.build_info()
-            source = info.get("source", str(root.resolve()))
-            home.record_build(home.live_dir(), source=source, documents=report.total_docs)
+            home.record_build(
+                home.live_dir(),
+                source=home.build_info().get("source", str(root.resolve())),
+                roots=[{"path": str(folder), "prefix": prefix} for folder, prefix in collection.roots],
+                documents=report.total_docs,
+            )
         ix.close()
         return report
+
+
+def _refuse_unusable(home: IndexHome) -> None:
+    found = check_index(home)
+    if found.error:
+        raise RebuildNeeded(str(found.error)) from found.error
+    if found.warning:
+        raise RebuildNeeded(f"{found.warning} (`fahras index` will not add documents analysed differently)")
 
 
 def iter_documents(root: Path) -> Iterator[Document | Skipped]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
@@ -118,3 +121,67 @@ def inventory_term(origin: str, doc_id: str, fingerprint: str) -> str:
 def parse_inventory_term(term: str) -> tuple[str, str, str]:
     origin, doc_id, fingerprint = term.split("\x1f")
     return origin, doc_id, fingerprint
+
+
+def analysis_fingerprint(schema: Schema) -> str:
+    """A short hash of how every field of ``schema`` turns text into terms.
+
+    It describes each field's type, posting format and analyzer, and each
+    analyzer piece by its class, its parameters and its class-level tables
+    (stemmer affixes, stop words, character maps, patterns), read from the
+    classes as this version defines them. An index records it when built: if
+    a later version changes any piece's configuration, the index's own
+    (unpickled) schema no longer gives the recorded value, and Fahras says the
+    index must be rebuilt instead of silently matching less.
+    """
+    described = [
+        (name, type(field).__name__, type(field.format).__name__, _describe(getattr(field, "analyzer", None)))
+        for name, field in sorted(schema.items())
+    ]
+    return hashlib.sha256(repr(described).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def default_fingerprint() -> str:
+    """The fingerprint of this version's default analysis."""
+    return analysis_fingerprint(build_schema(DEFAULT_ANALYSIS))
+
+
+_PLAIN = (type(None), bool, int, float, str, bytes)
+_DESCRIPTION_DEPTH = 8
+
+
+def _describe(value: object, depth: int = 0) -> object:
+    """A deterministic, comparable description of an analyzer piece or a value it holds."""
+    if depth > _DESCRIPTION_DEPTH or isinstance(value, _PLAIN):
+        return repr(value)
+    if isinstance(value, re.Pattern):
+        return ("re", value.pattern, value.flags)
+    if isinstance(value, (list, tuple)):
+        return [_describe(item, depth + 1) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(repr(_describe(item, depth + 1)) for item in value)
+    if isinstance(value, dict):
+        return sorted((repr(_describe(k, depth + 1)), _describe(v, depth + 1)) for k, v in value.items())
+    cls = type(value)
+    settings = {name: item for klass in reversed(cls.__mro__) for name, item in vars(klass).items()}
+    settings.update(getattr(value, "__dict__", {}))
+    return (
+        f"{cls.__module__}.{cls.__qualname__}",
+        [
+            (name, _describe(item, depth + 1))
+            for name, item in sorted(settings.items())
+            if _is_setting(name, item)
+        ],
+    )
+
+
+def _is_setting(name: str, value: object) -> bool:
+    """Configuration, not behaviour or state: public data and private UPPER_CASE constants.
+
+    Lower-case private names (``_memo``, ``_last``) are caches that change as
+    text is analysed; methods, descriptors and classes are code.
+    """
+    if name.startswith("__") or (name.startswith("_") and not name.lstrip("_").isupper()):
+        return False
+    return not (callable(value) or isinstance(value, (classmethod, staticmethod, property, type)))

@@ -10,6 +10,13 @@ generation's real path, so a swap never changes files under an open searcher.
 Writers (``fahras index`` and ``fahras rebuild``) take an exclusive ``flock``
 on ``write.lock``; the kernel releases it when a process dies, so a crash
 never leaves a stale lock behind.
+
+Each generation also holds ``fahras-build.json``: when and from which folders
+it was built, the versions of Fahras's index format and text analysis it was
+built with, and the size and CRC-32 of every index file as written. Segment
+files never change once written, so a file whose size differs is damage, and
+readers refuse it at open rather than fail (or crash, through a memory map)
+on whatever they read from it.
 """
 
 from __future__ import annotations
@@ -18,22 +25,37 @@ import fcntl
 import json
 import mmap
 import os
+import re
 import shutil
+import threading
 import time
+import weakref
+import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
-from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
-from whoosh.index import Index
+from whoosh.index import TOC, Index, clean_files
+
+from .schema import analysis_fingerprint, default_fingerprint
 
 ENV_VAR = "FAHRAS_INDEX"
 LIVE = "live"
+PREVIOUS = "previous"
 LOCK = "write.lock"
 BUILD_INFO = "fahras-build.json"
+INDEX_NAME = "MAIN"  # Whoosh's default index name, the prefix of every file it writes
+# What Fahras writes into an index beyond Whoosh's own format: the fields, the
+# inventory (2: origins are the paths as walked, ids relative to recorded roots).
+FORMAT_VERSION = 2
+_TOC_FILE = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
+_INDEX_FILE = re.compile(rf"^(?:_{INDEX_NAME}_[0-9]+\.toc|{INDEX_NAME}_[0-9a-z]+\..+)$")
+_UNFINISHED = re.compile(rf"^_{INDEX_NAME}_[0-9]+\.toc\..+$")  # a TOC whose commit was cut short
+# Errors a pickled schema raises when a class it names is gone or renamed.
+_SCHEMA_ERRORS = (ImportError, AttributeError)
 
 
 class StoreError(Exception):
@@ -46,6 +68,14 @@ class NoIndex(StoreError):
 
 class WriterBusy(StoreError):
     pass
+
+
+class IndexDamaged(StoreError):
+    """Index files that do not read back as they were written."""
+
+
+class IndexOutdated(StoreError):
+    """An index this version of Fahras cannot read at all (a class it pickled is gone)."""
 
 
 def data_dir() -> Path:
@@ -70,36 +100,80 @@ class IndexHome:
     # ----------------------------------------------------------------- reading
 
     def live_dir(self) -> Path | None:
-        """The real folder of the generation being served, or None."""
+        """The real folder of the generation being served, or None.
+
+        Only looks for a table of contents, never reads one: a damaged index
+        still has a live folder (to report on, and to replace).
+        """
         target = self.live_target()
-        return target if target and retrying(whoosh_index.exists_in, str(target)) else None
+        return target if target and _has_toc(target) else None
 
     def live_target(self) -> Path | None:
         """Where the live link points, unchecked: a cheap test for a swap, once per search."""
-        link = self.path / LIVE
-        return link.resolve() if link.is_symlink() or link.is_dir() else None
+        return _link_target(self.path / LIVE)
 
     def exists(self) -> bool:
         return self.live_dir() is not None
 
     def open(self) -> Index:
+        """The live index (raises NoIndex, IndexDamaged or IndexOutdated with a message to act on)."""
         live = self.live_dir()
         if live is None:
             raise NoIndex(f"no index at {self.path} (create one with: fahras index FOLDER)")
-        return retrying(MappedFileStorage(str(live)).open_index)
+        try:
+            return retrying(MappedFileStorage(str(live)).open_index)
+        except StoreError:
+            raise
+        except Exception as error:
+            raise self.unreadable(live, error) from error
+
+    def unreadable(self, folder: Path, error: Exception) -> StoreError:
+        """The error to show for an index whose table of contents cannot be read.
+
+        A table of contents that is byte for byte as written, yet fails to
+        load, names a class this version no longer has; any other is damaged.
+        """
+        toc = _latest_toc(folder)
+        intact = toc is not None and _file_matches(folder, toc, read_build_info(folder).get("files", {}))
+        if intact or (toc is None and isinstance(error, _SCHEMA_ERRORS)):
+            return IndexOutdated(
+                f"the index at {self.path} was built by an older version of Fahras and cannot be read "
+                f"by this one ({_describe_error(error)}): run `{self.rebuild_command()}`"
+            )
+        return self.damaged(f"{toc or 'its table of contents'} cannot be read ({_describe_error(error)})")
+
+    def damaged(self, detail: str) -> IndexDamaged:
+        return IndexDamaged(
+            f"the index at {self.path} is damaged: {detail}; "
+            f"run `fahras check` for details and `{self.rebuild_command()}` to repair it"
+        )
+
+    def rebuild_command(self) -> str:
+        """The command that rebuilds this index from the folder it was built from."""
+        source = self.build_info().get("source")
+        index = f" --index {self.path}" if self.path != default_home() else ""
+        return f"fahras rebuild{index} {source or 'FOLDER'}"
 
     def build_info(self) -> dict:
-        live = self.live_dir()
-        try:
-            return json.loads((live / BUILD_INFO).read_text()) if live else {}
-        except (OSError, ValueError):
-            return {}
+        """What the live generation records about its build (empty when unknown)."""
+        return read_build_info(self.live_target())
+
+    def roots(self) -> list[tuple[Path, str]]:
+        """The folders the index holds, each with the prefix its files' ids carry."""
+        return [(Path(root["path"]), root["prefix"]) for root in self.build_info().get("roots", [])]
 
     def leftovers(self) -> list[Path]:
-        """Temporary folders left by interrupted rebuilds."""
+        """Folders left by interrupted or failed rebuilds: removed by the next rebuild.
+
+        Temporary folders, and generations that are neither live nor the
+        previous one (kept for searchers that may still read it).
+        """
         if not self.path.is_dir():
             return []
-        return sorted(p for p in self.path.glob("tmp-*") if p.is_dir())
+        kept = {self.live_target(), _link_target(self.path / PREVIOUS)}
+        found = [p for p in self.path.glob("tmp-*") if p.is_dir()]
+        found += [p for p in self.path.glob("gen-*") if p.is_dir() and p.resolve() not in kept]
+        return sorted(found)
 
     def size_on_disk(self) -> int:
         live = self.live_dir()
@@ -155,27 +229,77 @@ class IndexHome:
     def publish(self, built: Path) -> None:
         """Atomically make a finished temporary generation the live one.
 
+        Never reads the live index (it may be the damaged one being replaced).
         The previous generation is kept (an open searcher may still read it)
-        and older ones are deleted.
+        and older ones are deleted. If the swap fails, the new generation goes
+        back to being a temporary folder, which the next rebuild removes.
         """
+        previous = self.live_target()
         final = self.path / built.name.replace("tmp-", "gen-", 1)
         os.rename(built, final)
-        _fsync_dir(self.path)
-        previous = self.live_dir()
-        staged = self.path / f".{LIVE}.{os.getpid()}"
-        if staged.is_symlink() or staged.exists():
-            staged.unlink()
-        staged.symlink_to(final.name)
-        os.replace(staged, self.path / LIVE)
-        _fsync_dir(self.path)
-        keep = {final.resolve(), previous.resolve() if previous else None}
+        try:
+            if previous and previous.is_dir() and previous != final.resolve():
+                self._point(PREVIOUS, previous)
+            self._point(LIVE, final)
+        except BaseException:
+            os.rename(final, built)
+            raise
+        keep = {final.resolve(), previous}
         for old in self.path.glob("gen-*"):
             if old.resolve() not in keep:
                 shutil.rmtree(old, ignore_errors=True)
 
+    def _point(self, name: str, folder: Path) -> None:
+        """Make the link ``name`` name ``folder``, in one rename."""
+        staged = self.path / f".{name}.{os.getpid()}"
+        if staged.is_symlink() or staged.exists():
+            staged.unlink()
+        staged.symlink_to(folder.name)
+        os.replace(staged, self.path / name)
+        _fsync_dir(self.path)
+
     def record_build(self, folder: Path, **info: object) -> None:
-        info = {"built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **info}
-        (folder / BUILD_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=1))
+        """Write ``folder``'s build record once its index is committed (write lock held).
+
+        Besides ``info`` it records the format and analysis versions and the
+        size and CRC-32 of every index file; ``roots`` defaults to the ones
+        already recorded, else to the folder (or a file's folder) in ``source``.
+        """
+        previous = read_build_info(folder)
+        fingerprint = analysis_fingerprint(FileStorage(str(folder)).open_index().schema)
+        record = {
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **info,
+            "format": FORMAT_VERSION,
+            "analysis": fingerprint,
+            "default_analysis": fingerprint == default_fingerprint(),
+        }
+        record["roots"] = info.get("roots") or previous.get("roots") or _roots_of(info.get("source"))
+        record["files"] = _manifest(folder, previous.get("files", {}))
+        staged = folder / f".{BUILD_INFO}.{os.getpid()}"
+        staged.write_text(json.dumps(record, ensure_ascii=False, indent=1))
+        os.replace(staged, folder / BUILD_INFO)
+
+    def clean_unfinished(self) -> list[str]:
+        """Remove what an interrupted ``fahras index`` left in the live generation (lock held).
+
+        A run killed while committing leaves segment files its table of
+        contents never named, a half-written table of contents and Whoosh's
+        temporary folder; Whoosh itself only removes the first, and only at
+        the next commit that changes something.
+        """
+        live = self.live_dir()
+        if live is None:
+            return []
+        before = set(os.listdir(live))
+        storage = FileStorage(str(live))
+        toc = TOC.read(storage, INDEX_NAME)
+        clean_files(storage, INDEX_NAME, toc.generation, toc.segments)
+        for name in before:
+            if _UNFINISHED.match(name):
+                (live / name).unlink(missing_ok=True)
+        shutil.rmtree(live / f"{INDEX_NAME}.tmp", ignore_errors=True)
+        return sorted(before - set(os.listdir(live)))
 
 
 class MappedFileStorage(FileStorage):
@@ -187,15 +311,163 @@ class MappedFileStorage(FileStorage):
     shared page cache: one copy of the index in memory however many threads
     and processes read it (Whoosh's own compound-file reader copies each
     segment into every reader instead, which is why segments are not compound).
+
+    A file whose size is not the one recorded when it was written is refused
+    (IndexDamaged): reading a map past the end of a truncated file kills the
+    process with SIGBUS. Files truncated after they were mapped are found by
+    :func:`shrunken_files`, which the server calls before each request.
     """
 
+    def __init__(self, path, *args, **kwargs) -> None:
+        super().__init__(path, *args, **kwargs)
+        self._recorded: tuple[int, dict] = (-1, {})
+
     def open_file(self, name: str, **kwargs) -> StructFile:
-        with open(self._fpath(name), "rb") as file:
+        path = self._fpath(name)
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            expected = self._recorded_size(name)
+            if expected is not None and size != expected:
+                home = IndexHome(Path(self.folder).parent)  # generations live in their home folder
+                raise home.damaged(f"{name}: {size_mismatch(size, expected)}")
             try:
-                mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+                mapped = _Map(file.fileno(), 0, access=mmap.ACCESS_READ)
             except ValueError:  # an empty file cannot be mapped
                 return super().open_file(name, **kwargs)
+        mapped.path = path
+        _remember_map(mapped)
         return StructFile(mapped, name=name, **kwargs)
+
+    def _recorded_size(self, name: str) -> int | None:
+        """The size ``name`` had when its generation's build was recorded (None: not recorded)."""
+        try:
+            stamp = os.stat(os.path.join(self.folder, BUILD_INFO)).st_mtime_ns
+        except OSError:
+            return None
+        if stamp != self._recorded[0]:
+            self._recorded = (stamp, read_build_info(Path(self.folder)).get("files", {}))
+        entry = self._recorded[1].get(name)
+        return entry[0] if entry else None
+
+
+class _Map(mmap.mmap):
+    """A memory map that remembers the path of its file."""
+
+    path = ""
+
+
+_MAPS: weakref.WeakSet[_Map] = weakref.WeakSet()
+_MAPS_LOCK = threading.Lock()
+
+
+def _remember_map(mapped: _Map) -> None:
+    with _MAPS_LOCK:
+        _MAPS.add(mapped)
+
+
+def shrunken_files(folder: Path | None) -> list[str]:
+    """Files of ``folder`` that this process has mapped and that are now shorter than their map.
+
+    Touching a map beyond its file's end raises SIGBUS, which kills the
+    process; a server checks before each request so that a truncated file
+    gives an error instead. One ``fstat`` per mapped file.
+    """
+    if folder is None:
+        return []
+    prefix = f"{folder}{os.sep}"
+    with _MAPS_LOCK:
+        maps = list(_MAPS)
+    checked: set[str] = set()
+    shrunken = []
+    for mapped in maps:
+        if mapped.closed or not mapped.path.startswith(prefix) or mapped.path in checked:
+            continue
+        checked.add(mapped.path)
+        with suppress(ValueError, OSError):  # closed meanwhile
+            if mapped.size() < len(mapped):
+                shrunken.append(os.path.basename(mapped.path))
+    return sorted(shrunken)
+
+
+def size_mismatch(size: int, expected: int) -> str:
+    return f"{size:,} bytes long, but written with {expected:,}"
+
+
+def read_build_info(folder: Path | None) -> dict:
+    """A generation's build record, or {} when it has none (or it cannot be read)."""
+    if folder is None:
+        return {}
+    try:
+        info = json.loads((folder / BUILD_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def index_files(folder: Path) -> list[str]:
+    """The names of the Whoosh files in a generation folder (tables of contents and segments)."""
+    try:
+        return sorted(name for name in os.listdir(folder) if _INDEX_FILE.match(name))
+    except OSError:
+        return []
+
+
+def file_checksum(path: Path) -> int:
+    """CRC-32 of a file, read in blocks."""
+    crc = 0
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
+def _manifest(folder: Path, previous: dict) -> dict[str, list[int]]:
+    """``{name: [size, crc32]}`` for every index file; files recorded before keep their entry."""
+    files = {}
+    for name in index_files(folder):
+        size = (folder / name).stat().st_size
+        known = previous.get(name)
+        files[name] = known if known and known[0] == size else [size, file_checksum(folder / name)]
+    return files
+
+
+def _file_matches(folder: Path, name: str, files: dict) -> bool:
+    entry = files.get(name)
+    try:
+        return bool(entry) and [(folder / name).stat().st_size, file_checksum(folder / name)] == entry
+    except OSError:
+        return False
+
+
+def _roots_of(source: object) -> list[dict[str, str]]:
+    """The roots of an index built from ``source``: that folder, or the folder of that file."""
+    if not isinstance(source, str) or not source:
+        return []
+    path = Path(source)
+    return [{"path": str(path if path.is_dir() else path.parent), "prefix": ""}]
+
+
+def _link_target(link: Path) -> Path | None:
+    return link.resolve() if link.is_symlink() or link.is_dir() else None
+
+
+def _has_toc(folder: Path) -> bool:
+    return _latest_toc(folder) is not None
+
+
+def _latest_toc(folder: Path) -> str | None:
+    """The name of the newest table of contents in a folder, without reading it."""
+    try:
+        found = [
+            (int(match.group(1)), name) for name in os.listdir(folder) if (match := _TOC_FILE.match(name))
+        ]
+    except OSError:
+        return None
+    return max(found)[1] if found else None
+
+
+def _describe_error(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def retrying(open_index, *args, attempts: int = 5, **kwargs):

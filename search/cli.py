@@ -1,8 +1,9 @@
-"""The ``fahras`` command: index, rebuild, search, stats, eval, serve.
+"""The ``fahras`` command: index, rebuild, search, stats, check, eval, serve.
 
 Every subcommand takes ``--index DIR`` (else ``$FAHRAS_INDEX``, else
 ``~/.local/share/fahras/index``). Errors a user can fix are printed as one line
-on stderr with exit status 2; there are no tracebacks for bad input.
+on stderr with exit status 2; there are no tracebacks for bad input, nor for
+a damaged index (an unexpected error is checked against the index's files).
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import html
 import json
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 
+from index.check import check_index, outdated
 from index.indexer import rebuild_index, update_index
-from index.store import IndexHome, StoreError, default_home
+from index.store import IndexHome, NoIndex, StoreError, default_home
 
 from .engine import Filters, QueryError, SearchEngine
 from .evaluate import EvalInputError, run_evaluation
@@ -30,8 +33,27 @@ def _home(args: argparse.Namespace) -> IndexHome:
     return IndexHome(args.index)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is so that it unwinds like Ctrl-C: locks released, work undone."""
+
+
+def _unwind_on_sigterm() -> None:
+    """Make SIGTERM raise Terminated in this process; processes forked from it just end, as before."""
+    owner = os.getpid()
+
+    def handler(signum: int, _frame: object) -> None:
+        if os.getpid() != owner:  # a worker process: the default action
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     build = rebuild_index if args.command == "rebuild" else update_index
+    _unwind_on_sigterm()
     report = build(_home(args), Path(args.path), show_progress=not args.quiet, lock_timeout=args.wait)
     print(report.summary())
     return 0
@@ -46,8 +68,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     engine = SearchEngine(_home(args))
     filters = Filters(lang=args.lang, source=args.source, date_from=args.date_from, date_to=args.date_to)
     results = engine.search(
-        args.query, page=args.page, size=args.limit, filters=filters, sort=args.sort, suggest=True
-    )
+        args.query, page=args.page, size=args.limit, filters=filters, sort=args.sort, suggest=True,
+        correct=not args.verbatim,
+    )  # fmt: skip
+    warning = outdated(engine.home, engine.home.open())
+    if warning:
+        print(f"fahras search: warning: {warning}", file=sys.stderr)
     if args.json:
         data = results.to_dict()
         for key in ("page", "size", "facets"):
@@ -81,33 +107,71 @@ def describe_notice(notice: dict | None) -> str | None:
         words = ", ".join(repr(word) for word in notice["words"])
         return f"Nothing to search for: {words} {'is' if len(notice['words']) == 1 else 'are'} too common to search (stop words)."
     reason = "typed on the other keyboard layout" if notice["kind"] == "keyboard" else "no matches as typed"
-    return f"Showing results for {notice['searched']!r} ({reason}); search instead for {notice['original']!r} with quotes."
+    return f"Showing results for {notice['searched']!r} ({reason}); --verbatim searches {notice['original']!r} as typed."
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    """What the index holds, after a quick check of its files (exit status 1 if it needs a rebuild)."""
     home = _home(args)
-    stats = SearchEngine(home).stats()
+    found = check_index(home)
+    stats = {"documents": None, "languages": {}, "sources": {}}
+    if not found.error:
+        stats = SearchEngine(home).stats()
     info = home.build_info()
     stats.update(
         index=str(home.path),
         size_bytes=home.size_on_disk(),
         last_build=info.get("built_at"),
         indexed_from=info.get("source"),
+        roots=[str(folder) for folder, _ in home.roots()],
+        format=info.get("format"),
+        analysis=info.get("analysis"),
+        check=found.summary(),
+        error=str(found.error) if found.error else None,
+        warning=found.warning,
         leftovers=[str(p) for p in home.leftovers()],
     )
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=1))
-        return 0
+    else:
+        _print_stats(stats)
+    return 0 if found.ok else 1
+
+
+def _print_stats(stats: dict) -> None:
     print(f"Index:       {stats['index']}")
-    print(f"Documents:   {stats['documents']:,}")
+    if stats["documents"] is not None:
+        print(f"Documents:   {stats['documents']:,}")
     print(f"Size:        {stats['size_bytes'] / 1e6:.1f} MB")
     print(f"Last build:  {stats['last_build'] or 'unknown'} (from {stats['indexed_from'] or '?'})")
+    if len(stats["roots"]) > 1:
+        print(f"Folders:     {', '.join(stats['roots'])}")
     for title, key in (("Languages", "languages"), ("Sources", "sources")):
         counts = ", ".join(f"{name or '(none)'} {count:,}" for name, count in stats[key].items())
         print(f"{title + ':':<12} {counts or '-'}")
+    print(f"Check:       {stats['check']}")
     for leftover in stats["leftovers"]:
         print(f"Leftover from an interrupted rebuild (removed by the next rebuild): {leftover}")
-    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Verify every index file against its recorded size and checksum, then open the index."""
+    found = check_index(_home(args), checksums=True)
+    if args.json:
+        data = {
+            "ok": found.ok,
+            "error": str(found.error) if found.error else None,
+            "warning": found.warning,
+            "damaged_files": found.damaged_files,
+            "checked_files": found.checked_files,
+            "unrecorded_files": found.unrecorded_files,
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+    else:
+        print(found.summary())
+        for problem in found.damaged_files[1:]:
+            print(f"  also: {problem}")
+    return 0 if found.ok else 1
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -179,12 +243,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only documents dated on or before this day")  # fmt: skip
     cmd.add_argument("--sort", choices=["relevance", "date"], default="relevance",
                      help="relevance (default) or date: newest first, undated last")  # fmt: skip
+    cmd.add_argument("--verbatim", action="store_true",
+                     help="search the query as typed, never a correction of it")  # fmt: skip
     cmd.add_argument("--json", action="store_true", help="print one JSON object")
     cmd.set_defaults(func=cmd_search)
 
-    cmd = sub.add_parser("stats", parents=[common], help="what the index holds")
+    cmd = sub.add_parser("stats", parents=[common], help="what the index holds, and a quick check of it")
     cmd.add_argument("--json", action="store_true", help="print one JSON object")
     cmd.set_defaults(func=cmd_stats)
+
+    text = "verify the index's files (sizes and checksums); exit status 1 if it must be rebuilt"
+    cmd = sub.add_parser("check", parents=[common], help=text, description=text)
+    cmd.add_argument("--json", action="store_true", help="print one JSON object")
+    cmd.set_defaults(func=cmd_check)
 
     cmd = sub.add_parser("eval", parents=[common], help="measure ranking quality on judged queries")
     cmd.add_argument("--queries", required=True, metavar="Q.tsv", help="qid<TAB>query lines")
@@ -226,9 +297,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _EXPECTED as error:
         print(f"fahras {args.command}: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"fahras {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        how, status = ("terminated", 143) if isinstance(error, Terminated) else ("interrupted", 130)
+        left = " (nothing half-written is left in the index)" if args.command in {"index", "rebuild"} else ""
+        print(f"fahras {args.command}: {how}{left}", file=sys.stderr)
+        return status
+    except Exception:
+        damage = _index_damage(args)
+        if damage is None:
+            raise
+        print(f"fahras {args.command}: {damage}", file=sys.stderr)
+        return 2
+
+
+def _index_damage(args: argparse.Namespace) -> StoreError | None:
+    """After an unexpected error: the damage to the index that explains it, if any."""
+    if args.command not in {"search", "stats", "eval"}:
+        return None
+    try:
+        return check_index(_home(args), checksums=True).error
+    except NoIndex:
+        return None
 
 
 if __name__ == "__main__":

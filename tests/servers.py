@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -18,26 +19,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(index_dir: Path, port: int, *options: str) -> subprocess.Popen:
-    """``fahras serve`` on ``port``, returned once /healthz answers (fails the test otherwise)."""
+def start_server(index_dir: Path, port: int, *options: str, healthy: bool = True) -> subprocess.Popen:
+    """``fahras serve`` on ``port``, returned once /healthz answers (200 unless ``healthy`` is False)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "search.cli", "serve", "--index", str(index_dir), "--port", str(port), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    wait_healthy(f"http://127.0.0.1:{port}", process)
+    wait_healthy(f"http://127.0.0.1:{port}", process, expected=200 if healthy else 503)
     return process
 
 
-def wait_healthy(base: str, process: subprocess.Popen) -> None:
+def health_status(base: str) -> int:
+    """The status /healthz answers with (an OSError when nothing answers)."""
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def wait_healthy(base: str, process: subprocess.Popen, expected: int = 200) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
+            if health_status(base) == expected:
+                return
         except OSError:
             if process.poll() is not None:
                 pytest.fail(f"fahras serve exited: {process.stdout.read()}")
-            time.sleep(0.2)
+        time.sleep(0.2)
     process.kill()
-    pytest.fail("fahras serve did not start")
+    pytest.fail(f"fahras serve did not answer /healthz with {expected}: {process.communicate()[0][-2000:]}")
+
+
+def stop_server(process: subprocess.Popen) -> str:
+    """SIGTERM, then the server's output (its log)."""
+    process.terminate()
+    output, _ = process.communicate(timeout=30)
+    return output

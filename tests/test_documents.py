@@ -5,11 +5,21 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
-from index.documents import Document, Skipped, decode_text, detect_language, parse_html
+from index import documents
+from index.documents import (
+    Document,
+    FileReader,
+    Skipped,
+    SourceFile,
+    decode_text,
+    detect_language,
+    parse_html,
+)
 from index.indexer import iter_documents
 
 from .conftest import write_corpus
@@ -190,3 +200,126 @@ def test_endless_line_in_a_gzip_is_stopped(tmp_path: Path, monkeypatch) -> None:
     write_corpus(tmp_path, {"zeros.jsonl.gz": gzip.compress(b"0" * 5_000_000)})
     _, skipped = load(tmp_path)
     assert "longer than" in skipped[0].reason
+
+
+# ------------------------------------------------------------------ hostile files
+
+
+def within(seconds: float, work):
+    """``work()``'s result, failing the test if it has not returned after ``seconds`` (a hang)."""
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert result, f"still running after {seconds} s"
+    return result[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_is_never_opened(tmp_path: Path) -> None:
+    write_corpus(tmp_path, {"ok.txt": "Fine\n\nA normal file"})
+    os.mkfifo(tmp_path / "pipe.txt")
+    docs, skipped = within(60, lambda: load(tmp_path))
+    assert list(docs) == ["ok.txt"]
+    assert [s.reason for s in skipped] == ["not a regular file (a FIFO, socket or device): not read"]
+    # A FIFO put in a file's place after the walk saw a regular file is refused when opened.
+    source = SourceFile(tmp_path / "pipe.txt", 0, "pipe.txt")
+    items = within(60, lambda: list(FileReader(source)))
+    assert [item.reason for item in items] == ["not a regular file (a FIFO, socket or device): not read"]
+
+
+@pytest.mark.parametrize("name", ["deep.json", "deep.jsonl"])
+def test_deeply_nested_json_is_skipped(tmp_path: Path, name: str) -> None:
+    write_corpus(tmp_path, {name: "[" * 100_000, "ok.txt": "Fine\n\nA normal file"})
+    if name.endswith("l"):
+        (tmp_path / name).write_text("[" * 100_000 + '\n{"id": "good", "text": "kept"}\n', encoding="utf-8")
+    docs, skipped = load(tmp_path)
+    assert {"ok.txt"} <= set(docs) and ("good" in docs) == name.endswith("l")
+    assert [s.reason for s in skipped] == ["JSON nested too deeply to read"]
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"id": [[[1]]], "text": "x"}, "'id' must be a string or a number"),
+        ({"id": {"a": 1}, "text": "x"}, "'id' must be a string or a number"),
+        ({"id": "x" * 1001, "text": "x"}, "'id' is longer than 1,000 characters"),
+    ],
+)
+def test_unusable_record_ids_are_reported(tmp_path: Path, record: dict, reason: str) -> None:
+    write_corpus(tmp_path, {"feed.jsonl": json.dumps(record) + '\n{"id": 7, "text": "number id"}'})
+    docs, skipped = load(tmp_path)
+    assert list(docs) == ["7"] and [s.reason for s in skipped] == [reason]
+
+
+def test_a_file_of_bad_lines_gives_a_bounded_report(tmp_path: Path) -> None:
+    # 200,000 lines of {} (the issue's 29 KB file had 10 million): each is a
+    # record without text; they are counted, and only the first few listed.
+    write_corpus(tmp_path, {"empty.jsonl.gz": gzip.compress(b"{}\n" * 200_000)})
+    _, skipped = load(tmp_path)
+    assert len(skipped) == documents.MAX_SKIPS_PER_FILE + 1
+    assert sum(item.count for item in skipped) == 200_000
+    assert "199,980 more lines could not be indexed" in skipped[-1].reason
+
+
+def test_a_huge_title_is_cut_and_its_words_stay_in_the_body(tmp_path: Path) -> None:
+    words = [f"word{i}" for i in range(200_000)]
+    write_corpus(
+        tmp_path,
+        {"one-line.txt": " ".join(words), "feed.jsonl": json.dumps({"id": "r", "title": "t" * 5000})},
+    )
+    docs, _ = load(tmp_path)
+    for doc in docs.values():
+        assert len(doc.title) <= documents.MAX_TITLE_CHARS and doc.title.endswith("…")
+    assert docs["one-line.txt"].title.startswith("word0 word1 ") and "word199999" in docs["one-line.txt"].body
+    assert "t" * 5000 in docs["r"].body
+
+
+def test_long_sources_and_urls_are_capped(tmp_path: Path) -> None:
+    record = {"id": "r", "text": "body", "source": "s" * 10_000, "url": "http://x/" + "u" * 10_000}
+    write_corpus(tmp_path, {"feed.jsonl": json.dumps(record)})
+    doc = load(tmp_path)[0]["r"]
+    assert len(doc.source) <= documents.MAX_SOURCE_CHARS and len(doc.url) == documents.MAX_URL_CHARS
+
+
+# ------------------------------------------------------------------ links and folders
+
+
+def test_symlinks_are_followed_only_inside_the_folder(tmp_path: Path) -> None:
+    outside = write_corpus(
+        tmp_path / "outside", {"secret.txt": "Secret\n\nroot:x:0:0", "dir/s.txt": "S\n\nx"}
+    )
+    corpus = write_corpus(tmp_path / "corpus", {"real/doc.txt": "Doc\n\nInside"})
+    (corpus / "passwd.txt").symlink_to(outside / "secret.txt")
+    (corpus / "elsewhere").symlink_to(outside / "dir")
+    (corpus / "alias.txt").symlink_to(corpus / "real" / "doc.txt")
+    (corpus / "again").symlink_to(corpus / "real")
+    docs, skipped = load(corpus)
+    assert set(docs) == {"real/doc.txt"}  # the aliases are not indexed a second time
+    reasons = {Path(s.path).name: s.reason for s in skipped}
+    assert set(reasons) == {"elsewhere", "passwd.txt", "alias.txt", "again"}
+    assert "outside" in reasons["passwd.txt"] and "outside" in reasons["elsewhere"]
+    assert "indexed under its own name" in reasons["alias.txt"] and "not followed" in reasons["again"]
+
+
+def test_an_unreadable_folder_is_reported_and_kept(tmp_path: Path, monkeypatch) -> None:
+    corpus = write_corpus(tmp_path, {"sub/a.txt": "A\n\nx", "b.txt": "B\n\ny"})
+    if os.geteuid() == 0:  # root reads any folder: refuse this one as the kernel would
+        real_scandir = os.scandir
+
+        def scandir(path="."):
+            if Path(path) == corpus / "sub":
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_scandir(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+    else:
+        (corpus / "sub").chmod(0)
+    try:
+        docs, skipped = load(corpus)
+    finally:
+        (corpus / "sub").chmod(0o755)
+    assert list(docs) == ["b.txt"]
+    assert [(s.reason, s.keep) for s in skipped] == [
+        ("cannot read folder: Permission denied; its documents are kept", str(corpus / "sub"))
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -82,12 +83,14 @@ def test_removed_json_record_is_deleted(built: IndexHome, corpus: Path) -> None:
 
 
 def test_indexing_a_subfolder_leaves_the_rest_alone(built: IndexHome, corpus: Path) -> None:
-    # Ids are paths relative to the folder given, so the subfolder's two files
-    # are re-filed under their new ids: replaced, never duplicated.
+    # Ids are paths in the collection (relative to the folder first indexed),
+    # so a subfolder's files keep their ids, and nothing outside it is touched.
+    before = ids(built)
+    (corpus / "news" / "election.txt").unlink()
+    (corpus / "science" / "stars.md").unlink()  # outside the subfolder: not looked at
     report = update_index(built, corpus / "news", show_progress=False)
-    assert (report.added, report.deleted) == (2, 2)
-    assert ids(built) == {"election.txt", "crisis.txt", "science/stars.md", "science/mixed.txt",
-                          "culture/poetry.html", "j1", "j2"}  # fmt: skip
+    assert (report.added, report.deleted, report.unchanged) == (0, 1, 1)
+    assert ids(built) == before - {"news/election.txt"}
 
 
 def test_a_damaged_file_does_not_delete_its_documents(built: IndexHome, corpus: Path) -> None:
@@ -200,3 +203,87 @@ def test_analysed_text_gives_whooshs_own_postings() -> None:
         assert isinstance(field, AnalysedText)
         for text in texts:
             assert list(field.index(text)) == list(TEXT.index(field, text)), (name, text[:40])
+
+
+# ------------------------------------------------------------------ several folders, links, permissions
+
+
+def test_same_named_files_in_two_folders_never_replace_each_other(home: IndexHome, tmp_path: Path) -> None:
+    first = write_corpus(tmp_path / "f1", {"notes.txt": "First notes\n\nalpha", "feed.jsonl": json.dumps({"id": "shared", "text": "kept copyone"})})  # fmt: skip
+    second = write_corpus(tmp_path / "f2", {"notes.txt": "Second notes\n\nbeta", "feed.jsonl": json.dumps({"id": "shared", "text": "refused copytwo"})})  # fmt: skip
+    update_index(home, first, show_progress=False)
+    report = update_index(home, second, show_progress=False)
+    assert (report.added, report.updated, report.deleted) == (1, 0, 0)
+    assert [s.reason for s in report.skipped] == [
+        f"duplicate id 'shared' (first seen in {first / 'feed.jsonl'})"
+    ]
+    assert ids(home) == {"notes.txt", "shared", "f2/notes.txt"}
+    assert hits(home, "alpha") == ["notes.txt"] and hits(home, "beta") == ["f2/notes.txt"]
+    assert hits(home, "copyone") == ["shared"] and hits(home, "copytwo") == []
+    assert update_index(home, first, show_progress=False).changed == 0  # each folder keeps its own
+    (second / "notes.txt").unlink()
+    assert update_index(home, second, show_progress=False).deleted == 1
+    assert ids(home) == {"notes.txt", "shared"}
+
+
+def test_a_link_that_goes_away_takes_its_document(home: IndexHome, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c", {"a/doc.txt": "Linked\n\nvolcano", "b/own.txt": "Own\n\nlava"})
+    update_index(home, corpus, show_progress=False)
+    (corpus / "b" / "alias.txt").symlink_to(corpus / "a" / "doc.txt")
+    update_index(home, corpus / "b", show_progress=False)  # the link leads outside the folder walked
+    assert set(hits(home, "volcano")) == {"a/doc.txt", "b/alias.txt"}
+    (corpus / "b" / "alias.txt").unlink()
+    assert update_index(home, corpus / "b", show_progress=False).deleted == 1
+    assert hits(home, "volcano") == ["a/doc.txt"]
+
+
+def test_a_link_out_of_the_folder_is_not_indexed(home: IndexHome, tmp_path: Path) -> None:
+    secret = write_corpus(tmp_path / "private", {"passwd.txt": "root\n\nroot:x:0:0 secretword"})
+    corpus = write_corpus(tmp_path / "c", {"ok.txt": "Fine\n\nA normal file"})
+    (corpus / "passwd.txt").symlink_to(secret / "passwd.txt")
+    report = update_index(home, corpus, show_progress=False)
+    assert report.added == 1 and "not followed" in report.skipped[0].reason
+    assert hits(home, "secretword") == [] and hits(home, "root") == []
+
+
+def _unprivileged() -> list[str]:
+    """A command prefix under which permissions apply (root reads everything otherwise)."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: permissions cannot be tested")
+    return ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def test_an_unreadable_subfolder_keeps_its_documents(home: IndexHome, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c", {"sub/inner.txt": "Inner\n\nvolcano", "top.txt": "Top\n\nlava"})
+    update_index(home, corpus, show_progress=False)
+    (corpus / "sub").chmod(0)
+    try:
+        command = [*_unprivileged(), sys.executable, "-m", "search.cli", "index", "--index", str(home.path), str(corpus)]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    finally:
+        (corpus / "sub").chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert f"{corpus / 'sub'}: cannot read folder: Permission denied; its documents are kept" in result.stdout
+    assert "deleted 0" in result.stdout and hits(home, "volcano") == ["sub/inner.txt"]
+
+
+def test_a_long_body_is_stored_capped_and_searched_whole(
+    home: IndexHome, tmp_path: Path, monkeypatch
+) -> None:
+    from index import indexer
+
+    monkeypatch.setattr(indexer, "MAX_STORED_BODY_CHARS", 1000)
+    text = "filler " * 1000 + "needleword"
+    update_index(home, write_corpus(tmp_path / "c", {"long.txt": f"Long\n\n{text}"}), show_progress=False)
+    assert hits(home, "needleword") == ["long.txt"]
+    assert len(SearchEngine(home).document("long.txt")["body"]) == 1000
+
+
+def test_an_index_of_an_empty_folder_takes_documents_later(home: IndexHome, tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    assert update_index(home, folder, show_progress=False).total_docs == 0
+    write_corpus(folder, {"first.txt": "First\n\nAt last a document"})
+    assert update_index(home, folder, show_progress=False).added == 1 and ids(home) == {"first.txt"}

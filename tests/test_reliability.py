@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -183,3 +187,114 @@ def test_a_segment_vanishing_mid_search_is_retried_on_a_fresh_searcher(built: In
 
     monkeypatch.setattr(SearchEngine, "_answer", flaky)
     assert engine.search("football").total == 1 and len(calls) == 2
+
+
+# ------------------------------------------------------------------ failed and interrupted updates
+
+
+def _state(home: IndexHome) -> dict[str, int]:
+    """Every file of the live generation with its size: what a failed run must leave as it found."""
+    return {path.name: path.stat().st_size for path in home.live_dir().iterdir() if path.is_file()} | {
+        path.name + "/": 0 for path in home.live_dir().iterdir() if path.is_dir()
+    }
+
+
+def _assert_untouched(home: IndexHome, state: dict[str, int], documents: int) -> None:
+    assert _state(home) == state  # no partial segment, no temporary folder
+    with home.write_lock(timeout=0):  # the lock is free
+        pass
+    assert SearchEngine(home).stats()["documents"] == documents
+
+
+def test_a_full_disk_during_an_update_leaves_the_index_as_it_was(
+    home: IndexHome, tmp_path: Path, monkeypatch
+) -> None:
+    from whoosh.filedb.structfile import StructFile
+
+    folder = write_corpus(tmp_path / "c", {"small.jsonl": _records(20, "seed")})
+    rebuild_index(home, folder, show_progress=False)
+    state = _state(home)
+    (folder / "big.jsonl").write_text(_records(2000, "bulk", start=100), encoding="utf-8")
+    budget = [300_000]  # bytes the disk still takes
+    real_write = StructFile.write
+
+    def write(self, data):
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(StructFile, "write", write)
+    with pytest.raises(indexer.IndexingError, match=r"no space left .* the index is unchanged"):
+        update_index(home, folder, show_progress=False)
+    monkeypatch.undo()
+    _assert_untouched(home, state, 20)
+    assert update_index(home, folder, show_progress=False).added == 2000
+
+
+def _limit_file_size(limit: int):
+    def apply() -> None:
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+@contextmanager
+def _small_disk(folder: Path, size: str) -> Iterator[None]:
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root); the file-size limit variant still runs")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.mark.parametrize("disk", ["tmpfs", "file-size-limit"])
+def test_a_real_write_failure_is_one_line_and_cleaned_up(tmp_path: Path, disk: str) -> None:
+    folder = write_corpus(tmp_path / "c", {"small.jsonl": _records(20, "seed")})
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big" / "big.jsonl").write_text(_records(3000, "bulk", start=100), encoding="utf-8")
+    with contextlib.ExitStack() as stack:
+        if disk == "tmpfs":
+            stack.enter_context(_small_disk(tmp_path / "disk", "2m"))
+        home = IndexHome(tmp_path / "disk" / "index")
+        rebuild_index(home, folder, show_progress=False)
+        state = _state(home)
+        shutil.copy(tmp_path / "big" / "big.jsonl", folder / "big.jsonl")
+        limit = {"preexec_fn": _limit_file_size(512 * 1024)} if disk == "file-size-limit" else {}
+        result = subprocess.run(
+            [sys.executable, "-m", "search.cli", "index", "--quiet", "--index", str(home.path), str(folder)],
+            capture_output=True, text=True, timeout=300, **limit,
+        )  # fmt: skip
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "the index is unchanged" in result.stderr
+        _assert_untouched(home, state, 20)
+
+
+@pytest.mark.parametrize(("how", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_update_ends_cleanly(home: IndexHome, tmp_path: Path, how: int, status: int) -> None:
+    folder = write_corpus(tmp_path / "c", {"small.jsonl": _records(20, "seed")})
+    rebuild_index(home, folder, show_progress=False)
+    state = _state(home)
+    (folder / "big.jsonl").write_text(_records(4000, "bulk", start=100), encoding="utf-8")
+    process = _cli("index", "--quiet", "--index", str(home.path), str(folder))
+    deadline = time.monotonic() + 60
+    while _state(home) == state and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # until it has begun writing its segment
+    if process.poll() is not None:
+        pytest.skip("the update finished before it could be interrupted")
+    process.send_signal(how)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == status
+    assert stderr.strip().splitlines() == [
+        f"fahras index: {'interrupted' if how == signal.SIGINT else 'terminated'} "
+        "(nothing half-written is left in the index)"
+    ]
+    _assert_untouched(home, state, 20)

@@ -1,20 +1,26 @@
-"""``fahras serve`` as a user runs it: worker processes on one port, a clean stop."""
+"""``fahras serve`` as a user runs it: worker processes on one port, a clean stop, a damaged index, idle sockets."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from index.indexer import rebuild_index
 from index.store import IndexHome
+from web import SECURITY_HEADERS
 
-from .servers import free_port, start_server, wait_healthy
+from .damage import copy_index, damage, rename_a_pickled_class
+from .servers import free_port, start_server, stop_server, wait_healthy
 
 
 def children_of(pid: int) -> list[int]:
@@ -51,3 +57,145 @@ def test_workers_share_the_port_and_stop_together(built: IndexHome) -> None:
         process.wait(15)
     assert process.returncode == 0
     assert not [pid for pid in children_of(process.pid) + workers if Path(f"/proc/{pid}").exists()]
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie, dead but not reaped, is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(condition, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+def get(base: str, path: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"{base}{path}", timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+
+
+@needs_proc
+def test_killing_the_server_kills_its_workers(built: IndexHome) -> None:
+    port = free_port()
+    process = start_server(built.path, port, "--workers", "2")
+    workers = children_of(process.pid)
+    assert len(workers) == 2
+    process.kill()  # kill -9: no handler runs in the parent
+    process.wait(10)
+    try:
+        assert wait_until(lambda: not any(alive(pid) for pid in workers)), "workers outlived the server"
+    finally:
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    again = start_server(built.path, port, "--workers", "2")  # the port is free again
+    stop_server(again)
+
+
+@needs_proc
+@pytest.mark.parametrize("kind", ["zeroed-toc", "deleted-postings", "zeroed-postings", "renamed-class"])
+def test_a_damaged_index_is_reported_once_and_never_restarts_workers(
+    built: IndexHome, tmp_path: Path, kind: str
+) -> None:
+    copy = copy_index(built, tmp_path / "copy")
+    rename_a_pickled_class(copy) if kind == "renamed-class" else damage(copy, kind)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_server(copy.path, port, "--workers", "2", healthy=False)
+    try:
+        workers = children_of(process.pid)
+        for path in ("/healthz", f"/api/search?q={quote('الأزمة')}", "/api/suggest?q=fo") * 5:
+            status, body = get(base, path)
+            assert status == 503 and ("damaged" in body["error"] or "older version" in body["error"])
+        assert children_of(process.pid) == workers  # no worker died
+    finally:
+        log = stop_server(process)
+    assert "starting another" not in log
+    causes = [line for line in log.splitlines() if "is damaged" in line or "older version" in line]
+    assert len(causes) == 1 and "fahras rebuild" in causes[0], log
+
+
+def _numbered_corpus(folder: Path, count: int) -> Path:
+    lines = (
+        json.dumps({"id": f"n{i}", "title": f"report {i}", "text": f"number {i} " * 40}) for i in range(count)
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "numbers.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    return folder
+
+
+@needs_proc
+def test_a_file_truncated_under_the_server_gives_errors_not_dead_workers(
+    home: IndexHome, tmp_path: Path
+) -> None:
+    rebuild_index(home, _numbered_corpus(tmp_path / "c", 3000), show_progress=False)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_server(home.path, port, "--workers", "2")
+    try:
+        workers = children_of(process.pid)
+        for i in range(0, 3000, 150):  # both workers map the postings file
+            assert get(base, f"/api/search?q={i}")[0] == 200
+        postings = next(home.live_dir().glob("*.pst"))
+        os.truncate(postings, postings.stat().st_size // 4)
+        statuses = {get(base, f"/api/search?q={i}")[0] for i in range(2990, 1000, -40)}
+        assert statuses == {503}
+        assert get(base, "/healthz")[0] == 503
+        assert children_of(process.pid) == workers  # without the check, reading the map killed them (SIGBUS)
+    finally:
+        log = stop_server(process)
+    assert "truncated while the server had it open" in log and "SIGBUS" not in log
+
+
+@needs_proc
+def test_idle_connections_do_not_lock_clients_out(built: IndexHome) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_server(built.path, port, "--workers", "2")
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(500):  # waitress's default was 100 connections per worker
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        status, body = get(base, "/healthz")
+        assert status == 200 and body["documents"] == 7
+    finally:
+        for connection in idle:
+            connection.close()
+        stop_server(process)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    # Headers just past waitress's 256 KiB limit, unfinished: no unread bytes make the close a reset.
+    [(b"NOT A REQUEST\r\n\r\n", 400), (b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 263_000, 431)],
+    ids=["malformed", "headers-too-large"],
+)
+def test_waitress_own_errors_carry_the_security_headers(
+    built: IndexHome, request_bytes: bytes, status: int
+) -> None:
+    port = free_port()
+    process = start_server(built.path, port, "--workers", "1")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(request_bytes)
+            response = b""
+            while chunk := connection.recv(65536):
+                response += chunk
+    finally:
+        stop_server(process)
+    head = response.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    assert head.split()[1] == str(status), head[:100]
+    for name, value in SECURITY_HEADERS.items():
+        assert f"\r\n{name}: {value}" in head

@@ -267,6 +267,23 @@ def test_language_switch_sets_a_cookie_and_stays_on_site(client) -> None:
         assert client.get("/ui/en", query_string={"next": target}).headers["Location"] == "/"
 
 
+@pytest.mark.parametrize(
+    "target", ["/%0d%0aSet-Cookie:%20ui=x", "/?q=a%0aLocation:%20http://evil", "/%09x", "/\x7f"]
+)
+def test_a_control_character_in_next_is_refused_not_a_500(client, target: str) -> None:
+    response = client.get(f"/ui/en?next={target}")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.headers.getlist("Set-Cookie") == [response.headers["Set-Cookie"]]  # only the ui cookie
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/search"), ("DELETE", "/"), ("PUT", "/healthz")])
+def test_method_not_allowed_says_what_is(client, method: str, path: str) -> None:
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
 def test_static_files_are_served(client) -> None:
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/static/style.css").status_code == 200

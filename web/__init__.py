@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
+import traceback
 from collections.abc import Mapping
 
-from flask import Flask, g, request
+from flask import Flask, g, jsonify, render_template, request
 from werkzeug.routing import PathConverter
 
-from index.store import IndexHome, NoIndex
+from index.store import IndexHome, NoIndex, StoreError
 from search.engine import SearchEngine
 
+from .health import IndexHealth, log_once, public_message
 from .i18n import Translator, choose_language, text_direction
 
 # No inline script or style anywhere: everything is a static file.
@@ -46,9 +47,10 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.json.sort_keys = False
     app.jinja_env.globals["text_direction"] = text_direction
     search_engine = SearchEngine(IndexHome(app.config["INDEX_DIR"]))
-    with contextlib.suppress(NoIndex):  # the pages explain a missing index
-        search_engine.warm_up()
+    health = IndexHealth(search_engine.home)
+    _warm_up(search_engine, health)
     app.extensions["fahras"] = search_engine
+    app.extensions["fahras_health"] = health
 
     from .api import api
     from .pages import pages
@@ -60,12 +62,72 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     def pick_language() -> None:
         g.t = Translator(choose_language(request))
 
+    @app.before_request
+    def guard_index() -> None:
+        if request.endpoint != "static":
+            health.guard()
+
+    @app.context_processor
+    def index_state() -> dict:
+        return {"index_outdated": health.warning() is not None}
+
     @app.after_request
     def secure(response):
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    @app.errorhandler(StoreError)
+    def unusable_index(error: StoreError):
+        return _unusable(error)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        # Not an HTTPException (those have their own handler): a bug, or damage
+        # the size checks could not see. Damage gets a 503 and a message;
+        # anything else goes on to Flask's 500.
+        found = health.diagnose(error)
+        if found is None:
+            raise error
+        return _unusable(found)
+
     return app
+
+
+def _warm_up(search_engine: SearchEngine, health: IndexHealth) -> None:
+    """Open the index before the first request; an unusable one is logged, never fatal.
+
+    A worker that died on a damaged index would only be restarted to die
+    again; serving 503s with a message lets /healthz say what is wrong.
+    """
+    try:
+        search_engine.warm_up()
+    except NoIndex:  # the pages explain a missing index
+        pass
+    except Exception as error:
+        if health.diagnose(error) is None:
+            log_once(f"could not open the index: {''.join(traceback.format_exception(error)).strip()}")
+
+
+def wants_json() -> bool:
+    """Whether this request is answered in JSON (the API and the health check) rather than HTML."""
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _unusable(error: StoreError):
+    """503 for a missing or unusable index: JSON for the API, a page otherwise."""
+    if wants_json():
+        status = "no index" if isinstance(error, NoIndex) else "unusable"
+        message = str(error) if isinstance(error, NoIndex) else public_message(error)
+        return jsonify(status=status, error=message, documents=0), 503
+    key = "no_index" if isinstance(error, NoIndex) else "index_unusable"
+    return render_template("error.html", title=g.t("app_name"), message=g.t(key)), 503
+
+
+def health() -> IndexHealth:
+    """The app's index health checks."""
+    from flask import current_app
+
+    return current_app.extensions["fahras_health"]
 
 
 def engine() -> SearchEngine:

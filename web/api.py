@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from index.store import NoIndex
 from search.engine import QueryError
 
-from . import engine
+from . import engine, health
 from .openapi import OPENAPI
 from .params import ParamError, parse_search_params
 
@@ -25,17 +24,16 @@ def bad_request(error: Exception):
     return _error(str(error), 400)
 
 
-@api.errorhandler(NoIndex)
-def no_index(error: NoIndex):
-    return _error(str(error), 503)
-
-
 @api.get("/api/search")
 def search():
     params = parse_search_params(request.args)
     if not params.q:
         raise ParamError("'q' is required: the words to search for")
-    return jsonify(engine().run(params.request()).to_dict())
+    data = engine().run(params.request()).to_dict()
+    warning = health().warning()
+    if warning:
+        data["warning"] = warning  # the index was built by another version: rebuild it
+    return jsonify(data)
 
 
 @api.get("/api/doc/<docid:doc_id>")
@@ -55,12 +53,14 @@ def suggest():
 
 
 @api.get("/healthz")
-def health():
-    try:
-        stats = engine().stats()
-    except NoIndex as error:
-        return jsonify(status="no index", error=str(error), documents=0), 503
-    return jsonify(status="ok", documents=stats["documents"])
+def health_check():
+    """200 when searches can run (status "outdated" with a warning: rebuild advised); else 503."""
+    health().check()  # raises for a missing, damaged or unreadable index: 503 with a message
+    documents = engine().stats()["documents"]
+    warning = health().warning()
+    if warning:
+        return jsonify(status="outdated", warning=warning, documents=documents)
+    return jsonify(status="ok", documents=documents)
 
 
 @api.get("/api/openapi.json")

@@ -62,6 +62,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "switch_language": "العربية",
         "documents_indexed": "{count} documents indexed",
         "no_index": "There is no index yet. Create one with: fahras index FOLDER",
+        "index_unusable": "The index cannot be used: it is damaged, or was written by another version "
+        "of Fahras. Searches are unavailable until it is repaired (on the server: fahras check, then "
+        "fahras rebuild).",
+        "index_outdated": "This index was built by an older version of Fahras: some documents may not "
+        "be found until it is rebuilt (fahras rebuild).",
         "all": "All",
         "pagination": "Pagination",
         "filters": "Filters",
@@ -117,6 +122,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "switch_language": "English",
         "documents_indexed": "{count} وثيقة مفهرسة",
         "no_index": "لا يوجد فهرس بعد. أنشئه بالأمر: fahras index FOLDER",
+        "index_unusable": "لا يمكن استخدام الفهرس: إنه تالف، أو كتبه إصدار آخر من فهرس. البحث غير متاح "
+        "حتى يُصلَح (على الخادم: fahras check ثم fahras rebuild).",
+        "index_outdated": "بُني هذا الفهرس بإصدار أقدم من فهرس: قد لا تظهر بعض الوثائق حتى يُعاد بناؤه "
+        "(fahras rebuild).",
         "all": "الكل",
         "pagination": "التنقل بين الصفحات",
         "filters": "عوامل التصفية",

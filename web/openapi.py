@@ -10,6 +10,10 @@ _ERROR = {
     "description": "Bad parameters",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
+_UNUSABLE = {
+    "description": "No index yet, or it is damaged or unreadable by this version (the error says which)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 _HIT = {
     "type": "object",
     "required": ["id", "title", "snippet", "score", "lang", "source", "date", "url"],
@@ -67,7 +71,7 @@ OPENAPI = {
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Results"}}},
                     },
                     "400": _ERROR,
-                    "503": {"description": "No index yet"},
+                    "503": _UNUSABLE,
                 },
             }
         },
@@ -83,6 +87,7 @@ OPENAPI = {
                 "responses": {
                     "200": {"description": "The document"},
                     "404": {"description": "No such document"},
+                    "503": _UNUSABLE,
                 },
             }
         },
@@ -90,13 +95,22 @@ OPENAPI = {
             "get": {
                 "summary": "Completions of the last word typed, from the index vocabulary",
                 "parameters": [_param("q", "text typed so far", {"type": "string", "maxLength": 100})],
-                "responses": {"200": {"description": "Suggestions"}, "400": _ERROR},
+                "responses": {"200": {"description": "Suggestions"}, "400": _ERROR, "503": _UNUSABLE},
             }
         },
         "/healthz": {
             "get": {
-                "summary": "Index present and its document count",
-                "responses": {"200": {"description": "OK"}, "503": {"description": "No index"}},
+                "summary": "Whether searches can run, and the document count",
+                "responses": {
+                    "200": {
+                        "description": 'status "ok", or "outdated" with a warning: built by another '
+                        "version of Fahras, searches work but it should be rebuilt"
+                    },
+                    "503": {
+                        "description": 'status "no index", or "unusable" (damaged, or unreadable by this '
+                        "version) with an error message"
+                    },
+                },
             }
         },
     },
@@ -150,6 +164,10 @@ OPENAPI = {
                             "words": {"type": "array", "items": {"type": "string"}},
                         },
                         "required": ["kind"],
+                    },
+                    "warning": {
+                        "type": "string",
+                        "description": "present when the index was built by another version of Fahras",
                     },
                 },
             },

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from index.store import NoIndex
 from search.engine import QueryError
 
-from . import engine
+from . import engine, wants_json
 from .i18n import COOKIE, LANGUAGES
 from .params import MAX_PAGE, ParamError, parse_search_params
 
@@ -55,11 +55,13 @@ def document(doc_id: str):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect to another host."""
-    parts = urlsplit(target or "/")
-    if parts.scheme or parts.netloc or not (target or "/").startswith("/") or "\\" in (target or ""):
+    """Only same-site paths: never redirect to another host, never a control character in a header."""
+    target = target or "/"
+    parts = urlsplit(target)
+    unsafe = parts.scheme or parts.netloc or not target.startswith("/") or "\\" in target
+    if unsafe or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
         return url_for("pages.home")
-    return target or "/"
+    return target
 
 
 @pages.get("/ui/<lang>")
@@ -70,15 +72,11 @@ def switch_language(lang: str):
     return response
 
 
-@pages.app_errorhandler(NoIndex)
-def no_index(error: NoIndex):
-    return render_template("error.html", title=g.t("app_name"), message=g.t("no_index")), 503
-
-
 @pages.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    if request.path.startswith("/api/"):
-        return jsonify(error=error.description or error.name), error.code
-    return render_template(
-        "error.html", title=f"{error.code} {error.name}", message=error.description
-    ), error.code
+    # The exception's own headers (Allow for a 405, WWW-Authenticate...) are kept.
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    if wants_json():
+        return jsonify(error=error.description or error.name), error.code, headers
+    page = render_template("error.html", title=f"{error.code} {error.name}", message=error.description)
+    return page, error.code, headers

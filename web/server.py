@@ -5,22 +5,61 @@ extension, the same on every OS, and a thread pool. Searches are CPU-bound
 Python, so one process uses one core whatever its threads; ``--workers N``
 forks N processes that accept from one shared listening socket (where the
 OS can fork), each with its own threads, searchers and caches.
+
+No worker outlives the main process, however it ends (``kill -9`` included):
+on Linux the kernel signals each worker when its parent dies
+(``PR_SET_PDEATHSIG``), elsewhere a thread in each worker watches its parent.
+A worker that dies is replaced, after a growing pause if it keeps dying
+soon after starting; its traceback is in the log.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import logging
 import os
 import signal
 import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
-from index.indexer import update_index
-from index.store import IndexHome, data_dir
+try:
+    import resource
+except ImportError:  # Windows: no open-files limit to raise
+    resource = None
 
-from . import create_app
+from waitress.channel import HTTPChannel
+from waitress.server import create_server
+from waitress.task import ErrorTask
+
+from index.indexer import RebuildNeeded, rebuild_index, update_index
+from index.store import IndexHome, NoIndex, StoreError, data_dir
+
+from . import SECURITY_HEADERS, create_app
+from .health import IndexHealth, log_once
 
 DEMO_CORPUS = Path(__file__).with_name("demo")
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# A worker that dies sooner than this after starting is restarted after a
+# pause that doubles each time (up to the maximum), so a worker that cannot
+# start does not spin; one that ran this long is restarted at once.
+STABLE_SECONDS = 10.0
+FIRST_RESTART_DELAY = 0.5
+MAX_RESTART_DELAY = 30.0
+# waitress per worker. Idle connections cost no thread, only a socket and a
+# little memory, but waitress stops accepting past ``connection_limit``
+# (default 100): a few hundred idle sockets locked every client out. Here each
+# worker holds up to 1,000 (poll() instead of select(), which stops at 1,024
+# descriptors) and closes a connection idle for 30 s (default 120).
+CONNECTION_LIMIT = 1000
+FILE_DESCRIPTORS_SPARE = 256  # for index files (one per memory map), logs, pipes
+WAITRESS_SETTINGS = {"channel_timeout": 30, "cleanup_interval": 10, "asyncore_use_poll": True}
 
 
 def demo_home(requested: str | None) -> IndexHome:
@@ -31,8 +70,19 @@ def demo_home(requested: str | None) -> IndexHome:
 
 
 def prepare_demo(home: IndexHome) -> None:
-    """Index the bundled demo corpus (a no-op when it is already up to date)."""
-    report = update_index(home, DEMO_CORPUS)
+    """Index the bundled demo corpus (a no-op when it is already up to date).
+
+    The demo index is rebuilt when it cannot be updated (an older version
+    built it, or it holds the demo corpus from where another install put it).
+    """
+    roots = [folder for folder, _ in home.roots()]
+    if home.exists() and roots != [DEMO_CORPUS.resolve()]:
+        report = rebuild_index(home, DEMO_CORPUS)
+    else:
+        try:
+            report = update_index(home, DEMO_CORPUS)
+        except RebuildNeeded:
+            report = rebuild_index(home, DEMO_CORPUS)
     print(report.summary())
 
 
@@ -49,43 +99,92 @@ def serve(args: argparse.Namespace) -> int:
         return 0
     listener = socket.create_server((args.host, args.port), backlog=1024)
     workers = args.workers if hasattr(os, "fork") else 1
-    print(f"Fahras is serving {home.path} at {url} with {workers} worker(s) (Ctrl-C to stop)", flush=True)
+    connections = _connection_limit()
+    print(
+        f"Fahras is serving {home.path} at {url} with {workers} worker(s), "
+        f"up to {connections:,} connections each (Ctrl-C to stop)",
+        flush=True,
+    )
+    _report_index(home)
     if workers == 1:
-        _serve_on(listener, home, args.threads)
+        _serve_on(listener, home, args.threads, connections)
     else:
-        _prefork(listener, home, args.threads, workers)
+        _prefork(listener, home, args.threads, workers, connections)
     return 0
 
 
-def _serve_on(listener: socket.socket, home: IndexHome, threads: int) -> None:
+def _report_index(home: IndexHome) -> None:
+    """Log once what is wrong with the index, if anything; workers inherit what was logged."""
+    health = IndexHealth(home)
+    try:
+        health.check()
+    except NoIndex as error:
+        log_once(f"{error}; answering 503 until one exists")
+    except StoreError:
+        pass  # logged by the check; the workers will answer 503 with a short message
+    else:
+        health.warning()
+
+
+def _connection_limit() -> int:
+    """Connections per worker: CONNECTION_LIMIT, or fewer if the open-files limit cannot be raised."""
+    if resource is None:
+        return CONNECTION_LIMIT
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = CONNECTION_LIMIT + FILE_DESCRIPTORS_SPARE
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return CONNECTION_LIMIT
+    return max(1, min(CONNECTION_LIMIT, soft - FILE_DESCRIPTORS_SPARE))
+
+
+class _SecureErrorTask(ErrorTask):
+    """waitress's own error responses (a malformed request, headers too large...) with our headers."""
+
+    def execute(self) -> None:
+        self.response_headers.extend(SECURITY_HEADERS.items())
+        super().execute()
+
+
+class _SecureChannel(HTTPChannel):
+    error_task_class = _SecureErrorTask
+
+
+def _serve_on(listener: socket.socket, home: IndexHome, threads: int, connections: int) -> None:
     """One worker: the app (built here, after any fork) under waitress's thread pool."""
-    from waitress import serve as waitress_serve
-
     app = create_app({"INDEX_DIR": str(home.path)})
-    waitress_serve(app, sockets=[listener], threads=threads, ident="fahras")
+    server = create_server(
+        app, sockets=[listener], threads=threads, ident="fahras", connection_limit=connections,
+        **WAITRESS_SETTINGS,
+    )  # fmt: skip
+    server.channel_class = _SecureChannel
+    logging.basicConfig()  # waitress logs through logging, as waitress.serve would set up
+    server.run()
 
 
-def _prefork(listener: socket.socket, home: IndexHome, threads: int, workers: int) -> None:
+def _prefork(listener: socket.socket, home: IndexHome, threads: int, workers: int, connections: int) -> None:
     """Run ``workers`` child processes on one socket; restart any that dies until told to stop."""
-    children: set[int] = set()
+    parent = os.getpid()
+    children: dict[int, float] = {}  # pid -> when it started
     stopping = False
+    delay = 0.0
 
     def spawn() -> None:
         pid = os.fork()
         if pid == 0:  # the child: serve until killed, never return into the parent's code
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            try:
-                _serve_on(listener, home, threads)
-            finally:
-                os._exit(1)
-        children.add(pid)
+            _run_worker(lambda: _serve_on(listener, home, threads, connections), parent)
+        children[pid] = time.monotonic()
 
     def stop(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
         for pid in children:
-            os.kill(pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -93,7 +192,63 @@ def _prefork(listener: socket.socket, home: IndexHome, threads: int, workers: in
         spawn()
     while children:
         pid, status = os.wait()
-        children.discard(pid)
+        started = children.pop(pid, None)
+        if stopping or started is None:
+            continue
+        lived = time.monotonic() - started
+        delay = (
+            0.0 if lived >= STABLE_SECONDS else min(MAX_RESTART_DELAY, max(FIRST_RESTART_DELAY, 2 * delay))
+        )
+        pause = f" in {delay:.1f} s" if delay else ""
+        print(f"worker {pid} {_exit_reason(status)} after {lived:.1f} s; starting another{pause}", flush=True)
+        _pause(delay, lambda: stopping)
         if not stopping:
-            print(f"worker {pid} exited ({os.waitstatus_to_exitcode(status)}); starting another", flush=True)
             spawn()
+
+
+def _run_worker(work: Callable[[], None], parent: int) -> None:
+    """A forked worker's whole life: tied to its parent, its traceback printed if it fails."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    status = 1
+    try:
+        _end_with_parent(parent)
+        work()
+        status = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
+def _end_with_parent(parent: int) -> None:
+    """Make this process end when ``parent`` does, even if it is killed with SIGKILL."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # it died before the request took effect
+                os._exit(1)
+            return
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _exit_reason(status: int) -> str:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+def _pause(seconds: float, stop: Callable[[], bool]) -> None:
+    """Sleep ``seconds``, waking early once ``stop()`` is true (set by a signal handler)."""
+    deadline = time.monotonic() + seconds
+    while not stop() and time.monotonic() < deadline:
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
