@@ -111,6 +111,47 @@ class PositionalPhrase(qcore.Query):
         return PhraseMatcher(slots, [slot.offset for slot in self.slots], self.slop, self.boost)
 
 
+def phrase_stands(slots: list[list], offsets: list[int], slop: int, docnum: int) -> bool:
+    """Whether the slots' terms, their leaf matchers all positioned at or past ``docnum``, line up there."""
+    at = _positions_at(slots[0], docnum)
+    for index in range(1, len(slots)):
+        at = _follow(at, _positions_at(slots[index], docnum), offsets[index] - offsets[index - 1], slop)
+        if not at:
+            return False
+    return True
+
+
+class PhraseChecker:
+    """Checks a phrase at given documents, in ascending order, without walking the documents between.
+
+    For ranking, where only a few candidates need positions: each slot's term matchers
+    skip straight to the candidate (a phrase matcher would also stop at every document
+    in between that holds all the words, and read their positions).
+    """
+
+    def __init__(self, searcher, phrase: PositionalPhrase) -> None:
+        reader = searcher.reader()
+        self.slots = [
+            [
+                searcher.postings(phrase.fieldname, term)
+                for term in slot.terms
+                if (phrase.fieldname, term) in reader
+            ]
+            for slot in phrase.slots
+        ]
+        self.offsets = [slot.offset for slot in phrase.slots]
+        self.slop = phrase.slop
+
+    def stands_at(self, docnum: int) -> bool:
+        if not all(self.slots):
+            return False
+        for leaves in self.slots:
+            for leaf in leaves:
+                if leaf.is_active() and leaf.id() < docnum:
+                    leaf.skip_to(docnum)
+        return phrase_stands(self.slots, self.offsets, self.slop, docnum)
+
+
 class PhraseMatcher(matching.Matcher):
     """Walks the intersection of the slots and stops where the positions line up.
 
@@ -129,25 +170,10 @@ class PhraseMatcher(matching.Matcher):
 
     def _settle(self) -> None:
         """Move forward from the child's current document to the first where the phrase stands."""
-        while self.child.is_active() and not self._positions_match(self.child.id()):
+        while self.child.is_active() and not phrase_stands(
+            self.slots, self.offsets, self.slop, self.child.id()
+        ):
             self.child.next()
-
-    def _positions_match(self, docnum: int) -> bool:
-        at = self._positions_at(self.slots[0], docnum)
-        for index in range(1, len(self.slots)):
-            at = _follow(at, self._positions_at(self.slots[index], docnum),
-                         self.offsets[index] - self.offsets[index - 1], self.slop)  # fmt: skip
-            if not at:
-                return False
-        return True
-
-    @staticmethod
-    def _positions_at(leaves: list, docnum: int) -> set[int]:
-        found: set[int] = set()
-        for leaf in leaves:
-            if leaf.is_active() and leaf.id() == docnum:
-                found.update(leaf.value_as("positions"))
-        return found
 
     # Whoosh's matcher protocol, delegated to the intersection and filtered by positions.
 
@@ -205,6 +231,14 @@ class PhraseMatcher(matching.Matcher):
     def term_matchers(self) -> Iterator:
         for leaves in self.slots:
             yield from leaves
+
+
+def _positions_at(leaves: list, docnum: int) -> set[int]:
+    found: set[int] = set()
+    for leaf in leaves:
+        if leaf.is_active() and leaf.id() == docnum:
+            found.update(leaf.value_as("positions"))
+    return found
 
 
 def _follow(at: set[int], here: set[int], gap: int, slop: int) -> set[int]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.util.times import datetime_to_long
 
-from .phrases import PositionalPhrase, Slot
+from .phrases import PhraseChecker, PositionalPhrase, Slot
 from .querying import AllOf, AnyOf, Everything, Match, PhraseMatch, Plan, ScoringPhrase, Term, Without
 from .syntax import Filter
 
@@ -368,18 +368,16 @@ def _best(view, plan, bm25, docnums, scores, depth, exhaustive=False) -> tuple[l
     if not pairs:
         order = _top(base, docnums, depth)
         return docnums[order].tolist(), base[order].tolist()
-    bonus_bound = np.zeros(len(docnums), np.float64)
-    for pair in pairs:
-        bonus_bound += pair.weight * _pair_bound(view, pair.phrase, bm25, docnums)
-    ceiling = base + bonus_bound
+    bounds = [pair.weight * _pair_bound(view, pair.phrase, bm25, docnums) for pair in pairs]
+    ceiling = base + sum(bounds)
     exact: dict[int, float] = {}
-    batch = len(docnums) if exhaustive else max(2 * depth, 64)
+    batch = len(docnums) if exhaustive else depth + 16
     order = np.argsort(-ceiling, kind="stable")
     checked = 0
     while True:
         todo = order[checked : checked + batch]
-        bonus = _pair_bonus(view, pairs, bm25, docnums[todo])
-        for index, extra in zip(todo.tolist(), bonus, strict=True):
+        bonus = _pair_bonus(view, pairs, [bound[todo] for bound in bounds], bm25, docnums[todo])
+        for index, extra in zip(todo.tolist(), bonus.tolist(), strict=True):
             exact[index] = float(base[index] + extra)
         checked += len(todo)
         best = sorted(exact, key=lambda i: (-exact[i], docnums[i]))[:depth]
@@ -409,30 +407,24 @@ def _pair_bound(view, phrase: PhraseMatch, bm25: BM25, docnums: np.ndarray) -> n
     return np.where((first > 0) & (second > 0), first + second, 0.0)
 
 
-def _pair_bonus(view, pairs: list[ScoringPhrase], bm25: BM25, docs: np.ndarray) -> list[float]:
-    """The exact proximity bonus of each of ``docs``: the pair's words' scores where they stand adjacent."""
+def _pair_bonus(
+    view, pairs: list[ScoringPhrase], bounds: list[np.ndarray], bm25: BM25, docs: np.ndarray
+) -> np.ndarray:
+    """The exact proximity bonus of each of ``docs`` (positions read only where both words occur)."""
     bonus = np.zeros(len(docs), np.float64)
-    if not len(docs):
-        return bonus.tolist()
     ordered = np.argsort(docs, kind="stable")
-    sorted_docs = docs[ordered]
-    for pair in pairs:
-        matcher = PositionalPhrase(pair.phrase.field, pair.phrase.slots, pair.phrase.slop).matcher(
-            view.searcher
+    for pair, bound in zip(pairs, bounds, strict=True):
+        both = ordered[bound[ordered] > 0]  # docs holding both words, in docnum order
+        if not len(both):
+            continue
+        checker = PhraseChecker(
+            view.searcher, PositionalPhrase(pair.phrase.field, pair.phrase.slots, pair.phrase.slop)
         )
-        inside = []
-        for docnum in sorted_docs.tolist():
-            if not matcher.is_active():
-                break
-            matcher.skip_to(docnum)
-            if matcher.is_active() and matcher.id() == docnum:
-                inside.append(docnum)
-        if inside:
-            found = np.asarray(inside, np.int64)
-            scores = pair.weight * _slot_scores(view, pair.phrase, bm25, found)
-            where = ordered[np.searchsorted(sorted_docs, found)]
-            bonus[where] += scores
-    return bonus.tolist()
+        adjacent = [index for index in both.tolist() if checker.stands_at(int(docs[index]))]
+        if adjacent:
+            where = np.asarray(adjacent, np.int64)
+            bonus[where] += pair.weight * _slot_scores(view, pair.phrase, bm25, docs[where])
+    return bonus
 
 
 def _by_date(view: IndexView, docnums: np.ndarray) -> np.ndarray:
