@@ -30,7 +30,7 @@ from index.documents import without_lone_surrogates
 from index.schema import SEARCH_FIELDS
 from index.store import IndexHome, retrying
 
-from . import syntax
+from . import budget, syntax
 from .querying import Everything, Plan, Planner
 from .scoring import BM25, IndexView, rank
 from .snippets import lead, mark, matched_spans, snippet
@@ -229,8 +229,9 @@ class SearchEngine:
             return self._ix
 
     def warm_up(self) -> None:
-        """Open the index and load every analyzer's stemmers before the first request."""
-        self.search("warm up تحميل", snippets=False)
+        """Open the index, load every analyzer's stemmers and read the per-document arrays."""
+        self.plan("warm up تحميل")
+        self._view()
 
     def searcher(self) -> Searcher:
         """This thread's searcher, refreshed when the index has changed."""
@@ -242,26 +243,22 @@ class SearchEngine:
             # Not Searcher.refresh(): it reuses segment readers by segment id
             # and so misses documents deleted from an existing segment.
             current.close()
-        self._local.searcher = retrying(ix.searcher, weighting=self.ranking.weighting())
-        self._local.ix = ix
-        self._local.view = IndexView(self._local.searcher, str(self._ix_dir))
-        self._local.planner = None
-        return self._local.searcher
+        searcher = retrying(ix.searcher, weighting=self.ranking.weighting())
+        view = IndexView(searcher, str(self._ix_dir))
+        view.prepare(name for name, _weight in self.ranking.field_boosts if name in searcher.schema)
+        planner = Planner(searcher.schema, searcher.reader(), dict(self.ranking.field_boosts),
+                          self.ranking.proximity_boost, self.ranking.proximity_slop)  # fmt: skip
+        planner.plan(syntax.parse("تحميل load"))  # loads the stemmers now, not in a query's time
+        self._local.searcher, self._local.ix, self._local.view = searcher, ix, view
+        self._local.planner = planner
+        return searcher
 
     def _view(self) -> IndexView:
         self.searcher()
         return self._local.view
 
     def _planner(self) -> Planner:
-        searcher = self.searcher()
-        if self._local.planner is None:
-            self._local.planner = Planner(
-                searcher.schema,
-                searcher.reader(),
-                dict(self.ranking.field_boosts),
-                self.ranking.proximity_boost,
-                self.ranking.proximity_slop,
-            )
+        self.searcher()
         return self._local.planner
 
     # ------------------------------------------------------------- queries
@@ -288,14 +285,16 @@ class SearchEngine:
         if cached is not None:
             return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
         try:
-            found = self._answer(request)
+            with budget.time_limit():
+                found = self._answer(request)
         except OSError:
             # Segment files are opened lazily; a commit that merged segments may
             # have removed one under this (now outdated) searcher. Retry once on
             # a fresh searcher rather than fail the request.
             stale, self._local.searcher = self._local.searcher, None
             stale.close()
-            found = self._answer(request)
+            with budget.time_limit():
+                found = self._answer(request)
         found.took_ms = round((time.perf_counter() - started) * 1000, 2)
         self._cache.put(key, found)
         return found

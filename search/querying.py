@@ -21,11 +21,12 @@ from itertools import pairwise
 
 from index.analysis import ArabicLightStemmer
 
-from . import syntax
+from . import budget, syntax
 from .phrases import Slot
 from .syntax import And, Clause, Filter, Fuzzy, Group, Occur, ParsedQuery, Phrase, Prefix, QueryError, Words
 
 MAX_EXPANSIONS = 100  # words one prefix or fuzzy term may stand for
+MAX_FUZZY_TERMS = 5  # fuzzy terms in one query: each walks the vocabulary
 MAX_SCORING_TERMS = 2000  # terms one query may score, after expansion
 
 # The fields a text field is searched in: its stemmed (matching, positional) field and
@@ -147,10 +148,11 @@ class Planner:
         self.exact = schema[f"body{EXACT_SUFFIX}"].analyzer if f"body{EXACT_SUFFIX}" in schema else None
         self.root = schema[f"body{ROOT_SUFFIX}"].analyzer if f"body{ROOT_SUFFIX}" in schema else None
         self.stopped: list[str] = []
-        self.expansions = 0
+        self.fuzzy_terms = 0
 
     def plan(self, parsed: ParsedQuery) -> Plan:
         self.stopped = []
+        self.fuzzy_terms = 0
         part = self._group(parsed.root) if parsed.root.clauses else _Part(Everything())
         if parsed.plain and part.match is not None:
             part.phrases.extend(self._proximity(parsed))
@@ -290,13 +292,20 @@ class Planner:
         return self._expanded(expanded, node.text + "*")
 
     def _fuzzy(self, node: Fuzzy) -> _Part:
-        """Stems within the edit distance of the word's own stem (the first letter kept)."""
+        """Stems within the edit distance of the word's own stem (its first two letters kept).
+
+        Whoosh walks the vocabulary with an automaton; a fixed two-letter start makes the
+        walk ten times shorter than one letter (most typos are later in the word).
+        """
+        self.fuzzy_terms += 1
+        if self.fuzzy_terms > MAX_FUZZY_TERMS:
+            raise QueryError(f"A query may hold at most {MAX_FUZZY_TERMS} fuzzy (~) words: remove some.")
         stem = _first_form(self.stemmed, node.text)
         if not stem:
             return _Part(None)
         expanded = []
         for name in node.fields:
-            words = self.reader.terms_within(name, stem, node.edits, prefix=1 if len(stem) > 3 else 0)
+            words = self.reader.terms_within(name, stem, node.edits, prefix=min(2, len(stem) - 1))
             expanded += [Term(name, word) for word in self._bounded(words, f"{node.text}~{node.edits}")]
         return self._expanded(expanded, f"{node.text}~")
 
@@ -308,7 +317,7 @@ class Planner:
 
     def _bounded(self, words, shown: str) -> list[str]:
         found = []
-        for word in words:
+        for word in budget.checked(words, every=64):
             found.append(word)
             if len(found) > MAX_EXPANSIONS:
                 raise QueryError(

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.util.times import datetime_to_long
 
+from . import budget
 from .phrases import PhraseChecker, PositionalPhrase, Slot
 from .querying import AllOf, AnyOf, Everything, Match, PhraseMatch, Plan, ScoringPhrase, Term, Without
 from .syntax import Filter
@@ -153,6 +154,19 @@ class IndexView:
         self._phrases: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
+    def prepare(self, text_fields) -> None:
+        """Read the per-document arrays every query needs (lengths, columns, dates) ahead of queries.
+
+        They cost a pass over every document of new segments, which is the index's
+        cost, not a query's: done before a query's time starts counting.
+        """
+        for fieldname in text_fields:
+            self.lengths(fieldname)
+        for fieldname in FACET_FIELDS:
+            self.column(fieldname)
+        self.dates()
+        self.live()
+
     # ------------------------------------------------------------- postings
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -175,6 +189,7 @@ class IndexView:
 
     def contributions(self, fieldname: str, text: str, bm25: BM25) -> tuple[np.ndarray, np.ndarray]:
         """Each matching document and the term's BM25 score in it."""
+        budget.check()
         ids, tf = self.postings(fieldname, text)
         if not len(ids):
             return ids, np.empty(0, np.float64)
@@ -222,7 +237,7 @@ class IndexView:
             found = self._phrases.get(phrase)
         if found is None:
             query = PositionalPhrase(phrase.field, phrase.slots, phrase.slop)
-            found = np.fromiter(query.matcher(self.searcher).all_ids(), np.int64)
+            found = np.fromiter(budget.checked(query.matcher(self.searcher).all_ids(), 256), np.int64)
             with self._lock:
                 self._phrases[phrase] = found
                 if len(self._phrases) > 256:

@@ -32,6 +32,7 @@ SUGGEST_FIELDS = ("title_exact", "body_exact")
 # edit away, from a word of some length, to a word several documents use; weaker ones
 # are only offered ("did you mean").
 CONFIDENT_COST, CONFIDENT_LENGTH, CONFIDENT_FREQUENCY = 1.0, 4, 3
+MAX_CORRECTED_WORDS = 4  # unmatched words of one query looked up: each walks the vocabulary
 MATCH_FIELDS = ("title", "body")
 MAX_SCANNED_TERMS = 5000
 _NORMALIZE = CachedChain(*normalization_filters())
@@ -173,9 +174,11 @@ class Suggester:
 
         ``words`` are the typed words with their stems, in order.
         """
-        parts, replaced = [], []
+        parts, replaced, tried = [], [], 0
         for word, stems in words:
-            found = None if not stems or self.matches(word, stems) else self.correct(word)
+            unmatched = bool(stems) and not self.matches(word, stems)
+            tried += unmatched
+            found = self.correct(word) if unmatched and tried <= MAX_CORRECTED_WORDS else None
             parts.append(found.word if found else word)
             if found:
                 replaced.append(found)
@@ -189,9 +192,9 @@ class Suggester:
         if len(term) < 3 or term.isdigit():
             return None
         allowed = 1.0 if len(term) <= 5 else 2.0
-        # A fixed first letter keeps the walk over the lexicon short; the article
-        # ال is too common to narrow anything, so it does not count.
-        prefix = 3 if term.startswith("ال") and len(term) > 4 else 1
+        # A fixed start keeps the walk over the lexicon short (ten times shorter with two
+        # letters than with one); the article ال is too common to narrow anything.
+        prefix = 4 if term.startswith("ال") and len(term) > 5 else 2
         best: tuple[float, int, str] | None = None
         for fieldname in SUGGEST_FIELDS:
             for candidate in self.reader.terms_within(fieldname, term, int(allowed), prefix=prefix):

@@ -14,6 +14,7 @@ import pytest
 
 from index.indexer import rebuild_index
 from index.store import IndexHome
+from search import budget
 from search.cli import main
 from search.engine import SearchEngine
 from web import create_app
@@ -208,6 +209,19 @@ def test_expansions_are_bounded_with_a_clear_message(snn) -> None:
     for query in ("ال*", "مح* ال* وا* ام*", "ال~2"):
         status, data = api(snn, q=query)
         assert status == 400 and "narrow" in data["error"]
+
+
+def test_fuzzy_terms_per_query_are_bounded(client) -> None:
+    status, data = api(client, q=" ".join(f"word{n}~" for n in range(6)))
+    assert status == 400 and "at most 5 fuzzy" in data["error"]
+
+
+def test_a_query_over_its_time_is_stopped_with_a_message(client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "QUERY_SECONDS", 0.0)
+    status, data = api(client, q="minister OR heat OR الرياض")
+    assert status == 400 and "took too long" in data["error"]
+    monkeypatch.undo()
+    assert api(client, q="minister OR heat OR الرياض")[0] == 200
 
 
 # ------------------------------------------------------------------ filters and sorting
