@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("FAHRAS_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SNN = DATA / "saudinewsnet" / "corpus.jsonl.gz"
 SHORT_QUERIES = DATA / "saudinewsnet" / "queries.short.tsv"
 QUESTIONS = DATA / "xquad" / "queries.ar.tsv"

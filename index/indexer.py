@@ -4,24 +4,26 @@
 are added, changed ones replaced, and documents whose file (or JSON record)
 is gone are deleted; unchanged ones cost one hash comparison. ``rebuild_index``
 builds a complete new generation beside the live one and swaps it in
-atomically (see :mod:`index.store`). Bulk builds use Whoosh's multiprocess
-writer so analysis runs on every core.
+atomically (see :mod:`index.store`). Documents are written through
+:class:`index.building.BulkWriter`: segments built in worker processes on
+every core, committed by Whoosh's own writer.
 """
 
 from __future__ import annotations
 
 import os
-import sys
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
 from whoosh import index as whoosh_index
 from whoosh.writing import MERGE_SMALL, IndexWriter
 
+from .building import BulkWriter
 from .documents import Document, FileReader, Skipped, SourceFile, find_files
+from .progress import Progress
 from .schema import (
     DEFAULT_ANALYSIS,
     AnalysisConfig,
@@ -111,49 +113,36 @@ def _under(origin: str, root: Path) -> bool:
 
 
 class _Run:
-    """One pass over a folder, writing changes through one writer."""
+    """One pass over a folder, writing changes through one writer (made on the first change)."""
 
-    def __init__(self, ix, inventory: dict, root: Path, procs: int, show_progress: bool):
+    def __init__(
+        self, ix, inventory: dict, root: Path, new_writer: Callable[[], BulkWriter], progress: Progress
+    ):
         self.ix = ix
         self.inventory = inventory
         self.root = root.resolve()
-        self.procs = procs
-        self.show_progress = show_progress
+        self.new_writer = new_writer
+        self.progress = progress
         self.report = IndexReport()
-        self.writer: IndexWriter | None = None
+        self.writer: BulkWriter | None = None
         self.seen: dict[str, str] = {}
         self.failed_origins: set[str] = set()
 
-    def _writer(self) -> IndexWriter:
-        # compound=False: whoosh-reloaded copies a compound segment into memory
-        # for every reader that opens it, so each searcher thread of a server
-        # would hold its own copy of the index; separate files are shared
-        # through the page cache instead.
+    def _writer(self) -> BulkWriter:
         if self.writer is None:
-            if self.procs > 1:
-                self.writer = self.ix.writer(procs=self.procs, multisegment=True, limitmb=256, compound=False)
-            else:
-                self.writer = self.ix.writer(limitmb=256, compound=False)
+            self.writer = self.new_writer()
         return self.writer
 
     def run(self) -> IndexReport:
         started = time.monotonic()
         sources = [item for item in find_files(self.root) if self._keep_source(item)]
-        with tqdm(
-            total=sum(s.size for s in sources),
-            unit="B",
-            unit_scale=True,
-            desc="Indexing",
-            disable=None if self.show_progress else True,
-            file=sys.stderr,
-        ) as bar:
-            for source in sources:
-                self._index_file(source)
-                bar.update(source.size)
-                bar.set_postfix(docs=len(self.seen), refresh=False)
+        self.progress.adding()
+        for source in sources:
+            self._index_file(source)
         self._delete_missing()
         if self.writer is not None:
             self.writer.commit(mergetype=_merge_dropping_empty_segments)
+        self.progress.close()
         self.report.elapsed = time.monotonic() - started
         return self.report
 
@@ -178,11 +167,13 @@ class _Run:
         if first_seen is not None:
             reason = f"duplicate id {document.id!r} (first seen in {first_seen})"
             self.report.skipped.append(Skipped(document.path or document.origin, reason))
+            self.progress.advance()
             return
         self.seen[document.id] = document.path or document.origin
         old = self.inventory.get(document.id)
         if old == (document.origin, document.fingerprint):
             self.report.unchanged += 1
+            self.progress.advance()  # the writer counts the documents it indexes
         elif old is None:
             self._writer().add_document(**_fields(document, self.ix.schema))
             self.report.added += 1
@@ -224,16 +215,36 @@ def _check_root(root: Path) -> None:
         raise IndexingError(f"{root} does not exist")
 
 
+def _count_documents(root: Path) -> int:
+    """How many documents a folder holds (one fast reading pass): the build's total, and its chunks."""
+    return sum(1 for item in iter_documents(root) if isinstance(item, Document))
+
+
 def _build_generation(
     home: IndexHome, root: Path, show_progress: bool, analysis: AnalysisConfig
 ) -> IndexReport:
-    """Index ``root`` into a new generation and publish it (write lock held)."""
+    """Index ``root`` into a new generation and publish it (write lock held).
+
+    On any failure the new generation is removed and the live one stays.
+    """
     folder = home.new_generation()
-    ix = whoosh_index.create_in(str(folder), build_schema(analysis))
-    report = _Run(ix, {}, root, _procs_for(root), show_progress).run()
-    report.total_docs = _count(ix)
-    home.record_build(folder, source=str(root.resolve()), documents=report.total_docs)
-    ix.close()
+    try:
+        ix = whoosh_index.create_in(str(folder), build_schema(analysis))
+        progress = Progress(show_progress, _count_documents(root))
+        procs = _procs_for(root)
+        with BulkWriter(ix, procs=procs, progress=progress, expected_docs=progress.total_documents) as writer:
+            report = _Run(ix, {}, root, lambda: writer, progress).run()
+        report.total_docs = _count(ix)
+        if report.total_docs != report.added:
+            raise IndexingError(
+                f"the new index holds {report.total_docs:,} of the {report.added:,} documents "
+                "read; nothing was published"
+            )
+        home.record_build(folder, source=str(root.resolve()), documents=report.total_docs)
+        ix.close()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     home.publish(folder)
     return report
 
@@ -261,7 +272,9 @@ def update_index(
         if not home.exists():  # checked under the lock: another writer may have just built it
             return _build_generation(home, root, show_progress, DEFAULT_ANALYSIS)
         ix = home.open()
-        report = _Run(ix, read_inventory(ix), root, 1, show_progress).run()
+        progress = Progress(show_progress)
+        with BulkWriter(ix, procs=_procs_for(root), progress=progress) as writer:
+            report = _Run(ix, read_inventory(ix), root, lambda: writer, progress).run()
         report.total_docs = _count(ix)
         if report.changed:
             info = home.build_info()
