@@ -36,8 +36,8 @@ from .workers import Counters, WorkerFailed, WorkerPool
 # worker needs about 200 MB plus 25 KB per document of its segment.
 SEGMENT_MAX_DOCS = 16_000
 SEGMENT_MAX_CHARS = 80_000_000
-# A chunk this small is built in this process when no worker is running yet
-# (the last few documents of an incremental run): forking would cost more.
+# A last chunk this small is built in this process when no worker was started
+# (the few documents of most incremental runs): forking would cost more.
 IN_PROCESS_MAX_DOCS = 2_000
 # How often (in documents, and in terms) a segment being built reports progress.
 REPORT_EVERY = 200
@@ -116,7 +116,7 @@ class BulkWriter:
         self._committing = True
         try:
             if self._chunk:
-                self._dispatch()
+                self._dispatch(last=True)
             if self._pool is not None:
                 self._collect(self._pool.drain())
             new = self._finished_segments()
@@ -145,12 +145,12 @@ class BulkWriter:
 
     # ------------------------------------------------------------ chunks
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, last: bool = False) -> None:
         documents, self._chunk, self._chunk_chars = self._chunk, [], 0
         number = len(self._segments)
         segment = self.codec.new_segment(self.ix.storage, self.ix.indexname)
         self._segments.append(segment)
-        if self._pool is None or (not self._pool.busy and len(documents) <= IN_PROCESS_MAX_DOCS):
+        if self._pool is None or (last and not self._pool.started and len(documents) <= IN_PROCESS_MAX_DOCS):
             self._segments[number] = self._build(segment, documents, self._here, self._show)
             self._built.add(number)
         else:
@@ -199,7 +199,7 @@ class BulkWriter:
         if missing or built != self.added:
             raise WorkerFailed(
                 f"only {built:,} of the {self.added:,} documents were built "
-                f"({len(missing)} segment(s) missing); nothing was published"
+                f"({len(missing)} segment(s) missing); the index was not changed"
             )
         return list(self._segments)
 

@@ -238,7 +238,7 @@ def _build_generation(
         if report.total_docs != report.added:
             raise IndexingError(
                 f"the new index holds {report.total_docs:,} of the {report.added:,} documents "
-                "read; nothing was published"
+                "read; the index was not changed"
             )
         home.record_build(folder, source=str(root.resolve()), documents=report.total_docs)
         ix.close()

@@ -107,6 +107,10 @@ class WorkerPool:
         self.close(kill=error is not None)
 
     @property
+    def started(self) -> bool:
+        return bool(self._workers)
+
+    @property
     def busy(self) -> int:
         return sum(1 for worker in self._workers if worker.task is not None)
 
@@ -118,7 +122,7 @@ class WorkerPool:
             done += self._wait()
             worker = self._idle_worker()
         try:
-            worker.connection.send(task)
+            worker.connection.send(("run", task))
         except OSError:  # its end of the pipe is closed: it died
             raise self._death(worker) from None
         worker.task = key
@@ -138,7 +142,7 @@ class WorkerPool:
                 _kill(worker.pid)
             else:
                 with contextlib.suppress(OSError):
-                    worker.connection.send(None)
+                    worker.connection.send(("stop", None))
         for worker in self._workers:
             _end(worker.pid)
             worker.connection.close()
@@ -155,7 +159,7 @@ class WorkerPool:
             except (EOFError, OSError):
                 raise self._death(worker) from None
             if status == "failed":
-                raise WorkerFailed(payload)
+                raise WorkerFailed(f"a worker process failed: {payload}; the index was not changed")
             done.append((worker.task, payload))
             worker.task = None
         self.on_wait()
@@ -201,7 +205,7 @@ class WorkerPool:
             cause = f"exited with status {os.WEXITSTATUS(status)}"
         else:
             cause = "stopped answering"
-        return WorkerFailed(f"a worker process (pid {worker.pid}) {cause}; nothing was published")
+        return WorkerFailed(f"a worker process (pid {worker.pid}) {cause}; the index was not changed")
 
 
 def _serve(connection: Connection, parent: int, handle: Callable, counters: Counters) -> int:
@@ -215,10 +219,10 @@ def _serve(connection: Connection, parent: int, handle: Callable, counters: Coun
     gc.disable()
     while True:
         try:
-            task = connection.recv()
+            order, task = connection.recv()
         except (EOFError, OSError):
             return 1  # the parent is gone
-        if task is None:
+        if order == "stop":
             return 0
         try:
             result = handle(task, counters)

@@ -12,8 +12,10 @@ import html
 import json
 import os
 import re
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from index.indexer import rebuild_index, update_index
@@ -29,9 +31,26 @@ def _home(args: argparse.Namespace) -> IndexHome:
     return IndexHome(args.index)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: a build then ends as on ^C (workers ended, nothing published)."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    def terminated(signum, frame) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     build = rebuild_index if args.command == "rebuild" else update_index
-    report = build(_home(args), Path(args.path), show_progress=not args.quiet, lock_timeout=args.wait)
+    with _terminate_as_interrupt():
+        report = build(_home(args), Path(args.path), show_progress=not args.quiet, lock_timeout=args.wait)
     print(report.summary())
     return 0
 
@@ -187,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _EXPECTED as error:
         print(f"fahras {args.command}: {error}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"fahras {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"fahras {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -144,7 +144,10 @@ def assert_same_scores(expected: whoosh_index.Index, actual: whoosh_index.Index,
         body_terms = [t for f, t in reader.all_terms() if f == "body"][::7][:terms]
     queries = [Term("body", term) for term in body_terms]
     queries += [Or([Term(f, t) for f in ("body", "title", "body_root")]) for t in body_terms[:50]]
-    with expected.searcher(weighting=scoring.BM25F()) as want, actual.searcher(weighting=scoring.BM25F()) as got:
+    with (
+        expected.searcher(weighting=scoring.BM25F()) as want,
+        actual.searcher(weighting=scoring.BM25F()) as got,
+    ):
         for query in queries:
             want_hits = {hit["id"]: hit.score for hit in want.search(query, limit=None)}
             got_hits = {hit["id"]: hit.score for hit in got.search(query, limit=None)}
