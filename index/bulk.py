@@ -22,7 +22,7 @@ rules live in :mod:`index.analysis` alone.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from whoosh.codec import default_codec
@@ -57,22 +57,30 @@ class _Postings:
 class _MemoField:
     """A text field indexed through a word memo: its chain and how its postings are encoded.
 
-    Its postings are kept as positions, one ``array('I')`` per term holding
-    ``docnum, frequency, position...`` for each document (about 14 bytes a
-    posting instead of 60 as Python objects), and encoded when written.
+    Its postings are kept packed, one ``array('I')`` per term holding
+    ``docnum, frequency`` (and the positions, for a format that stores them)
+    for each document: about 12 bytes a posting instead of 60 as Python
+    objects. They are encoded when written.
     """
 
     name: str
     chain: CachedChain
     boost: float
     scorable: bool
-    encode: Callable[[list[int]], bytes]
+    encode: Callable[[Sequence[int]], bytes]
+    keeps_positions: bool
 
     def postings(self, packed: array) -> Iterator[tuple[int, float, bytes]]:
         """(docnum, weight, value) of one term's packed postings, as Whoosh's field would give them."""
         encode, boost = self.encode, self.boost
         end = len(packed)
         at = 0
+        if not self.keeps_positions:  # the value is the frequency alone: ``encode`` reads only its length
+            while at < end:
+                frequency = packed[at + 1]
+                yield packed[at], frequency * boost, encode(range(frequency))
+                at += 2
+            return
         while at < end:
             frequency = packed[at + 1]
             start = at + 2
@@ -96,7 +104,11 @@ class FusedChains:
         self.chains = chains
         shared = _common_prefix([chain.filters for chain in chains])
         self._shared = CachedChain(*shared)
-        self._own = tuple(CachedChain(*chain.filters[len(shared) :]) for chain in chains)
+        # None for a chain that is nothing but the shared filters (the exact chain).
+        self._own = tuple(
+            CachedChain(*chain.filters[len(shared) :]) if len(chain.filters) > len(shared) else None
+            for chain in chains
+        )
         self._memo: dict[str, tuple[tuple[str, ...], ...]] = {}
 
     def forms(self, word: str) -> tuple[tuple[str, ...], ...]:
@@ -113,7 +125,10 @@ class FusedChains:
         script = script_of(word)
         if any(script_of(text) != script for text in middle):
             return tuple(chain.analyze(word) for chain in self.chains)
-        return tuple(tuple(form for text in middle for form in own.analyze(text)) for own in self._own)
+        return tuple(
+            middle if own is None else tuple(form for text in middle for form in own.analyze(text))
+            for own in self._own
+        )
 
 
 def _common_prefix(sequences: list[tuple]) -> tuple:
@@ -254,6 +269,7 @@ class SegmentBuilder:
 
     def _add_text_postings(self, memo_field: _MemoField, forms: dict[str, list[int]], docnum: int) -> int:
         terms = self._terms[memo_field.name]
+        keeps_positions = memo_field.keeps_positions
         length = 0
         for form, positions in forms.items():
             length += len(positions)
@@ -262,7 +278,8 @@ class SegmentBuilder:
                 packed = terms[form] = array("I")
             packed.append(docnum)
             packed.append(len(positions))
-            packed.extend(positions)
+            if keeps_positions:
+                packed.extend(positions)
         return length if memo_field.scorable else 0
 
     def _write_per_document(self, fields: Mapping, names: list[str], lengths: dict, docnum: int) -> None:
@@ -313,4 +330,5 @@ def _memo_field(name: str, field_type: AnalysedText) -> _MemoField:
         boost=field_type.format.field_boost,
         scorable=field_type.scorable,
         encode=field_type.encoder(),
+        keeps_positions=field_type.format.supports("positions"),
     )

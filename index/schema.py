@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
@@ -69,8 +69,8 @@ class AnalysedText(TEXT):
         for word, found in positions.items():
             yield word.encode("utf-8"), len(found), len(found) * boost, encode(found)
 
-    def encoder(self) -> Callable[[list[int]], bytes]:
-        """How the format turns a word's positions into its posting value."""
+    def encoder(self) -> Callable[[Sequence[int]], bytes]:
+        """How the format turns a word's positions into its posting value (Frequency reads their count)."""
         if type(self.format) is Positions:
             return self.format.encode
         return lambda found: pack_uint(len(found))  # Frequency stores the count alone
