@@ -26,16 +26,21 @@ from collections.abc import Callable
 from whoosh.codec import default_codec
 from whoosh.codec.base import Segment
 from whoosh.index import Index
-from whoosh.writing import MERGE_SMALL, IndexWriter
+from whoosh.reading import SegmentReader
+from whoosh.writing import IndexWriter
 
 from .bulk import SegmentBuilder
-from .progress import ADDING, WRITING, Progress
+from .progress import ADDING, MERGING, WRITING, Progress
 from .workers import Counters, WorkerFailed, WorkerPool
 
 # A segment holds at most this many documents and characters of text: a
 # worker needs about 200 MB plus 25 KB per document of its segment.
 SEGMENT_MAX_DOCS = 16_000
 SEGMENT_MAX_CHARS = 80_000_000
+# Each incremental run adds a small segment; once more than MAX_SMALL_SEGMENTS
+# hold fewer than SMALL_SEGMENT_DOCS live documents, they are merged into one.
+SMALL_SEGMENT_DOCS = SEGMENT_MAX_DOCS // 8
+MAX_SMALL_SEGMENTS = 3
 # A last chunk this small is built in this process when no worker was started
 # (the few documents of most incremental runs): forking would cost more.
 IN_PROCESS_MAX_DOCS = 2_000
@@ -112,7 +117,7 @@ class BulkWriter:
 
     def commit(self, mergetype: MergePolicy | None = None) -> None:
         """Finish every segment, check them, and commit them with the existing ones (after ``mergetype``)."""
-        policy = mergetype or MERGE_SMALL
+        policy = mergetype or merge_small_segments
         self._committing = True
         try:
             if self._chunk:
@@ -120,7 +125,7 @@ class BulkWriter:
             if self._pool is not None:
                 self._collect(self._pool.drain())
             new = self._finished_segments()
-            self._whoosh_writer().commit(mergetype=lambda writer, old: policy(writer, old) + new)
+            self._whoosh_writer().commit(mergetype=lambda writer, old: self._merge(policy, writer, old) + new)
             self._whoosh = None
         except BaseException:
             self.cancel()
@@ -129,6 +134,14 @@ class BulkWriter:
             self.progress.close()
         if self._pool is not None:
             self._pool.close()
+
+    def _merge(self, policy: MergePolicy, writer: IndexWriter, old: list) -> list:
+        """Apply the merge policy; the segments it merges are written after it, in a phase of their own."""
+        kept = policy(writer, old)
+        merged = [segment for segment in old if segment not in kept and segment.doc_count() > 0]
+        if merged:
+            self.progress.phase(MERGING, total=len(merged), unit="segments")
+        return kept
 
     def cancel(self) -> None:
         """Abandon the build: end the workers, delete the new segments' files, release Whoosh's lock."""
@@ -140,8 +153,10 @@ class BulkWriter:
                 storage.delete_file(name)
         self._segments = []
         if self._whoosh is not None:
-            self._whoosh.cancel()
+            self._whoosh.cancel()  # releases Whoosh's lock and removes its temporary files
             self._whoosh = None
+        else:  # the per-document writers' temporary folder (a commit's writer removes it)
+            storage.temp_storage(f"{self.ix.indexname}.tmp").destroy()
 
     # ------------------------------------------------------------ chunks
 
@@ -223,3 +238,26 @@ class BulkWriter:
         if self._committing and counts[_DOCS] >= self.added and counts[_TERMS]:
             self.progress.phase(WRITING, unit="terms")
             self.progress.reach(counts[_TERMS_WRITTEN], counts[_TERMS])
+
+
+def merge_small_segments(writer: IndexWriter, segments: list) -> list:
+    """The merge policy of every commit: which existing segments to keep (Whoosh's ``mergetype`` hook).
+
+    One segment answers queries fastest, but merging segments means writing
+    their documents again through Whoosh's writer, nearly the cost of
+    indexing them: so the segments of a bulk build are kept as they are
+    (one per worker, or per chunk on a large archive), and what is merged is
+    what piles up over updates. A segment whose documents are all deleted
+    is dropped (every query would still look its terms up), and once more
+    than MAX_SMALL_SEGMENTS segments hold fewer than SMALL_SEGMENT_DOCS live
+    documents (each incremental run adds one), they are merged into one: a
+    cost bounded by their size. ``fahras rebuild`` returns to the fewest segments.
+    """
+    live = [segment for segment in segments if segment.doc_count() > 0]
+    small = [segment for segment in live if segment.doc_count() < SMALL_SEGMENT_DOCS]
+    if len(small) <= MAX_SMALL_SEGMENTS:
+        return live
+    for segment in small:
+        with SegmentReader(writer.storage, writer.schema, segment) as reader:
+            writer.add_reader(reader)
+    return [segment for segment in live if segment not in small]

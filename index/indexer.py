@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.writing import MERGE_SMALL, IndexWriter
 
-from .building import BulkWriter
+from .building import BulkWriter, merge_small_segments
 from .documents import Document, FileReader, Skipped, SourceFile, find_files
-from .progress import Progress
+from .progress import COUNTING, Progress
 from .schema import (
     DEFAULT_ANALYSIS,
     AnalysisConfig,
@@ -141,7 +140,7 @@ class _Run:
             self._index_file(source)
         self._delete_missing()
         if self.writer is not None:
-            self.writer.commit(mergetype=_merge_dropping_empty_segments)
+            self.writer.commit(mergetype=merge_small_segments)
         self.progress.close()
         self.report.elapsed = time.monotonic() - started
         return self.report
@@ -190,16 +189,6 @@ class _Run:
                 self.report.deleted += 1
 
 
-def _merge_dropping_empty_segments(writer: IndexWriter, segments: list) -> list:
-    """Whoosh's default merge policy, after dropping segments whose documents are all deleted.
-
-    Whoosh keeps a segment until a merge takes it, and merges only once there
-    are more than four: a folder of documents indexed and later removed left
-    a dead segment in which every query still looked up every term.
-    """
-    return MERGE_SMALL(writer, [segment for segment in segments if segment.doc_count() > 0])
-
-
 def _procs_for(root: Path) -> int:
     size = sum(s.size for s in find_files(root) if isinstance(s, SourceFile))
     return max(1, min(os.cpu_count() or 1, 4)) if size >= MULTIPROCESS_MIN_BYTES else 1
@@ -215,9 +204,16 @@ def _check_root(root: Path) -> None:
         raise IndexingError(f"{root} does not exist")
 
 
-def _count_documents(root: Path) -> int:
+def _count_documents(root: Path, progress: Progress) -> int:
     """How many documents a folder holds (one fast reading pass): the build's total, and its chunks."""
-    return sum(1 for item in iter_documents(root) if isinstance(item, Document))
+    progress.phase(COUNTING)
+    count = 0
+    for item in iter_documents(root):
+        if isinstance(item, Document):
+            count += 1
+            progress.advance()
+    progress.total_documents = count
+    return count
 
 
 def _build_generation(
@@ -230,9 +226,9 @@ def _build_generation(
     folder = home.new_generation()
     try:
         ix = whoosh_index.create_in(str(folder), build_schema(analysis))
-        progress = Progress(show_progress, _count_documents(root))
-        procs = _procs_for(root)
-        with BulkWriter(ix, procs=procs, progress=progress, expected_docs=progress.total_documents) as writer:
+        progress = Progress(show_progress)
+        expected = _count_documents(root, progress)
+        with BulkWriter(ix, procs=_procs_for(root), progress=progress, expected_docs=expected) as writer:
             report = _Run(ix, {}, root, lambda: writer, progress).run()
         report.total_docs = _count(ix)
         if report.total_docs != report.added:

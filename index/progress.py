@@ -1,8 +1,9 @@
 """What a build shows while it runs: one named phase at a time, on stderr, on a terminal only.
 
-A build first adds documents (counted in documents, with documents per
-second, out of the total when it is known), then writes the index, then
-merges segments if its merge policy asks for it. Each phase is its own line,
+A rebuild first counts the documents (a quick reading pass); a build then
+adds them (counted in documents, with documents per second, out of the
+total when it is known), then writes the index, then merges segments if
+its merge policy asks for it. Each phase is its own line,
 so a user sees which part of the work is going on, and a file of 30,000
 articles moves the count from its first document instead of jumping from 0%
 to 100% when the file is done.
@@ -14,6 +15,7 @@ import sys
 
 from tqdm import tqdm
 
+COUNTING = "Counting documents"
 ADDING = "Adding documents"
 WRITING = "Writing the index"
 MERGING = "Merging segments"
