@@ -21,6 +21,7 @@ writes them as follows:
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 from whoosh.codec import default_codec
@@ -182,7 +183,9 @@ class BulkWriter:
             for index, value in enumerate(counts):
                 counters.set(index, value)
 
-        return self._build(segment, documents, counts, report)
+        built = self._build(segment, documents, counts, report)
+        gc.collect()  # a worker runs without the cyclic collector; a chunk's leftovers go here
+        return built
 
     def _build(self, segment: Segment, documents: list[dict], counts: list[int], report) -> Segment:
         """Build one segment, keeping ``counts`` (documents, terms, terms written) up to date."""
