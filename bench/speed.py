@@ -1,14 +1,19 @@
 """Indexing and query speed: Fahras against naive Whoosh, measured in one run.
 
-Each system runs in its own child process (so peak RSS is its own): it indexes
-the SaudiNewsNet corpus (or a ``--docs N`` prefix, or ``--scale N`` synthetic
-documents recombined from its paragraphs), then opens one searcher, as the web
-server does, and times short queries and long question queries, top 10, with
-and without highlighted snippets. Ratios Fahras/naive are printed at the end.
+Each system runs in its own child process, once per repeat: it indexes the
+set (a prefix of the SaudiNewsNet corpus, or ``--scale N`` synthetic
+documents recombined from its paragraphs) and reports documents per second,
+CPU time, index size and peak memory (the largest process, and the sum over
+the process and its workers, sampled from /proc). After the last repeat of
+the last set it opens one searcher, as the web server does, and times short
+queries and long question queries, top 10, with and without snippets.
+Medians of the repeats and the Fahras/naive ratios are printed at the end,
+with the machine's load average before and after (the machine is shared).
 
-    python bench/speed.py                  # the full 30,676-article corpus
-    python bench/speed.py --docs 5000      # a quick run
-    python bench/speed.py --scale 100000 --systems fahras
+    python bench/speed.py                       # 10,000 and all 30,676 articles
+    python bench/speed.py --repeats 3           # medians of three builds each
+    python bench/speed.py --sets 5000 --queries 0
+    python bench/speed.py --scale 300000 --systems fahras --queries 300
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("FAHRAS_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SNN = DATA / "saudinewsnet" / "corpus.jsonl.gz"
 SHORT_QUERIES = DATA / "saudinewsnet" / "queries.short.tsv"
 QUESTIONS = DATA / "xquad" / "queries.ar.tsv"
@@ -43,6 +49,7 @@ def read_queries(path: Path, limit: int) -> list[str]:
 
 def write_corpus(folder: Path, docs: int, scale: int) -> Path:
     """The corpus as one JSON-lines file: a prefix of SaudiNewsNet, or a synthetic one."""
+    folder.mkdir(parents=True, exist_ok=True)
     target = folder / "corpus.jsonl"
     with gzip.open(SNN, "rt", encoding="utf-8") as source:
         records = [json.loads(line) for line in islice(source, docs or None)]
@@ -109,7 +116,7 @@ def naive_worker(corpus: Path, folder: Path) -> dict:
     from search.evaluate import plain_query
 
     schema = Schema(id=ID(stored=True, unique=True), title=TEXT(stored=True), body=TEXT(stored=True))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     ix = whoosh_index.create_in(str(folder), schema)
     writer = ix.writer()
     count = 0
@@ -119,14 +126,14 @@ def naive_worker(corpus: Path, folder: Path) -> dict:
             writer.add_document(id=record["id"], title=record["title"], body=record["text"])
             count += 1
     writer.commit()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     parser = MultifieldParser(["title", "body"], schema, group=OrGroup)
     searcher = ix.searcher()
 
     def search(text: str) -> None:
         list(searcher.search(parser.parse(plain_query(text)), limit=10))
 
-    return {"docs": count, "index_s": elapsed, "search": search}
+    return {"docs": count, "index_s": elapsed, "cpu_s": cpu, "search": search}
 
 
 def fahras_worker(corpus: Path, folder: Path) -> dict:
@@ -136,9 +143,9 @@ def fahras_worker(corpus: Path, folder: Path) -> dict:
     from search.evaluate import plain_query
 
     home = IndexHome(folder)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     report = rebuild_index(home, corpus, show_progress=False)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     engine = SearchEngine(home)
 
     def searcher_for(snippets: bool):
@@ -148,37 +155,52 @@ def fahras_worker(corpus: Path, folder: Path) -> dict:
 
         return search
 
-    return {"docs": report.total_docs, "index_s": elapsed, "search": searcher_for(False),
+    return {"docs": report.total_docs, "index_s": elapsed, "cpu_s": cpu, "search": searcher_for(False),
             "search_snippets": searcher_for(True)}  # fmt: skip
 
 
 def run_worker(system: str, corpus: Path, queries: int) -> dict:
+    """Index ``corpus`` with one system (in this process and its workers); time queries if asked."""
+    from load import RssMonitor  # bench/load.py: peak memory of a process and its children
+
     with tempfile.TemporaryDirectory(prefix=f"fahras-speed-{system}-") as scratch:
         folder = Path(scratch) / "index"
         folder.mkdir()
         worker = naive_worker if system == "naive" else fahras_worker
+        monitor = RssMonitor(os.getpid())
+        monitor.start()
         result = worker(corpus, folder)
+        peaks = monitor.stop()
         size = sum(f.stat().st_size for f in Path(scratch).rglob("*") if f.is_file())
-        short = read_queries(SHORT_QUERIES, queries)
-        questions = read_queries(QUESTIONS, queries)
         out = {
             "system": system,
             "docs": result["docs"],
             "index_s": result["index_s"],
+            "cpu_s": result["cpu_s"],
             "docs_per_s": result["docs"] / result["index_s"],
             "size_mb": size / 1e6,
-            "short": time_queries(result["search"], short),
-            "questions": time_queries(result["search"], questions),
+            "peak_rss_all_mb": peaks[0] if peaks else None,
         }
-        if "search_snippets" in result:
-            out["short_snippets"] = time_queries(result["search_snippets"], short)
-            out["questions_snippets"] = time_queries(result["search_snippets"], questions)
+        if queries:
+            short = read_queries(SHORT_QUERIES, queries)
+            questions = read_queries(QUESTIONS, queries)
+            out["short"] = time_queries(result["search"], short)
+            out["questions"] = time_queries(result["search"], questions)
+            if "search_snippets" in result:
+                out["short_snippets"] = time_queries(result["search_snippets"], short)
+                out["questions_snippets"] = time_queries(result["search_snippets"], questions)
     peak_kb = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     )
     out["peak_rss_mb"] = peak_kb / 1024
     return out
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (a bulk build's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 # ----------------------------------------------------------------- report
@@ -188,35 +210,78 @@ def fmt_latency(stats: dict[str, float] | None) -> str:
     return f"{stats['p50']:.1f} / {stats['p95']:.1f} / {stats['p99']:.1f}" if stats else "-"
 
 
-def print_report(rows: list[dict]) -> None:
-    print("\n| system | docs | index s | docs/s | size MB | peak RSS MB | short p50/p95/p99 ms | "
-          "short+snippets | questions p50/p95/p99 ms | questions+snippets |")  # fmt: skip
-    print("|---" * 10 + "|")
+def median_row(runs: list[dict]) -> dict:
+    """One row from the repeats of a system on a set: the medians of the build figures."""
+    row = dict(runs[-1])  # query timings come from the last run
+    for key in ("index_s", "cpu_s", "docs_per_s", "size_mb", "peak_rss_mb", "peak_rss_all_mb"):
+        values = [run[key] for run in runs if run.get(key) is not None]
+        row[key] = statistics.median(values) if values else None
+    row["repeats"] = [round(run["index_s"], 1) for run in runs]
+    return row
+
+
+def print_report(rows: list[dict], loads: list[tuple[float, float, float]]) -> None:
+    print("\n| system | docs | index s (median; runs) | docs/s | CPU s | size MB | peak RSS MB "
+          "(largest process / all) |")  # fmt: skip
+    print("|---" * 7 + "|")
     for row in rows:
+        everything = f"{row['peak_rss_all_mb']:.0f}" if row["peak_rss_all_mb"] else "-"
+        runs = ", ".join(f"{seconds:.1f}" for seconds in row["repeats"])
         print(
-            f"| {row['system']} | {row['docs']:,} | {row['index_s']:.1f} | {row['docs_per_s']:.0f} | "
-            f"{row['size_mb']:.0f} | {row['peak_rss_mb']:.0f} | {fmt_latency(row['short'])} | "
-            f"{fmt_latency(row.get('short_snippets'))} | {fmt_latency(row['questions'])} | "
-            f"{fmt_latency(row.get('questions_snippets'))} |"
+            f"| {row['system']} | {row['docs']:,} | {row['index_s']:.1f} ({runs}) | {row['docs_per_s']:.0f} | "
+            f"{row['cpu_s']:.1f} | {row['size_mb']:.0f} | {row['peak_rss_mb']:.0f} / {everything} |"
         )
-    by_name = {row["system"]: row for row in rows}
-    if {"naive", "fahras"} <= set(by_name):
-        naive, fahras = by_name["naive"], by_name["fahras"]
-        print("\nRatios Fahras / naive (same run):")
-        print(f"  indexing docs/s: {fahras['docs_per_s'] / naive['docs_per_s']:.2f}x")
-        for kind in ("short", "questions"):
-            for pct in ("p50", "p95"):
-                ratio = fahras[kind][pct] / naive[kind][pct]
-                print(f"  {kind} {pct} latency (no snippets): {ratio:.2f}x")
+    by_set: dict[int, dict[str, dict]] = {}
+    for row in rows:
+        by_set.setdefault(row["docs"], {})[row["system"]] = row
+    print("\nIndexing, Fahras / naive docs/s (same run, medians):")
+    for docs, systems in by_set.items():
+        if {"naive", "fahras"} <= set(systems):
+            ratio = systems["fahras"]["docs_per_s"] / systems["naive"]["docs_per_s"]
+            target = f" (target >= {TARGETS[docs]}x)" if docs in TARGETS else ""
+            print(f"  {docs:,} documents: {ratio:.2f}x{target}")
+    timed = [row for row in rows if "short" in row]
+    if timed:
+        print("\n| system | docs | short p50/p95/p99 ms | short+snippets | questions p50/p95/p99 ms | "
+              "questions+snippets |")  # fmt: skip
+        print("|---" * 6 + "|")
+        for row in timed:
+            print(
+                f"| {row['system']} | {row['docs']:,} | {fmt_latency(row['short'])} | "
+                f"{fmt_latency(row.get('short_snippets'))} | {fmt_latency(row['questions'])} | "
+                f"{fmt_latency(row.get('questions_snippets'))} |"
+            )
+    print("\nLoad average (1, 5, 15 min) before and after: " + " -> ".join(
+        " ".join(f"{value:.2f}" for value in load) for load in loads))  # fmt: skip
+
+
+# The indexing targets of the speed issue: Fahras's docs/s over naive Whoosh's, by set size.
+TARGETS = {10_000: 1.8, 30_676: 2.0}
+
+
+def run_system(system: str, corpus: Path, queries: int) -> dict:
+    print(f"running {system} on {corpus.stem} ...", file=sys.stderr, flush=True)
+    output = subprocess.run(
+        [sys.executable, __file__, "--worker", system, "--corpus", str(corpus), "--queries", str(queries)],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+    ).stdout  # fmt: skip
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--docs", type=int, default=0, help="only the first N articles (default: all)")
-    parser.add_argument("--scale", type=int, default=0, help="synthesise N documents from the articles")
-    parser.add_argument("--queries", type=int, default=1000, help="queries of each kind (default 1000)")
+    parser.add_argument("--sets", default="10000,all", help="comma-separated set sizes (default 10000,all)")
+    parser.add_argument("--docs", type=int, default=0, help="one set: the first N articles")
+    parser.add_argument(
+        "--scale", type=int, default=0, help="one set: N documents synthesised from the articles"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="builds of each system on each set (default 1)"
+    )
+    parser.add_argument("--queries", type=int, default=1000,
+                        help="queries of each kind, timed on the last set (default 1000; 0: none)")  # fmt: skip
     parser.add_argument("--systems", default="naive,fahras", help="comma-separated: naive, fahras")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -229,17 +294,24 @@ def main() -> int:
     if not SNN.exists():
         print(f"SaudiNewsNet not found at {SNN}", file=sys.stderr)
         return 2
-    rows = []
+    if args.docs or args.scale:
+        sets = [(args.docs, args.scale)]
+    else:
+        sets = [(0 if size == "all" else int(size), 0) for size in args.sets.split(",")]
+    rows, loads = [], [os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="fahras-speed-") as scratch:
-        corpus = write_corpus(Path(scratch), args.docs, args.scale)
-        for system in args.systems.split(","):
-            print(f"running {system} ...", file=sys.stderr, flush=True)
-            output = subprocess.run(
-                [sys.executable, __file__, "--worker", system, "--corpus", str(corpus), "--queries", str(args.queries)],
-                capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"},
-            ).stdout  # fmt: skip
-            rows.append(json.loads(output.strip().splitlines()[-1]))
-    print_report(rows)
+        for number, (docs, scale) in enumerate(sets):
+            corpus = write_corpus(Path(scratch) / f"set-{number}", docs, scale)
+            last_set = number == len(sets) - 1
+            runs: dict[str, list[dict]] = {system: [] for system in args.systems.split(",")}
+            for repeat in range(args.repeats):
+                for system in runs:
+                    queries = args.queries if last_set and repeat == args.repeats - 1 else 0
+                    runs[system].append(run_system(system, corpus, queries))
+            rows += [median_row(system_runs) for system_runs in runs.values()]
+            shutil.rmtree(corpus.parent)
+    loads.append(os.getloadavg())
+    print_report(rows, loads)
     if args.json:
         print(json.dumps(rows, indent=1))
     return 0

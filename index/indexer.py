@@ -4,8 +4,9 @@
 are added, changed ones replaced, and documents whose file (or JSON record)
 is gone are deleted; unchanged ones cost one hash comparison. ``rebuild_index``
 builds a complete new generation beside the live one and swaps it in
-atomically (see :mod:`index.store`). Bulk builds use Whoosh's multiprocess
-writer so analysis runs on every core.
+atomically (see :mod:`index.store`). Documents are written through
+:class:`index.building.BulkWriter`: segments built in worker processes on
+every core, committed by Whoosh's own writer.
 
 An index holds one or more folders (its roots, see
 :class:`~index.documents.Collection`); a document's id is its path in the
@@ -18,19 +19,19 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
 from whoosh import index as whoosh_index
-from whoosh.writing import MERGE_SMALL, IndexWriter
 
+from .building import BulkWriter, merge_small_segments
 from .check import check_index
 from .documents import Collection, Document, FileReader, Skipped, SourceFile, find_files, is_inside
+from .progress import COUNTING, Progress
 from .schema import (
     DEFAULT_ANALYSIS,
     AnalysisConfig,
@@ -133,7 +134,7 @@ def read_inventory(ix: whoosh_index.Index) -> dict[str, tuple[str, str]]:
 
 
 class _Run:
-    """One pass over a folder, writing changes through one writer.
+    """One pass over a folder, writing changes through one writer (made on the first change).
 
     Deletes by inventory: a document indexed from a file under the folder
     (as walked) that this pass did not see is gone, unless that file or a
@@ -145,51 +146,36 @@ class _Run:
         ix,
         inventory: dict,
         root: Path,
-        procs: int,
-        show_progress: bool,
+        new_writer: Callable[[], BulkWriter],
+        progress: Progress,
         collection: Collection | None = None,
     ):
         self.ix = ix
         self.inventory = inventory
         self.root = root.resolve()
         self.collection = collection or Collection.of(self.root)
-        self.procs = procs
-        self.show_progress = show_progress
+        self.new_writer = new_writer
+        self.progress = progress
         self.report = IndexReport()
-        self.writer: IndexWriter | None = None
+        self.writer: BulkWriter | None = None
         self.seen: dict[str, str] = {}
         self.kept: list[str] = []  # files and folders (as walked) that could not be read
 
-    def _writer(self) -> IndexWriter:
-        # compound=False: whoosh-reloaded copies a compound segment into memory
-        # for every reader that opens it, so each searcher thread of a server
-        # would hold its own copy of the index; separate files are shared
-        # through the page cache instead.
+    def _writer(self) -> BulkWriter:
         if self.writer is None:
-            if self.procs > 1:
-                self.writer = self.ix.writer(procs=self.procs, multisegment=True, limitmb=256, compound=False)
-            else:
-                self.writer = self.ix.writer(limitmb=256, compound=False)
+            self.writer = self.new_writer()
         return self.writer
 
     def run(self) -> IndexReport:
         started = time.monotonic()
         sources = [item for item in find_files(self.root, self.collection) if self._keep_source(item)]
-        with tqdm(
-            total=sum(s.size for s in sources),
-            unit="B",
-            unit_scale=True,
-            desc="Indexing",
-            disable=None if self.show_progress else True,
-            file=sys.stderr,
-        ) as bar:
-            for source in sources:
-                self._index_file(source)
-                bar.update(source.size)
-                bar.set_postfix(docs=len(self.seen), refresh=False)
+        self.progress.adding()
+        for source in sources:
+            self._index_file(source)
         self._delete_missing()
         if self.writer is not None:
-            self.writer.commit(mergetype=_merge_dropping_empty_segments)
+            self.writer.commit(mergetype=merge_small_segments)
+        self.progress.close()
         self.report.elapsed = time.monotonic() - started
         return self.report
 
@@ -220,11 +206,13 @@ class _Run:
         if first_seen is not None:
             reason = f"duplicate id {document.id!r} (first seen in {first_seen})"
             self.report.skipped.append(Skipped(where, reason))
+            self.progress.advance()
             return
         self.seen[document.id] = where
         old = self.inventory.get(document.id)
         if old == (document.origin, document.fingerprint):
             self.report.unchanged += 1
+            self.progress.advance()  # the writer counts the documents it indexes
         elif old is None:
             self._writer().add_document(**_fields(document, self.ix.schema))
             self.report.added += 1
@@ -251,30 +239,6 @@ class _Run:
                 self._writer().delete_by_term("id", doc_id)
                 self.report.deleted += 1
 
-    def abandon(self) -> None:
-        """Give up an unfinished pass: cancel its writer and release Whoosh's lock.
-
-        Cancelling leaves the files of the segment it began on disk;
-        :meth:`IndexHome.clean_unfinished` removes them.
-        """
-        writer, self.writer = self.writer, None
-        if writer is None:
-            return
-        with suppress(Exception):  # a writer that failed mid-commit may fail to cancel too
-            writer.cancel()
-        with suppress(Exception):
-            writer.writelock.release()
-
-
-def _merge_dropping_empty_segments(writer: IndexWriter, segments: list) -> list:
-    """Whoosh's default merge policy, after dropping segments whose documents are all deleted.
-
-    Whoosh keeps a segment until a merge takes it, and merges only once there
-    are more than four: a folder of documents indexed and later removed left
-    a dead segment in which every query still looked up every term.
-    """
-    return MERGE_SMALL(writer, [segment for segment in segments if segment.doc_count() > 0])
-
 
 def _procs_for(root: Path) -> int:
     size = sum(s.size for s in find_files(root) if isinstance(s, SourceFile))
@@ -291,16 +255,48 @@ def _check_root(root: Path) -> None:
         raise IndexingError(f"{root} does not exist")
 
 
+def _count_documents(root: Path, collection: Collection, progress: Progress) -> int:
+    """How many documents a folder holds (one fast reading pass): the build's total, and its chunks."""
+    progress.phase(COUNTING)
+    count = 0
+    for item in iter_documents(root, collection):
+        if isinstance(item, Document):
+            count += 1
+            progress.advance()
+    progress.total_documents = count
+    return count
+
+
 def _build_generation(
     home: IndexHome, root: Path, show_progress: bool, analysis: AnalysisConfig
 ) -> IndexReport:
-    """Index ``root`` into a new generation and publish it (write lock held)."""
+    """Index ``root`` into a new generation and publish it (write lock held).
+
+    The build publishes only when the new index holds every document it read;
+    on any failure the new generation is removed and the live one stays.
+    """
     folder = home.new_generation()
-    ix = whoosh_index.create_in(str(folder), build_schema(analysis))
-    report = _Run(ix, {}, root, _procs_for(root), show_progress).run()
-    report.total_docs = _count(ix)
-    home.record_build(folder, source=str(root.resolve()), documents=report.total_docs)
-    ix.close()
+    try:
+        ix = whoosh_index.create_in(str(folder), build_schema(analysis))
+        progress = Progress(show_progress)
+        collection = Collection.of(root.resolve())
+        expected = _count_documents(root, collection, progress)
+        with BulkWriter(ix, procs=_procs_for(root), progress=progress, expected_docs=expected) as writer:
+            report = _Run(ix, {}, root, lambda: writer, progress, collection).run()
+        report.total_docs = _count(ix)
+        if report.total_docs != report.added:
+            raise IndexingError(
+                f"the new index holds {report.total_docs:,} of the {report.added:,} documents "
+                "read; the index was not changed"
+            )
+        home.record_build(folder, source=str(root.resolve()), documents=report.total_docs)
+        ix.close()
+    except BaseException as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        _raise_plainly_if_full(
+            error, f"the new index at {home.path}", "the live index is unchanged and the partial build"
+        )
+        raise
     home.publish(folder)
     return report
 
@@ -336,18 +332,16 @@ def update_index(
         home.clean_unfinished()
         collection = Collection(tuple(home.roots())).including(root)
         ix = home.open()
-        run = _Run(ix, read_inventory(ix), root, 1, show_progress, collection)
+        progress = Progress(show_progress)
         try:
-            report = run.run()
-        except BaseException as error:
-            run.abandon()
+            with BulkWriter(ix, procs=_procs_for(root), progress=progress) as writer:
+                report = _Run(ix, read_inventory(ix), root, lambda: writer, progress, collection).run()
+        except BaseException as error:  # the writer has cancelled itself and released Whoosh's lock
             with suppress(Exception):  # the error that stopped the run is the one to report
                 home.clean_unfinished()  # (and the next run cleans up again before starting)
-            if isinstance(error, OSError) and error.errno in _NO_SPACE:
-                raise IndexingError(
-                    f"no space left for the index at {home.path} ({error.strerror}): the index is "
-                    "unchanged and the partial update was removed; free some space and run it again"
-                ) from error
+            _raise_plainly_if_full(
+                error, f"the index at {home.path}", "the index is unchanged and the partial update"
+            )
             raise
         report.total_docs = _count(ix)
         if report.changed:
@@ -361,6 +355,14 @@ def update_index(
         return report
 
 
+def _raise_plainly_if_full(error: BaseException, where: str, outcome: str) -> None:
+    """A full disk (or quota) as one line that says nothing was lost; any other error is left alone."""
+    if isinstance(error, OSError) and error.errno in _NO_SPACE:
+        raise IndexingError(
+            f"no space left for {where} ({error.strerror}): {outcome} was removed; free some space and run it again"
+        ) from error
+
+
 def _refuse_unusable(home: IndexHome) -> None:
     found = check_index(home)
     if found.error:
@@ -369,9 +371,9 @@ def _refuse_unusable(home: IndexHome) -> None:
         raise RebuildNeeded(f"{found.warning} (`fahras index` will not add documents analysed differently)")
 
 
-def iter_documents(root: Path) -> Iterator[Document | Skipped]:
-    """Every document and skip report under root, in walk order (for tools and tests)."""
-    for item in find_files(root):
+def iter_documents(root: Path, collection: Collection | None = None) -> Iterator[Document | Skipped]:
+    """Every document and skip report under root, in walk order (what a build will read)."""
+    for item in find_files(root, collection):
         if isinstance(item, Skipped):
             yield item
         else:

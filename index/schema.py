@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,19 +39,27 @@ class AnalysedText(TEXT):
     (tests compare them); any other analyzer or format takes Whoosh's path.
     """
 
-    def index(self, value, **kwargs) -> Iterator[tuple[bytes, int, float, bytes]]:
-        items = self.analyzer.items if hasattr(self.analyzer, "items") else ()
-        fast = (
-            isinstance(value, str)
-            and not kwargs
-            and len(items) == 2
+    def memo_chain(self) -> CachedChain | None:
+        """The chain whose word memo indexes this field, or None when Whoosh's token path must.
+
+        The memo path applies to a :class:`WordTokenizer` followed by one
+        :class:`CachedChain`, with positions or frequencies as the format.
+        """
+        items = getattr(self.analyzer, "items", ())
+        if (
+            len(items) == 2
             and isinstance(items[0], WordTokenizer)
             and isinstance(items[1], CachedChain)
             and type(self.format) in (Positions, Frequency)
-        )
-        if not fast:
+        ):
+            return items[1]
+        return None
+
+    def index(self, value, **kwargs) -> Iterator[tuple[bytes, int, float, bytes]]:
+        chain = self.memo_chain()
+        if chain is None or kwargs or not isinstance(value, str):
             return super().index(value, **kwargs)
-        return self._postings(value, items[1])
+        return self._postings(value, chain)
 
     def _postings(self, value: str, chain: CachedChain) -> Iterator[tuple[bytes, int, float, bytes]]:
         analyze = chain.analyze
@@ -60,12 +68,12 @@ class AnalysedText(TEXT):
             for form in analyze(value[start:end]):
                 positions[form].append(position)
         boost = self.format.field_boost
-        encode = self._encoder()
+        encode = self.encoder()
         for word, found in positions.items():
             yield word.encode("utf-8"), len(found), len(found) * boost, encode(found)
 
-    def _encoder(self):
-        """How the format turns a word's positions into its posting value."""
+    def encoder(self) -> Callable[[Sequence[int]], bytes]:
+        """How the format turns a word's positions into its posting value (Frequency reads their count)."""
         if type(self.format) is Positions:
             return self.format.encode
         return lambda found: pack_uint(len(found))  # Frequency stores the count alone

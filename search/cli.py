@@ -15,7 +15,8 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -37,8 +38,9 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is so that it unwinds like Ctrl-C: locks released, work undone."""
 
 
-def _unwind_on_sigterm() -> None:
-    """Make SIGTERM raise Terminated in this process; processes forked from it just end, as before."""
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While indexing, SIGTERM raises Terminated in this process; processes forked from it just end."""
     owner = os.getpid()
 
     def handler(signum: int, _frame: object) -> None:
@@ -48,13 +50,17 @@ def _unwind_on_sigterm() -> None:
             return
         raise Terminated
 
-    signal.signal(signal.SIGTERM, handler)
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     build = rebuild_index if args.command == "rebuild" else update_index
-    _unwind_on_sigterm()
-    report = build(_home(args), Path(args.path), show_progress=not args.quiet, lock_timeout=args.wait)
+    with _terminate_as_interrupt():
+        report = build(_home(args), Path(args.path), show_progress=not args.quiet, lock_timeout=args.wait)
     print(report.summary())
     return 0
 
@@ -298,8 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fahras {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as error:
-        how, status = ("terminated", 143) if isinstance(error, Terminated) else ("interrupted", 130)
-        left = " (nothing half-written is left in the index)" if args.command in {"index", "rebuild"} else ""
+        how, status = ("terminated (SIGTERM)", 143) if isinstance(error, Terminated) else ("interrupted", 130)
+        left = "; nothing half-written is left in the index" if args.command in {"index", "rebuild"} else ""
         print(f"fahras {args.command}: {how}{left}", file=sys.stderr)
         return status
     except Exception:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from itertools import islice
 from pathlib import Path
 
@@ -12,7 +13,10 @@ import pytest
 from index.indexer import rebuild_index
 from index.store import IndexHome
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# ../shared/data beside the project; $FAHRAS_SHARED_DATA names it for a checkout elsewhere (a worktree).
+SHARED = Path(
+    os.environ.get("FAHRAS_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 DEMO = Path(__file__).resolve().parents[1] / "web" / "demo"
 
 

@@ -57,3 +57,21 @@ def stop_server(process: subprocess.Popen) -> str:
     process.terminate()
     output, _ = process.communicate(timeout=30)
     return output
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux /proc), oldest first; none once it has gone."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(child) for child in path.read_text().split()]
+    except OSError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie, dead but not reaped, is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -147,7 +147,7 @@ def test_full_disk_keeps_the_previous_index(built: IndexHome, corpus: Path, monk
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(indexer._Run, "_delete_missing", no_space)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(indexer.IndexingError, match="no space left for the new index"):
         rebuild_index(built, corpus, show_progress=False)
     monkeypatch.undo()
     assert built.live_dir() == live and SearchEngine(built).search("football").total == before
@@ -294,7 +294,7 @@ def test_an_interrupted_update_ends_cleanly(home: IndexHome, tmp_path: Path, how
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == status
     assert stderr.strip().splitlines() == [
-        f"fahras index: {'interrupted' if how == signal.SIGINT else 'terminated'} "
-        "(nothing half-written is left in the index)"
+        f"fahras index: {'interrupted' if how == signal.SIGINT else 'terminated (SIGTERM)'}; "
+        "nothing half-written is left in the index"
     ]
     _assert_untouched(home, state, 20)

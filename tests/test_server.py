@@ -20,12 +20,7 @@ from index.store import IndexHome
 from web import SECURITY_HEADERS
 
 from .damage import copy_index, damage, rename_a_pickled_class
-from .servers import free_port, start_server, stop_server, wait_healthy
-
-
-def children_of(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
+from .servers import alive, children_of, free_port, start_server, stop_server, wait_healthy
 
 
 def replaced(server: int, dead: int) -> bool:
@@ -57,15 +52,6 @@ def test_workers_share_the_port_and_stop_together(built: IndexHome) -> None:
         process.wait(15)
     assert process.returncode == 0
     assert not [pid for pid in children_of(process.pid) + workers if Path(f"/proc/{pid}").exists()]
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a running process (a zombie, dead but not reaped, is not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def wait_until(condition, seconds: float = 15.0) -> bool:

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import logging
 import os
 import signal
 import socket
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -40,12 +38,12 @@ from waitress.task import ErrorTask
 
 from index.indexer import RebuildNeeded, rebuild_index, update_index
 from index.store import IndexHome, NoIndex, StoreError, data_dir
+from index.workers import die_with_parent
 
 from . import SECURITY_HEADERS, create_app
 from .health import IndexHealth, log_once
 
 DEMO_CORPUS = Path(__file__).with_name("demo")
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 # A worker that dies sooner than this after starting is restarted after a
 # pause that doubles each time (up to the maximum), so a worker that cannot
 # start does not spin; one that ran this long is restarted at once.
@@ -212,7 +210,7 @@ def _run_worker(work: Callable[[], None], parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     status = 1
     try:
-        _end_with_parent(parent)
+        die_with_parent(parent)
         work()
         status = 0
     except BaseException:
@@ -221,23 +219,6 @@ def _run_worker(work: Callable[[], None], parent: int) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
-
-
-def _end_with_parent(parent: int) -> None:
-    """Make this process end when ``parent`` does, even if it is killed with SIGKILL."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
-            if os.getppid() != parent:  # it died before the request took effect
-                os._exit(1)
-            return
-    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
 
 
 def _exit_reason(status: int) -> str:

@@ -1,0 +1,266 @@
+"""The writer behind ``fahras index`` and ``fahras rebuild``: bulk-built segments, committed by Whoosh.
+
+:class:`BulkWriter` takes documents the way Whoosh's writer does
+(``add_document``, ``update_document``, ``delete_by_term``, ``commit``) and
+writes them as follows:
+
+- documents are gathered in contiguous chunks, bounded by a number of
+  documents and of characters of text (so a worker's memory is bounded
+  too); each chunk becomes one segment, built by :class:`SegmentBuilder`
+  in a forked worker process (or in this process, when the build is small);
+- deletions, the merge policy and the commit go through Whoosh's own
+  ``SegmentWriter``: it takes Whoosh's lock, merges what the policy asks
+  for, and writes one table of contents listing the old segments and then
+  the new ones in chunk order (so document numbers follow the input order,
+  whatever the number of workers);
+- the commit happens only once every chunk is back and the segments hold
+  exactly the documents that were added; a worker that died or failed
+  fails the whole build, and ``cancel`` (or leaving the ``with`` block on
+  an error) ends the workers and deletes the segments that were written.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+
+from whoosh.codec import default_codec
+from whoosh.codec.base import Segment
+from whoosh.index import Index
+from whoosh.reading import SegmentReader
+from whoosh.writing import IndexWriter
+
+from .bulk import SegmentBuilder
+from .progress import ADDING, MERGING, WRITING, Progress
+from .workers import Counters, WorkerFailed, WorkerPool
+
+# A segment holds at most this many documents and characters of text: a
+# worker needs about 200 MB plus 25 KB per document of its segment.
+SEGMENT_MAX_DOCS = 16_000
+SEGMENT_MAX_CHARS = 80_000_000
+# Each incremental run adds a small segment; once more than MAX_SMALL_SEGMENTS
+# hold fewer than SMALL_SEGMENT_DOCS live documents, they are merged into one.
+SMALL_SEGMENT_DOCS = SEGMENT_MAX_DOCS // 8
+MAX_SMALL_SEGMENTS = 3
+# A last chunk this small is built in this process when no worker was started
+# (the few documents of most incremental runs): forking would cost more.
+IN_PROCESS_MAX_DOCS = 2_000
+# How often (in documents, and in terms) a segment being built reports progress.
+REPORT_EVERY = 200
+
+# The counters each worker keeps for the progress display.
+_DOCS, _TERMS, _TERMS_WRITTEN = range(3)
+
+MergePolicy = Callable[[IndexWriter, list], list]
+
+
+class BulkWriter:
+    """Writes documents into new segments of ``ix`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        ix: Index,
+        *,
+        procs: int,
+        progress: Progress,
+        expected_docs: int | None = None,
+        max_docs: int = SEGMENT_MAX_DOCS,
+        max_chars: int = SEGMENT_MAX_CHARS,
+    ) -> None:
+        self.ix = ix
+        self.schema = ix.schema
+        self.codec = default_codec()
+        self.progress = progress
+        # Known in advance (a rebuild counts first), the documents are dealt
+        # evenly: one segment per worker when they fit.
+        even_share = -(-expected_docs // procs) if expected_docs else max_docs
+        self.chunk_docs = max(1, min(max_docs, even_share))
+        self.max_chars = max_chars
+        self.added = 0
+        self._chunk: list[dict] = []
+        self._chunk_chars = 0
+        self._segments: list[Segment] = []  # in chunk order
+        self._built: set[int] = set()  # chunk numbers whose segment is finished
+        self._here = [0, 0, 0]  # progress counters of segments built in this process
+        self._worker_counts: list[int] | None = None  # a worker's own (set in the worker)
+        self._shown_docs = 0
+        self._committing = False
+        self._whoosh: IndexWriter | None = None
+        self._pool = (
+            WorkerPool(procs, self._build_chunk, counters=3, on_wait=self._show) if procs > 1 else None
+        )
+
+    def __enter__(self) -> BulkWriter:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if error is not None:
+            self.cancel()
+
+    # ------------------------------------------------------------ IndexWriter's methods
+
+    def add_document(self, **fields) -> None:
+        self._chunk.append(fields)
+        self._chunk_chars += sum(len(value) for value in fields.values() if isinstance(value, str))
+        self.added += 1
+        if len(self._chunk) >= self.chunk_docs or self._chunk_chars >= self.max_chars:
+            self._dispatch()
+
+    def update_document(self, **fields) -> None:
+        """Replace the documents sharing a unique field's value (as Whoosh's writer does)."""
+        for name, field_type in self.schema.items():
+            if field_type.unique and name in fields:
+                self.delete_by_term(name, fields[name])
+        self.add_document(**fields)
+
+    def delete_by_term(self, fieldname: str, text: str) -> None:
+        self._whoosh_writer().delete_by_term(fieldname, text)
+
+    def commit(self, mergetype: MergePolicy | None = None) -> None:
+        """Finish every segment, check them, and commit them with the existing ones (after ``mergetype``)."""
+        policy = mergetype or merge_small_segments
+        self._committing = True
+        try:
+            if self._chunk:
+                self._dispatch(last=True)
+            if self._pool is not None:
+                self._collect(self._pool.drain())
+            new = self._finished_segments()
+            self._whoosh_writer().commit(mergetype=lambda writer, old: self._merge(policy, writer, old) + new)
+            self._whoosh = None
+        except BaseException:
+            self.cancel()
+            raise
+        finally:
+            self.progress.close()
+        if self._pool is not None:
+            self._pool.close()
+
+    def _merge(self, policy: MergePolicy, writer: IndexWriter, old: list) -> list:
+        """Apply the merge policy; the segments it merges are written after it, in a phase of their own."""
+        kept = policy(writer, old)
+        merged = [segment for segment in old if segment not in kept and segment.doc_count() > 0]
+        if merged:
+            self.progress.phase(MERGING, total=len(merged), unit="segments")
+        return kept
+
+    def cancel(self) -> None:
+        """Abandon the build: end the workers, delete the new segments' files, release Whoosh's lock."""
+        if self._pool is not None:
+            self._pool.close(kill=True)
+        storage = self.ix.storage
+        for segment in self._segments:
+            for name in segment.list_files(storage):
+                storage.delete_file(name)
+        self._segments = []
+        if self._whoosh is not None:
+            self._whoosh.cancel()  # releases Whoosh's lock and removes its temporary files
+            self._whoosh = None
+        else:  # the per-document writers' temporary folder (a commit's writer removes it)
+            storage.temp_storage(f"{self.ix.indexname}.tmp").destroy()
+
+    # ------------------------------------------------------------ chunks
+
+    def _dispatch(self, last: bool = False) -> None:
+        documents, self._chunk, self._chunk_chars = self._chunk, [], 0
+        number = len(self._segments)
+        segment = self.codec.new_segment(self.ix.storage, self.ix.indexname)
+        self._segments.append(segment)
+        if self._pool is None or (last and not self._pool.started and len(documents) <= IN_PROCESS_MAX_DOCS):
+            self._segments[number] = self._build(segment, documents, self._here, self._show)
+            self._built.add(number)
+        else:
+            self._collect(self._pool.submit(number, (segment, documents)))
+
+    def _build_chunk(self, task: tuple[Segment, list[dict]], counters: Counters) -> Segment:
+        """A worker's task: one chunk into one segment (runs in the worker process)."""
+        segment, documents = task
+        if self._worker_counts is None:  # this worker's first chunk
+            self._worker_counts = [0, 0, 0]
+        counts = self._worker_counts
+
+        def report() -> None:
+            for index, value in enumerate(counts):
+                counters.set(index, value)
+
+        built = self._build(segment, documents, counts, report)
+        gc.collect()  # a worker runs without the cyclic collector; a chunk's leftovers go here
+        return built
+
+    def _build(self, segment: Segment, documents: list[dict], counts: list[int], report) -> Segment:
+        """Build one segment, keeping ``counts`` (documents, terms, terms written) up to date."""
+        builder = SegmentBuilder(self.ix.storage, self.schema, segment, self.codec)
+        for number, fields in enumerate(documents, 1):
+            builder.add_document(fields)
+            counts[_DOCS] += 1
+            if number % REPORT_EVERY == 0:
+                report()
+        report()
+        terms_before, written_before = counts[_TERMS], counts[_TERMS_WRITTEN]
+
+        def on_terms(written: int, total: int) -> None:
+            counts[_TERMS] = terms_before + total
+            counts[_TERMS_WRITTEN] = written_before + written
+            report()
+
+        return builder.finish(on_terms, every=REPORT_EVERY * 10)
+
+    def _collect(self, results: list[tuple[object, Segment]]) -> None:
+        for number, segment in results:
+            self._segments[number] = segment
+            self._built.add(number)
+
+    def _finished_segments(self) -> list[Segment]:
+        """The new segments, once all are finished and hold every document that was added."""
+        missing = set(range(len(self._segments))) - self._built
+        built = sum(segment.doc_count_all() for segment in self._segments)
+        if missing or built != self.added:
+            raise WorkerFailed(
+                f"only {built:,} of the {self.added:,} documents were built "
+                f"({len(missing)} segment(s) missing); the index was not changed"
+            )
+        return list(self._segments)
+
+    def _whoosh_writer(self) -> IndexWriter:
+        # compound=False: whoosh-reloaded copies a compound segment into memory
+        # for every reader that opens it (see index.store.MappedFileStorage).
+        if self._whoosh is None:
+            self._whoosh = self.ix.writer(limitmb=256, compound=False)
+        return self._whoosh
+
+    # ------------------------------------------------------------ progress
+
+    def _show(self) -> None:
+        """Bring the display up to date: documents added so far, then terms written."""
+        counts = list(self._here)
+        if self._pool is not None:
+            counts = [here + self._pool.counters.total(index) for index, here in enumerate(counts)]
+        if self.progress.phase_name == ADDING:
+            self.progress.advance(counts[_DOCS] - self._shown_docs)
+            self._shown_docs = counts[_DOCS]
+        if self._committing and counts[_DOCS] >= self.added and counts[_TERMS]:
+            self.progress.phase(WRITING, unit="terms")
+            self.progress.reach(counts[_TERMS_WRITTEN], counts[_TERMS])
+
+
+def merge_small_segments(writer: IndexWriter, segments: list) -> list:
+    """The merge policy of every commit: which existing segments to keep (Whoosh's ``mergetype`` hook).
+
+    One segment answers queries fastest, but merging segments means writing
+    their documents again through Whoosh's writer, nearly the cost of
+    indexing them: so the segments of a bulk build are kept as they are
+    (one per worker, or per chunk on a large archive), and what is merged is
+    what piles up over updates. A segment whose documents are all deleted
+    is dropped (every query would still look its terms up), and once more
+    than MAX_SMALL_SEGMENTS segments hold fewer than SMALL_SEGMENT_DOCS live
+    documents (each incremental run adds one), they are merged into one: a
+    cost bounded by their size. ``fahras rebuild`` returns to the fewest segments.
+    """
+    live = [segment for segment in segments if segment.doc_count() > 0]
+    small = [segment for segment in live if segment.doc_count() < SMALL_SEGMENT_DOCS]
+    if len(small) <= MAX_SMALL_SEGMENTS:
+        return live
+    for segment in small:
+        with SegmentReader(writer.storage, writer.schema, segment) as reader:
+            writer.add_reader(reader)
+    return [segment for segment in live if segment not in small]

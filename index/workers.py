@@ -1,0 +1,287 @@
+"""Worker processes for bulk builds: forked, watched, and never outliving their build.
+
+A build deals tasks (chunks of documents) to a few forked workers and takes
+back their results. What the parent can count on:
+
+- a worker that dies (``kill -9``, the out-of-memory killer, a crash) is
+  noticed at once, through its pipe, and fails the build with one line
+  that says how it died; a result never goes missing silently;
+- a worker that fails sends its error as one line, without a traceback;
+- a worker never outlives the parent: on Linux the kernel kills it when the
+  parent dies (``PR_SET_PDEATHSIG``), elsewhere it watches its parent and
+  exits when it is gone; it ignores SIGINT, which the parent handles for
+  the whole build;
+- :meth:`WorkerPool.close` ends every worker and reaps it, so an error or
+  an interruption in the parent never leaves one running (or holding the
+  inherited write lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import mmap
+import os
+import signal
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, Pipe, wait
+
+from .store import StoreError
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PARENT_POLL_SECONDS = 0.5
+_COUNTER = struct.Struct("q")
+
+
+class WorkerFailed(StoreError):
+    """A worker process failed or died: the build is abandoned and nothing is published."""
+
+
+class Counters:
+    """A few integers per worker in memory shared with the parent, for progress display.
+
+    Each worker writes only its own slot; the parent only reads. A value
+    read while it is being written may be stale, which a progress bar allows.
+    """
+
+    def __init__(self, workers: int, per_worker: int) -> None:
+        self.per_worker = per_worker
+        self._memory = mmap.mmap(-1, _COUNTER.size * workers * per_worker)
+        self.slot = 0
+
+    def set(self, index: int, value: int) -> None:
+        """Set counter ``index`` of this worker's slot (called in the worker)."""
+        _COUNTER.pack_into(self._memory, _COUNTER.size * (self.slot * self.per_worker + index), value)
+
+    def total(self, index: int) -> int:
+        """Counter ``index`` summed over every worker (called in the parent)."""
+        slots = len(self._memory) // (_COUNTER.size * self.per_worker)
+        return sum(
+            _COUNTER.unpack_from(self._memory, _COUNTER.size * (slot * self.per_worker + index))[0]
+            for slot in range(slots)
+        )
+
+
+@dataclass
+class _Worker:
+    pid: int
+    connection: Connection
+    task: object = None  # the key of the task it is working on, None when idle
+
+
+class WorkerPool:
+    """Up to ``procs`` forked processes, each calling ``handle(task, counters)`` for the tasks it is given.
+
+    Workers are forked when the first task that needs one is submitted, so
+    a build that never fills a chunk starts none. ``on_wait`` is called
+    every ``poll_seconds`` while the parent waits for a worker (to show
+    progress). Use as a context manager: leaving it (normally, on an error
+    or on an interruption) ends every worker.
+    """
+
+    def __init__(
+        self,
+        procs: int,
+        handle: Callable[[object, Counters], object],
+        counters: int = 1,
+        on_wait: Callable[[], None] = lambda: None,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self.procs = procs
+        self.handle = handle
+        self.counters = Counters(procs, counters)
+        self.on_wait = on_wait
+        self.poll_seconds = poll_seconds
+        self._workers: list[_Worker] = []
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        self.close(kill=error is not None)
+
+    @property
+    def started(self) -> bool:
+        return bool(self._workers)
+
+    @property
+    def busy(self) -> int:
+        return sum(1 for worker in self._workers if worker.task is not None)
+
+    def submit(self, key: object, task: object) -> list[tuple[object, object]]:
+        """Give ``task`` to an idle worker, waiting for one; returns the results that came back meanwhile."""
+        done = []
+        worker = self._idle_worker()
+        while worker is None:
+            done += self._wait()
+            worker = self._idle_worker()
+        try:
+            worker.connection.send(("run", task))
+        except OSError:  # its end of the pipe is closed: it died
+            raise self._death(worker) from None
+        worker.task = key
+        return done
+
+    def drain(self) -> list[tuple[object, object]]:
+        """Wait for every task given out; returns their ``(key, result)``."""
+        done = []
+        while self.busy:
+            done += self._wait()
+        return done
+
+    def close(self, kill: bool = False) -> None:
+        """End every worker and reap it: idle ones are told to stop, busy ones (or all, with ``kill``) are killed."""
+        for worker in self._workers:
+            if kill or worker.task is not None:
+                _kill(worker.pid)
+            else:
+                with contextlib.suppress(OSError):
+                    worker.connection.send(("stop", None))
+        for worker in self._workers:
+            _end(worker.pid)
+            worker.connection.close()
+        self._workers = []
+
+    def _wait(self) -> list[tuple[object, object]]:
+        """``(key, result)`` for each task finished within one poll; raises if a worker failed or died."""
+        busy = {worker.connection: worker for worker in self._workers if worker.task is not None}
+        done = []
+        for connection in wait(list(busy), self.poll_seconds):
+            worker = busy[connection]
+            try:
+                status, payload = connection.recv()
+            except (EOFError, OSError):
+                raise self._death(worker) from None
+            if status == "failed":
+                raise WorkerFailed(f"a worker process failed: {payload}; the index was not changed")
+            done.append((worker.task, payload))
+            worker.task = None
+        self.on_wait()
+        return done
+
+    # ------------------------------------------------------------ processes
+
+    def _idle_worker(self) -> _Worker | None:
+        for worker in self._workers:
+            if worker.task is None:
+                return worker
+        if len(self._workers) < self.procs:
+            self._workers.append(self._fork(len(self._workers)))
+            return self._workers[-1]
+        return None
+
+    def _fork(self, slot: int) -> _Worker:
+        parent_end, child_end = Pipe()
+        parent = os.getpid()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker: it never returns from here
+            status = 1
+            try:
+                parent_end.close()
+                self.counters.slot = slot
+                status = _serve(child_end, parent, self.handle, self.counters)
+            finally:
+                os._exit(status)
+        child_end.close()
+        return _Worker(pid, parent_end)
+
+    def _death(self, worker: _Worker) -> WorkerFailed:
+        """The error for a worker whose pipe closed: how it ended, in one line."""
+        status = _end(worker.pid)
+        worker.task = None
+        if status is not None and os.WIFSIGNALED(status):
+            number = os.WTERMSIG(status)
+            name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else number
+            cause = f"was killed by {name}" + (" (out of memory?)" if number == signal.SIGKILL else "")
+        elif status is not None and os.WIFEXITED(status):
+            cause = f"exited with status {os.WEXITSTATUS(status)}"
+        else:
+            cause = "stopped answering"
+        return WorkerFailed(f"a worker process (pid {worker.pid}) {cause}; the index was not changed")
+
+
+def _serve(connection: Connection, parent: int, handle: Callable, counters: Counters) -> int:
+    """A worker's life: tasks in, results out, until told to stop or the parent is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the whole group; the parent decides
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent(parent)
+    # A worker's objects live until it exits: the cyclic collector would only
+    # spend time walking them (and copy the parent's pages doing so).
+    gc.freeze()
+    gc.disable()
+    while True:
+        try:
+            order, task = connection.recv()
+        except (EOFError, OSError):
+            return 1  # the parent is gone
+        if order == "stop":
+            return 0
+        try:
+            result = handle(task, counters)
+        except BaseException as error:
+            connection.send(("failed", one_line(error)))
+            return 1
+        connection.send(("done", result))
+
+
+def one_line(error: BaseException) -> str:
+    """An error as the one line a user reads: its message, or its kind when it has none."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror}{where}"
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this (forked) process end when ``parent`` does, even if the parent is killed with SIGKILL."""
+    if not _set_parent_death_signal():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _set_parent_death_signal() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    """The portable fallback: once the parent is gone the worker is re-parented, and exits."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _end(pid: int, grace_seconds: float = 5.0) -> int | None:
+    """Wait for a worker to end (killing it after ``grace_seconds``); its wait status, None if already reaped."""
+    deadline = time.monotonic() + grace_seconds
+    try:
+        while time.monotonic() < deadline:
+            reaped, status = os.waitpid(pid, os.WNOHANG)
+            if reaped:
+                return status
+            time.sleep(0.01)
+        _kill(pid)
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return None

@@ -1,0 +1,96 @@
+"""The worker pool: results in, failures noticed, and no worker outliving its parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from index import workers
+from index.workers import Counters, WorkerFailed, WorkerPool
+
+from .test_build_signals import alive, gone
+
+
+def square(task, counters: Counters):
+    counters.set(0, task)
+    return task * task
+
+
+def sleep_forever(task, counters: Counters):
+    time.sleep(3600)
+
+
+def test_results_come_back_with_their_keys() -> None:
+    with WorkerPool(2, square) as pool:
+        done = []
+        for number in range(6):
+            done += pool.submit(f"task-{number}", number)
+        done += pool.drain()
+        assert pool.counters.total(0) > 0  # each worker's last task, summed
+        pids = [worker.pid for worker in pool._workers]
+    assert sorted(done) == [(f"task-{n}", n * n) for n in range(6)]
+    assert len(pids) == 2 and not any(alive(pid) for pid in pids)
+
+
+def test_an_error_in_a_worker_comes_back_as_one_line(capfd) -> None:
+    def fails(task, counters):
+        raise OSError(28, "No space left on device", "MAIN_x.pst")
+
+    pool = WorkerPool(2, fails)
+    with (
+        pytest.raises(
+            WorkerFailed, match=r"^a worker process failed: No space left on device \(MAIN_x.pst\)"
+        ),
+        pool,
+    ):
+        pool.submit(1, 1)
+        pool.drain()
+    assert "Traceback" not in capfd.readouterr().err
+    assert pool.busy == 0 and not pool.started  # ended and reaped
+
+
+def test_a_killed_worker_is_noticed_at_once() -> None:
+    pool = WorkerPool(1, sleep_forever)
+    with pytest.raises(WorkerFailed, match=r"was killed by SIGKILL \(out of memory\?\)"), pool:
+        pool.submit("only", None)
+        (worker,) = pool._workers
+        os.kill(worker.pid, signal.SIGKILL)
+        pool.drain()
+    assert not alive(worker.pid)
+
+
+def test_closing_ends_busy_and_idle_workers() -> None:
+    pool = WorkerPool(2, sleep_forever)
+    pool.submit("busy", None)
+    pids = [worker.pid for worker in pool._workers]
+    pool.close()
+    assert len(pids) == 1 and not any(alive(pid) for pid in pids)
+
+
+@pytest.mark.parametrize("death_signal", [True, False], ids=["PR_SET_PDEATHSIG", "watching the parent"])
+def test_a_worker_never_outlives_its_parent(monkeypatch, death_signal: bool) -> None:
+    if not death_signal:
+        monkeypatch.setattr(workers, "_set_parent_death_signal", lambda: False)
+    read_end, write_end = os.pipe()
+    parent = os.fork()
+    if parent == 0:  # a build's parent process, which starts a worker and then is killed
+        try:
+            pool = WorkerPool(1, sleep_forever)
+            pool.submit("forever", None)
+            os.write(write_end, str(pool._workers[0].pid).encode())
+            time.sleep(3600)
+        finally:
+            os._exit(1)
+    os.close(write_end)
+    worker = int(os.read(read_end, 64))
+    os.close(read_end)
+    os.kill(parent, signal.SIGKILL)
+    os.waitpid(parent, 0)
+    try:
+        assert gone([worker]), "the worker outlived its parent"
+    finally:
+        if alive(worker):
+            os.kill(worker, signal.SIGKILL)
