@@ -131,3 +131,25 @@ def test_seed_article_is_found(tmp_path: Path) -> None:
         data = json.loads(fahras("search", "--index", folder, "--json", query).stdout)
         assert data["total"] == 1, query
         assert f"<mark>{marked}</mark>" in data["hits"][0]["snippet"] or marked in data["hits"][0]["title"]
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = fahras("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"fahras {version('fahras')}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", "--limit", "abc", "x"), "argument --limit: expected a whole number, not 'abc'"),
+        (("search", "--page", "0", "x"), "argument --page: expected a whole number, 1 or more, not 0"),
+        (("serve", "--port", "http"), "argument --port: expected a port number, not 'http'"),
+        (("index", "--wait", "soon", "x"), "argument --wait: expected a number of seconds, not 'soon'"),
+    ],
+)
+def test_argument_errors_say_what_was_expected(args: tuple[str, ...], message: str) -> None:
+    result = fahras(*args)
+    assert result.returncode == 2 and result.stderr.strip().endswith(message)
+    assert "_positive" not in result.stderr and "invalid" not in result.stderr
