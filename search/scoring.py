@@ -144,8 +144,9 @@ class IndexView:
     def __init__(self, searcher, home_key: str) -> None:
         self.searcher = searcher
         reader = searcher.reader()
+        # An index of an empty folder has one segmentless (empty) reader: no leaves at all.
         self.leaves = [(leaf, offset, (home_key, leaf.segment().segment_id(), leaf.segment().deleted_count()))
-                       for leaf, offset in reader.leaf_readers()]  # fmt: skip
+                       for leaf, offset in reader.leaf_readers() if leaf.segment() is not None]  # fmt: skip
         self.count = reader.doc_count_all()
         self._columns: dict[str, tuple[np.ndarray, list]] = {}
         self._dates: np.ndarray | None = None
