@@ -87,7 +87,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     notice = describe_notice(results.notice)
     if notice:
         print(notice)
-    print(f"{results.total:,} results for {results.query!r} ({results.took_ms:.0f} ms)")
+    print(
+        f"{results.total:,} result{'' if results.total == 1 else 's'} for {results.query!r} ({results.took_ms:.0f} ms)"
+    )
     if results.suggestion:
         print(f"Did you mean: {results.suggestion}")
     if results.total and not results.hits:
@@ -212,6 +214,13 @@ _port = _bounded(int, "a port number", 0, 65535)
 _seconds = _bounded(float, "a number of seconds", 0)
 
 
+def _origin(value: str) -> str:
+    """An argument type: ``*`` or one web origin (``https://app.example.org``, no path)."""
+    if value == "*" or re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", value):
+        return value
+    raise argparse.ArgumentTypeError(f"expected * or an origin like https://app.example.org, not {value!r}")
+
+
 def _version() -> str:
     """The installed distribution's version (a source checkout that was never installed says so)."""
     try:
@@ -304,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument(
         "--workers", type=_positive, default=os.cpu_count() or 1, metavar="N",
         help="worker processes sharing the port (default: one per CPU core)",
+    )  # fmt: skip
+    cmd.add_argument(
+        "--cors", nargs="?", const="*", type=_origin, metavar="ORIGIN",
+        help="let web pages on other origins read the JSON API (all origins, or only ORIGIN); off by default",
     )  # fmt: skip
     cmd.add_argument("--demo", action="store_true", help="index and serve the bundled demo corpus")
     cmd.add_argument("--debug", action="store_true", help="Flask's debug server with reloader")

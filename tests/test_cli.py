@@ -49,7 +49,7 @@ def test_search_json_format(index_dir: str) -> None:
     assert list(data) == ["query", "total", "total_exact", "took_ms", "hits", "suggestion", "notice"]
     assert data["total"] == 1
     hit = data["hits"][0]
-    assert set(hit) == {"id", "title", "snippet", "score", "lang", "source", "date", "url"}
+    assert set(hit) == {"id", "title", "title_html", "snippet", "score", "lang", "source", "date", "url"}
     assert hit["id"] == "news/crisis.txt" and hit["lang"] == "ar"
     assert "<mark>الأزمة</mark>" in hit["snippet"]
 
@@ -63,7 +63,7 @@ def test_search_marks_original_words_with_clitics(index_dir: str) -> None:
 def test_plain_output_lists_ranked_hits(index_dir: str) -> None:
     result = fahras("search", "--index", index_dir, "football")
     assert result.returncode == 0
-    assert result.stdout.startswith("1 results for 'football'")
+    assert result.stdout.startswith("1 result for 'football'")
     assert "[football]" in result.stdout  # matches are marked (bold on a terminal)
 
 
