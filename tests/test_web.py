@@ -437,6 +437,21 @@ def test_facets_show_counts_and_active_filters_are_removable_chips(client) -> No
     assert 'aria-label="Remove the filter Source: many">Source: many' in html
     chip = html.split('class="chip removable" href="')[1].split('"')[0]
     assert chip == "/?q=report+OR+football"  # the chip's link drops that filter and keeps the query
+    _, unfiltered = page(client, "/", q="football OR كرة OR report", size=2)
+    lang = unfiltered.split('id="facet-lang"')[1].split("</section>")[0]
+    assert (
+        lang.count('class="count"') == 3
+        and '<span class="label">All</span><span class="count">27</span>' in lang
+    )
+
+
+def test_an_unexpected_error_is_a_translated_500(home: IndexHome, web_corpus: Path) -> None:
+    rebuild_index(home, web_corpus, show_progress=False)
+    app = create_app({"INDEX_DIR": str(home.path)})
+    app.add_url_rule("/boom", "boom", lambda: 1 / 0)
+    response = app.test_client().get("/boom", headers={"Accept-Language": "ar"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500 and "حدث خطأ" in html and 'dir="rtl"' in html
 
 
 def test_home_hint_isolates_each_spelling_pair(client) -> None:

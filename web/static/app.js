@@ -171,8 +171,10 @@
     const template = document.getElementById("tpl-facet");
     ["lang", "source"].forEach((field) => {
       const list = document.querySelector("#facet-" + field + " ul");
-      const all = list.querySelector("li");  // "All", kept as it is
+      const all = list.querySelector("li");  // "All": counts every match while this field is not filtered
       const chosen = state().get(field);
+      const allCount = all.querySelector(".count");
+      if (allCount && !chosen) allCount.textContent = numbers.format(data.total);
       const counts = Object.assign({}, data.facets[field] || {});
       if (chosen && !(chosen in counts)) counts[chosen] = 0;
       const items = Object.entries(counts).map(([value, count]) => {
