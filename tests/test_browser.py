@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import urllib.request
@@ -247,6 +248,28 @@ def test_instant_results_while_typing(server: str, browser) -> None:
     instant = page.locator("ol.hits h2").all_inner_texts()
     page.goto(page.url)  # the shared address gives the same page, rendered by the server
     assert page.locator("ol.hits h2").all_inner_texts() == instant
+    assert page.errors == []
+
+
+def test_instant_results_read_exactly_like_the_loaded_page(server: str, browser) -> None:
+    """Counts (Arabic plurals), dates, facets and marks drawn by the script match the server's page."""
+    page = open_page(browser, "ar")
+    page.goto(server + "/")
+    page.locator("#q").press_sequentially("الانتخابات OR moscow", delay=20)
+    poll(page, lambda: query_of(page.url).get("q") == ["الانتخابات OR moscow"], "the address follows the box")
+    poll(page, lambda: page.locator("ol.hits time").count() > 0, "dated results")
+    page.wait_for_timeout(400)  # the last keystroke's answer
+    drawn = {
+        part: page.inner_html(part) for part in ("#total", "ol.hits", "#facet-lang ul", "#facet-source ul")
+    }
+    page.goto(page.url)
+    loaded = {part: page.inner_html(part) for part in drawn}
+
+    def text(html: str) -> str:
+        return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+    for part in drawn:
+        assert text(drawn[part]) == text(loaded[part]), part
     assert page.errors == []
 
 

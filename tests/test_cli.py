@@ -147,6 +147,10 @@ def test_version() -> None:
         (("search", "--page", "0", "x"), "argument --page: expected a whole number, 1 or more, not 0"),
         (("serve", "--port", "http"), "argument --port: expected a port number, not 'http'"),
         (("index", "--wait", "soon", "x"), "argument --wait: expected a number of seconds, not 'soon'"),
+        (
+            ("serve", "--cors", "ftp://x/y"),
+            "argument --cors: expected * or an origin like https://app.example.org, not 'ftp://x/y'",
+        ),
     ],
 )
 def test_argument_errors_say_what_was_expected(args: tuple[str, ...], message: str) -> None:

@@ -208,10 +208,17 @@ def test_serve_says_at_start_that_the_index_is_missing_or_empty(tmp_path: Path, 
         (tmp_path / "nothing").mkdir()
         rebuild_index(IndexHome(index_dir), tmp_path / "nothing", show_progress=False)
     port = free_port()
-    process = start_server(index_dir, port, "--workers", "1", healthy=state == "empty")
+    origin = "https://app.example.org"
+    process = start_server(index_dir, port, "--workers", "1", "--cors", origin, healthy=state == "empty")
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             assert "fahras index" in response.read().decode()  # the page says how to build one
+            assert "Access-Control-Allow-Origin" not in response.headers  # --cors opens the API only
+        try:
+            health = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        except urllib.error.HTTPError as error:  # 503: no index yet
+            health = error
+        assert health.headers["Access-Control-Allow-Origin"] == origin
     finally:
         log = stop_server(process)
     expected = "there is no index at" if state == "missing" else "holds no documents yet"
