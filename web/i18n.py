@@ -142,7 +142,7 @@ class Translator:
         return shown
 
 
-def template_functions(current: Callable[[], Translator]) -> dict[str, Callable[..., Markup]]:
+def template_functions(current: Callable[[], Translator]) -> dict[str, Callable[..., object]]:
     """``_``, ``ngettext`` and friends for Jinja, translating with ``current()`` (this request's Translator).
 
     They return Markup: the translation and every value are escaped, except
@@ -167,5 +167,4 @@ def template_functions(current: Callable[[], Translator]) -> dict[str, Callable[
     def day(value: str) -> str:
         return current().date(value)
 
-    return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "plural": plural, "number": number,
-            "day": day}  # fmt: skip
+    return {"_": gettext, "ngettext": ngettext, "plural": plural, "number": number, "day": day}

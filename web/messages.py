@@ -22,7 +22,6 @@ SCRIPT = {
     "page_of": N_("Page %(page)s of %(pages)s"),
     "previous": N_("Previous"),
     "next": N_("Next"),
-    "all": N_("All"),
     "lang_ar": N_("Arabic"),
     "lang_en": N_("English"),
     "lang_mixed": N_("Mixed"),
