@@ -27,9 +27,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import BinaryIO
 
+from markdown_it import MarkdownIt
+
 from .analysis import ARABIC, LATIN, script_of
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+TEXT_SUFFIXES = {".txt", *MARKDOWN_SUFFIXES}
 HTML_SUFFIXES = {".html", ".htm"}
 JSON_SUFFIXES = {".json", ".jsonl", ".jsonl.gz"}
 SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
@@ -234,10 +237,20 @@ def find_files(root: Path, collection: Collection | None = None) -> Iterator[Sou
                 yield Skipped(str(Path(folder, name)), reason)
         for name in sorted(files):
             path = Path(folder, name)
-            if not name.startswith(".") and suffix_of(path) in SUPPORTED:
-                reason = _unfollowed_link(path, root, boundary)
-                yield Skipped(str(path), reason) if reason else _source_file(path, collection)
+            if name.startswith("."):
+                continue
+            reason = _unsupported(path) or _unfollowed_link(path, root, boundary)
+            yield Skipped(str(path), reason) if reason else _source_file(path, collection)
     yield from _unreadable_folders(errors)
+
+
+def _unsupported(path: Path) -> str | None:
+    """Why the loader does not read ``path`` (a scan.pdf, a photo...), if it does not: the user is told."""
+    suffix = suffix_of(path)
+    if suffix in SUPPORTED:
+        return None
+    kind = f"a {suffix} file" if suffix else "a file without an extension"
+    return f"{kind}: not a format Fahras reads ({', '.join(sorted(SUPPORTED))})"
 
 
 def _unfollowed_link(path: Path, root: Path, boundary: Path) -> str | None:
@@ -345,19 +358,31 @@ def shortened(text: str, limit: int) -> str:
     return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
 
 
-def split_title(text: str, markdown: bool = False) -> tuple[str, str]:
+def split_title(text: str) -> tuple[str, str]:
     """First non-empty line is the title, the rest the body."""
     lines = text.strip().splitlines()
     title = lines[0].strip() if lines else ""
-    if markdown:
-        title = title.lstrip("#").strip()
     return title, "\n".join(lines[1:]).strip()
+
+
+# CommonMark with GitHub's tables and strikethrough; raw HTML inside Markdown is
+# passed on to the HTML reader, which keeps its visible text only.
+_MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def parse_markdown(text: str) -> tuple[str, str]:
+    """Markdown read as text: rendered, then its visible text taken, so markup is neither indexed nor shown.
+
+    The first line of that text is the title, as for plain text.
+    """
+    return split_title(_visible(_MARKDOWN.render(text)).text())
 
 
 class _VisibleText(HTMLParser):
     """Collects an HTML page's title, first h1, and visible text."""
 
     HIDDEN = {"script", "style", "noscript", "template", "head", "svg"}
+    CELLS = {"td", "th"}  # a table's cells are words apart
     BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
               "article", "header", "footer", "blockquote", "pre", "table", "ul", "ol"}  # fmt: skip
 
@@ -376,6 +401,8 @@ class _VisibleText(HTMLParser):
         self.in_h1 |= tag == "h1" and not self.h1
         if tag in self.BLOCKS:
             self.parts.append("\n")
+        elif tag in self.CELLS:
+            self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.HIDDEN and self.hidden_depth:
@@ -396,14 +423,23 @@ class _VisibleText(HTMLParser):
             self.h1.append(data)
         self.parts.append(data)
 
+    def text(self) -> str:
+        """The visible text, a line per block, spaces collapsed."""
+        lines = (" ".join(line.split()) for line in "".join(self.parts).splitlines())
+        return "\n".join(line for line in lines if line)
 
-def parse_html(text: str) -> tuple[str, str]:
+
+def _visible(text: str) -> _VisibleText:
     parser = _VisibleText()
     parser.feed(text)
     parser.close()
+    return parser
+
+
+def parse_html(text: str) -> tuple[str, str]:
+    parser = _visible(text)
     title = " ".join("".join(parser.title or parser.h1).split())
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    body = "\n".join(line for line in lines if line)
+    body = parser.text()
     if title and body.startswith(title):
         body = body[len(title) :].lstrip()
     return title, body
@@ -545,11 +581,11 @@ class FileReader:
         if kind in HTML_SUFFIXES:
             title, body = parse_html(text)
         else:
-            title, body = split_title(text, markdown=kind != ".txt")
+            title, body = parse_markdown(text) if kind in MARKDOWN_SUFFIXES else split_title(text)
         if not title and not body:
             raise BadFile("no text")
         rel = self.source.relative
-        yield Document(rel, title, body, self.origin, source=_source_of(rel), path=rel)
+        yield Document(rel, title, body, self.origin, source=_source_of(self.source), path=rel)
 
     def _read_json(self, text: str) -> Iterator[Document | Skipped]:
         try:
@@ -584,11 +620,15 @@ class FileReader:
             yield Skipped(str(self.source.path), str(error), line)
             return
         document.path = self.source.relative
-        document.source = document.source or _source_of(self.source.relative)
+        document.source = document.source or _source_of(self.source)
         yield document
 
 
-def _source_of(relative: str) -> str:
-    """A file's source is its top-level folder (news/, reports/...), if any."""
-    parts = relative.split("/")
-    return parts[0] if len(parts) > 1 else ""
+def _source_of(source: SourceFile) -> str:
+    """A file's source: its top-level folder in the collection (news/, reports/...).
+
+    A file at the top of a folder gets that folder's own name: a flat folder of
+    files is one source, named as its owner named it.
+    """
+    parts = source.relative.split("/")
+    return parts[0] if len(parts) > 1 else source.path.parent.name

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
+from importlib import metadata
 from pathlib import Path
 
 from index.check import check_index, outdated
@@ -92,7 +93,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     notice = describe_notice(results.notice)
     if notice:
         print(notice)
-    print(f"{results.total:,} results for {results.query!r} ({results.took_ms:.0f} ms)")
+    print(
+        f"{results.total:,} result{'' if results.total == 1 else 's'} for {results.query!r} ({results.took_ms:.0f} ms)"
+    )
     if results.suggestion:
         print(f"Did you mean: {results.suggestion}")
     if results.total and not results.hits:
@@ -192,11 +195,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return number
+def _bounded(convert: Callable[[str], float], noun: str, low: float, high: float | None = None):
+    """An argument type: text converted to a number from ``low`` to ``high``.
+
+    Its errors say what was expected and what was typed ("expected a whole
+    number, not 'abc'"), where argparse would name the function instead.
+    """
+
+    def parse(value: str):
+        try:
+            number = convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun}, not {value!r}") from None
+        if not (number >= low and (high is None or number <= high)):  # also refuses nan
+            limit = f"{low} or more" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"expected {noun}, {limit}, not {value}")
+        return number
+
+    return parse
+
+
+_positive = _bounded(int, "a whole number", 1)
+_port = _bounded(int, "a port number", 0, 65535)
+_seconds = _bounded(float, "a number of seconds", 0)
+
+
+def _origin(value: str) -> str:
+    """An argument type: ``*`` or one web origin (``https://app.example.org``, no path)."""
+    if value == "*" or re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", value):
+        return value
+    raise argparse.ArgumentTypeError(f"expected * or an origin like https://app.example.org, not {value!r}")
+
+
+def _version() -> str:
+    """The installed distribution's version (a source checkout that was never installed says so)."""
+    try:
+        return metadata.version("fahras")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _day(start: bool) -> Callable[[str], datetime]:
@@ -216,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fahras", description="Fahras: search Arabic and English documents."
     )
+    parser.add_argument("--version", action="version", version=f"fahras {_version()}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--index", metavar="DIR", default=None,
@@ -230,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, parents=[common], help=text, description=text)
         cmd.add_argument("path", metavar="PATH", help="a folder (searched recursively) or one file")
         cmd.add_argument("--quiet", action="store_true", help="no progress bar")
-        cmd.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+        cmd.add_argument("--wait", type=_seconds, default=30.0, metavar="SECONDS",
                          help="how long to wait for another writer (default 30)")  # fmt: skip
         cmd.set_defaults(func=cmd_index)
 
@@ -239,8 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
         "query",
         help='query: words, "phrases", AND/OR/NOT, -word, +word, title:, source:, date:, prefix*, fuzzy~',
     )
-    cmd.add_argument("--limit", type=_positive, default=10, help="results per page (default 10)")
-    cmd.add_argument("--page", type=_positive, default=1, help="page number (default 1)")
+    cmd.add_argument("--limit", type=_positive, default=10, metavar="N", help="results per page (default 10)")
+    cmd.add_argument("--page", type=_positive, default=1, metavar="N", help="page number (default 1)")
     cmd.add_argument("--lang", choices=["ar", "en", "mixed"], help="only documents in this language")
     cmd.add_argument("--source", help="only documents from this source")
     cmd.add_argument("--from", dest="date_from", type=_day(start=True), metavar="YYYY-MM-DD",
@@ -268,20 +305,24 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--qrels", required=True, metavar="QRELS.txt", help="TREC qrels")
     cmd.add_argument("--corpus", metavar="CORPUS.jsonl", help="index this corpus in a temporary index first")
     cmd.add_argument("--run", metavar="OUT.run", help="write a TREC run file")
-    cmd.add_argument("--k", type=_positive, default=10, help="cut-off (default 10)")
+    cmd.add_argument("--k", type=_positive, default=10, metavar="N", help="cut-off (default 10)")
     cmd.add_argument("--json", action="store_true", help="print the figures as JSON")
     cmd.set_defaults(func=cmd_eval)
 
     cmd = sub.add_parser("serve", parents=[common], help="serve the web search page and JSON API")
     cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    cmd.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    cmd.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
     cmd.add_argument(
-        "--threads", type=_positive, default=2,
+        "--threads", type=_positive, default=2, metavar="N",
         help="threads per worker process (default 2: a search is CPU-bound, more threads only queue for the GIL)",
     )  # fmt: skip
     cmd.add_argument(
-        "--workers", type=_positive, default=os.cpu_count() or 1,
+        "--workers", type=_positive, default=os.cpu_count() or 1, metavar="N",
         help="worker processes sharing the port (default: one per CPU core)",
+    )  # fmt: skip
+    cmd.add_argument(
+        "--cors", nargs="?", const="*", type=_origin, metavar="ORIGIN",
+        help="let web pages on other origins read the JSON API (all origins, or only ORIGIN); off by default",
     )  # fmt: skip
     cmd.add_argument("--demo", action="store_true", help="index and serve the bundled demo corpus")
     cmd.add_argument("--debug", action="store_true", help="Flask's debug server with reloader")

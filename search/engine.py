@@ -99,6 +99,7 @@ class SearchHit:
     source: str
     date: str | None
     url: str | None
+    title_html: str = ""  # the title HTML-escaped, with the query's matches marked like the snippet's
 
 
 @dataclass
@@ -351,7 +352,9 @@ class SearchEngine:
         stored = searcher.stored_fields(docnum)
         body = stored.get("body", "")
         text = snippet(body, matched_spans(body, chain, terms)) if terms else lead(body)
-        return SearchHit(**_summary(stored), snippet=text, score=round(score or 0.0, 4))
+        summary = _summary(stored)
+        title_html = mark(summary["title"], matched_spans(summary["title"], chain, terms))
+        return SearchHit(**summary, snippet=text, score=round(score or 0.0, 4), title_html=title_html)
 
     def document(self, doc_id: str, highlight: str | None = None) -> dict | None:
         """A stored document with its body HTML-escaped (and query matches marked)."""
@@ -360,14 +363,16 @@ class SearchEngine:
         if stored is None:
             return None
         body = stored.get("body", "")
-        spans: list[tuple[int, int]] = []
+        summary = _summary(stored)
+        terms: frozenset[str] = frozenset()
         if highlight:
             with contextlib.suppress(QueryError):  # a bad ?q= only loses the marks
-                spans = matched_spans(body, self._body_chain, self.plan(highlight).highlight)
+                terms = self.plan(highlight).highlight
         return {
-            **_summary(stored),
+            **summary,
+            "title_html": mark(summary["title"], matched_spans(summary["title"], self._body_chain, terms)),
             "body": body,
-            "body_html": mark(body, spans),
+            "body_html": mark(body, matched_spans(body, self._body_chain, terms)),
             "path": stored.get("path") or None,
         }
 

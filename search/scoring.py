@@ -145,8 +145,9 @@ class IndexView:
     def __init__(self, searcher, home_key: str) -> None:
         self.searcher = searcher
         reader = searcher.reader()
+        # An index of an empty folder has one segmentless (empty) reader: no leaves at all.
         self.leaves = [(leaf, offset, (home_key, leaf.segment().segment_id(), leaf.segment().deleted_count()))
-                       for leaf, offset in reader.leaf_readers()]  # fmt: skip
+                       for leaf, offset in reader.leaf_readers() if leaf.segment() is not None]  # fmt: skip
         self.count = reader.doc_count_all()
         self._columns: dict[str, tuple[np.ndarray, list]] = {}
         self._dates: np.ndarray | None = None
@@ -185,7 +186,7 @@ class IndexView:
 
     def lengths(self, fieldname: str) -> np.ndarray:
         parts = [POSTINGS.lengths(key, leaf, fieldname) for leaf, _offset, key in self.leaves]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0, np.float64)])
 
     def contributions(self, fieldname: str, text: str, bm25: BM25) -> tuple[np.ndarray, np.ndarray]:
         """Each matching document and the term's BM25 score in it."""

@@ -1,18 +1,25 @@
 """The search page in a real browser (headless Chromium), over the bundled demo corpus.
 
-Starts ``fahras serve`` as a user would, then types an Arabic query, checks the
-highlighted results read right-to-left, filters by language, pages forward,
-opens a document and switches the interface language. A screenshot of the
-results page is saved in ``test-artifacts/``.
+Starts ``fahras serve`` as a user would, then searches in Arabic and English on a
+desktop and on a phone-sized screen: highlighted results that read right to left,
+filters, pages, the document page and back, the keyboard's path through the page,
+results that arrive while typing (and the same page without JavaScript), error
+pages in both languages, and an axe-core audit (WCAG 2.1 A and AA) when axe-core
+is installed (``.ci/run`` installs it from npm; the audit is skipped without it).
+Screenshots of each state are saved in ``test-artifacts/`` for a reviewer.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import time
 import urllib.request
+from itertools import pairwise
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -22,9 +29,13 @@ from web.server import DEMO_CORPUS
 
 from .servers import free_port, start_server
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
+AXE = Path(os.environ.get("AXE_CORE_JS", ROOT / "node_modules" / "axe-core" / "axe.min.js"))
 QUERY = "المدينة العالم عام"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -38,7 +49,7 @@ def server(tmp_path_factory):
     index_dir = tmp_path_factory.mktemp("browser") / "index"
     rebuild_index(IndexHome(index_dir), DEMO_CORPUS, show_progress=False)
     port = free_port()
-    process = start_server(index_dir, port)
+    process = start_server(index_dir, port, "--workers", "1")
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(10)
@@ -46,6 +57,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    ARTIFACTS.mkdir(exist_ok=True)
     with playwright.sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -56,75 +68,272 @@ def browser():
         chromium.close()
 
 
-def _wait_for_focus(page, element_id: str) -> None:
-    deadline = time.monotonic() + 5  # polled: the page's CSP forbids Playwright's eval-based waits
-    while page.evaluate("document.activeElement && document.activeElement.id") != element_id:
-        assert time.monotonic() < deadline, f"#{element_id} never got the focus"
+def open_page(browser, locale: str = "en", viewport: dict = DESKTOP, **options):
+    """A fresh page whose script errors are collected in ``page.errors``."""
+    page = browser.new_context(locale=locale, viewport=viewport, **options).new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return page
+
+
+def poll(page, check, what: str, seconds: float = 5.0):
+    """Wait until ``check()`` is truthy (polled: the page's CSP forbids Playwright's eval-based waits)."""
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"never: {what}"
         page.wait_for_timeout(50)
+    return found
 
 
-def _api(base: str, **params: str) -> dict:
-    from urllib.parse import urlencode
+def focused(page) -> str:
+    """What has the focus: its id, else a short description."""
+    return page.evaluate(
+        "(() => { const e = document.activeElement; if (!e) return ''; if (e.id) return '#' + e.id;"
+        " const hit = e.closest('.hit'); if (hit) return 'hit'; const f = e.closest('#filters');"
+        " if (f) return 'filter'; return e.tagName.toLowerCase() + '.' + (e.className || ''); })()"
+    )
 
+
+def api(base: str, **params: str) -> dict:
     with urllib.request.urlopen(f"{base}/api/search?{urlencode(params)}", timeout=10) as response:
         return json.load(response)
 
 
-def test_search_journey(server: str, browser) -> None:
-    expected = _api(server, q=QUERY, lang="ar")
-    assert expected["total"] > 10, "the demo corpus should give this query two pages of Arabic results"
-    page = browser.new_page(locale="ar", viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+def query_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
 
+
+def shot(page, name: str, full: bool = False) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
+
+
+def test_search_journey(server: str, browser) -> None:
+    expected = api(server, q=QUERY, lang="ar")
+    assert expected["total"] > 10, "the demo corpus should give this query two pages of Arabic results"
+    page = open_page(browser, "ar")
     page.goto(server + "/")
     assert page.get_attribute("html", "dir") == "rtl"  # Accept-Language: ar
-    _wait_for_focus(page, "q")  # autofocus: the search box has focus on arrival
+    poll(page, lambda: focused(page) == "#q", "the box has the focus on arrival")
     page.keyboard.type(QUERY)
     page.keyboard.press("Enter")
+    page.wait_for_url("**/?q=**")
     page.wait_for_selector("ol.hits li")
-    assert page.locator("ol.hits mark").count() > 0
+    assert page.locator("ol.hits .snippet mark").count() > 0 and page.locator("ol.hits h2 mark").count() > 0
     first_snippet = page.locator("ol.hits li .snippet").first
     assert first_snippet.evaluate("el => getComputedStyle(el).direction") == "rtl"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "results-ar.png"), full_page=True)
+    shot(page, "desktop-results-ar", full=True)
 
-    page.click('a[data-facet="lang"][data-value="ar"]')
+    page.click('#filters a[data-facet="lang"][data-value="ar"]')
     page.wait_for_url("**lang=ar**")
-    assert f"{expected['total']:,}" in page.inner_text("#total")
-    first_page_titles = page.locator("ol.hits h3").all_inner_texts()
+    assert page.inner_text("#total").startswith(f"{expected['total']:,} نتيجة")  # 11-99: singular noun
+    first_page_titles = page.locator("ol.hits h2").all_inner_texts()
 
     page.click("#next-page")
     page.wait_for_url("**page=2**")
-    second_page_titles = page.locator("ol.hits h3").all_inner_texts()
+    second_page_titles = page.locator("ol.hits h2").all_inner_texts()
     assert second_page_titles and not set(first_page_titles) & set(second_page_titles)
     assert len(first_page_titles) + len(second_page_titles) == min(expected["total"], 20)
 
-    page.locator("ol.hits h3 a").first.click()
+    page.locator("ol.hits h2 a").first.click()
     page.wait_for_selector("article.document")
     assert page.locator("article.document .body mark").count() > 0
-
     page.click("#ui-switch")
     page.wait_for_selector('html[dir="ltr"]')
     assert page.inner_text("a.back") == "Back to results"
-    assert errors == []
+    assert page.errors == []
 
 
-def test_suggestions_fill_while_typing(server: str, browser) -> None:
-    page = browser.new_page(locale="en")
-    page.goto(server + "/")
-    page.locator("#q").press_sequentially("الانت")
-    options = page.locator("#suggestions option")
-    deadline = time.monotonic() + 5  # polled from here: the page's CSP forbids eval
-    while options.count() == 0 and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    options = page.eval_on_selector_all("#suggestions option", "els => els.map(e => e.value)")
-    assert "الانتخابات" in options
+def test_document_page_round_trip_keeps_query_filters_and_page(server: str, browser) -> None:
+    page = open_page(browser, "ar")
+    page.goto(server + "/?" + urlencode({"q": QUERY, "lang": "ar", "page": 2}))
+    titles = page.locator("ol.hits h2").all_inner_texts()
+    page.locator("ol.hits h2 a").first.click()
+    page.wait_for_selector("article.document")
+    assert page.input_value("#q") == QUERY  # the box holds the search
+    label = page.locator(".docmeta dt").nth(1).bounding_box()  # Source
+    value = page.locator(".docmeta dd bdi").first.bounding_box()
+    gap = label["x"] - (value["x"] + value["width"])  # RTL: the value sits just left of its label
+    assert 0 <= gap < 40, f"the source is {gap:.0f} px away from its label"
+    shot(page, "desktop-document-ar")
+    page.click("#back")
+    page.wait_for_selector("ol.hits li")
+    assert query_of(page.url) == {"q": [QUERY], "lang": ["ar"], "page": ["2"]}
+    assert page.locator("ol.hits h2").all_inner_texts() == titles
+    assert page.errors == []
 
 
-def test_phone_width_has_no_horizontal_scroll(server: str, browser) -> None:
-    page = browser.new_page(viewport={"width": 375, "height": 800}, locale="en")
-    page.goto(server + "/?q=" + "election")
+def test_keyboard_reaches_the_skip_link_then_box_results_filters(server: str, browser) -> None:
+    page = open_page(browser, "en")
+    page.goto(server + "/?q=election")
+    page.keyboard.press("Tab")
+    assert focused(page) == "a.skip" and page.locator("a.skip").is_visible()
+    page.keyboard.press("Enter")
+    poll(page, lambda: focused(page) == "#main", "the skip link moves the focus to the results")
+    page.focus("#q")
+    order = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        order.append(focused(page))
+        if order[-1] == "filter":
+            break
+    assert "hit" in order and "filter" in order, order
+    assert order.index("hit") < order.index("filter")
+    assert order.index("hit") <= 6, f"{order.index('hit') + 1} Tab presses from the box to the first result"
+    levels = page.eval_on_selector_all("h1, h2, h3", "els => els.map(e => Number(e.tagName[1]))")
+    assert levels.count(1) == 1 and all(b - a <= 1 for a, b in pairwise(levels)), levels
+    assert page.errors == []
+
+
+def test_phone_layout(server: str, browser) -> None:
+    page = open_page(browser, "en", PHONE)
+    page.goto(server + "/?q=election OR المدينة OR moscow")
     page.wait_for_selector("ol.hits li")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    page.screenshot(path=str(ARTIFACTS / "results-phone-en.png"), full_page=False)
+    toggle = page.locator("#filters-toggle")
+    assert (
+        toggle.is_visible() and toggle.bounding_box()["y"] < PHONE["height"] / 4
+    )  # at the top, not after the results
+    assert not page.locator("#filters").is_visible()
+    shot(page, "phone-results-en")
+    page.mouse.wheel(0, 900)
+    page.wait_for_timeout(200)
+    header = page.locator("header.top").bounding_box()
+    assert header["y"] == 0 and header["height"] <= 60, header  # a compact sticky header
+    page.evaluate("window.scrollTo(0, 0)")
+
+    toggle.click()
+    poll(page, lambda: page.locator("#filters").is_visible(), "the Filters button opens the filters")
+    assert page.get_attribute("#filters-toggle", "aria-expanded") == "true"
+    shot(page, "phone-filters-en")
+    page.keyboard.press("Escape")
+    poll(page, lambda: not page.locator("#filters").is_visible(), "Escape closes the filters")
+    toggle.click()
+    page.click('#filters a[data-facet="lang"][data-value="en"]')
+    page.wait_for_url("**lang=en**")
+    chip = page.locator("#chips .chip")
+    assert chip.count() == 1 and "English" in chip.inner_text()
+    chip.click()
+    page.wait_for_selector("ol.hits li")
+    assert "lang" not in query_of(page.url) and query_of(page.url)["q"] == ["election OR المدينة OR moscow"]
+    assert page.errors == []
+
+
+def test_phone_layout_in_arabic_without_javascript(server: str, browser) -> None:
+    page = open_page(browser, "ar", PHONE, java_script_enabled=False)
+    page.goto(server + "/?q=المدينة")
+    page.click("#filters-toggle")  # a link to #filters: the sheet opens with CSS alone
+    poll(page, lambda: page.locator("#filters").is_visible(), "the filters open without JavaScript")
+    shot(page, "phone-filters-ar-nojs")
+
+
+def test_instant_results_while_typing(server: str, browser) -> None:
+    page = open_page(browser, "en")
+    page.goto(server + "/")
+    page.evaluate("window.loadedOnce = true")  # gone if the page were reloaded
+    page.locator("#q").press_sequentially("moscow", delay=60)
+    poll(page, lambda: page.locator("ol.hits li").count() > 0, "results appear while typing")
+    assert page.evaluate("window.loadedOnce === true")  # no page load: the script rendered them
+    assert query_of(page.url) == {"q": ["moscow"]}  # a shareable address
+    expected = api(server, q="moscow")
+    count = f"{expected['total']} result{'' if expected['total'] == 1 else 's'} for “moscow”"
+    poll(page, lambda: page.inner_text("#total") == count, "the count")
+    typed = page.locator("ol.hits h2").all_inner_texts()
+    assert typed == [hit["title"] for hit in expected["hits"]]
+    assert page.locator("ol.hits h2 mark").count() > 0 and page.locator("#facet-source .count").count() > 0
+    shot(page, "desktop-instant-en")
+
+    page.locator("#q").press_sequentially(" OR الانتخابات", delay=30)
+    poll(page, lambda: query_of(page.url)["q"] == ["moscow OR الانتخابات"], "the address follows the box")
+    poll(page, lambda: len(page.locator("ol.hits h2").all_inner_texts()) > len(typed), "more results")
+    instant = page.locator("ol.hits h2").all_inner_texts()
+    page.goto(page.url)  # the shared address gives the same page, rendered by the server
+    assert page.locator("ol.hits h2").all_inner_texts() == instant
+    assert page.errors == []
+
+
+def test_instant_results_read_exactly_like_the_loaded_page(server: str, browser) -> None:
+    """Counts (Arabic plurals), dates, facets and marks drawn by the script match the server's page."""
+    page = open_page(browser, "ar")
+    page.goto(server + "/")
+    page.locator("#q").press_sequentially("الانتخابات OR moscow", delay=20)
+    poll(page, lambda: query_of(page.url).get("q") == ["الانتخابات OR moscow"], "the address follows the box")
+    poll(page, lambda: page.locator("ol.hits time").count() > 0, "dated results")
+    page.wait_for_timeout(400)  # the last keystroke's answer
+    drawn = {
+        part: page.inner_html(part) for part in ("#total", "ol.hits", "#facet-lang ul", "#facet-source ul")
+    }
+    page.goto(page.url)
+    loaded = {part: page.inner_html(part) for part in drawn}
+
+    def text(html: str) -> str:
+        return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+    for part in drawn:
+        assert text(drawn[part]) == text(loaded[part]), part
+    assert page.errors == []
+
+
+def test_the_page_works_without_javascript(server: str, browser) -> None:
+    page = open_page(browser, "ar", java_script_enabled=False)
+    page.goto(server + "/")
+    page.fill("#q", "موسكو")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("ol.hits li")
+    assert page.locator("ol.hits .snippet mark").count() > 0
+    page.locator("ol.hits h2 a").first.click()
+    page.wait_for_selector("article.document")
+    page.click("#back")
+    page.wait_for_selector("ol.hits li")
+    assert query_of(page.url) == {"q": ["موسكو"]}
+
+
+@pytest.mark.parametrize(("locale", "direction"), [("ar", "rtl"), ("en", "ltr")])
+def test_error_pages_in_both_languages(server: str, browser, locale: str, direction: str) -> None:
+    page = open_page(browser, locale)
+    response = page.goto(server + "/no/such/page")
+    assert response.status == 404 and page.get_attribute("html", "dir") == direction
+    heading = page.inner_text("h1")
+    assert heading == {"ar": "الصفحة غير موجودة", "en": "Page not found"}[locale]
+    assert page.locator("h1").evaluate("el => getComputedStyle(el).direction") == direction
+    shot(page, f"desktop-404-{locale}")
+
+    search = {"q": "strike OR bank", "lang": "en", "from": "2025-02-01", "to": "2025-01-01"}
+    response = page.goto(server + "/?" + urlencode(search))
+    assert response.status == 400
+    assert page.input_value("#q") == "strike OR bank"  # the search is kept
+    assert page.input_value(".error input[name=from]") == "2025-02-01"  # and the dates, to correct
+    message = page.inner_text(".error")
+    assert ("تاريخ البداية" if locale == "ar" else "the start date is later than the end date") in message
+    page.fill(".error input[name=from]", "2024-01-01")
+    page.click(".error button[type=submit]")
+    page.wait_for_selector("ol.hits li")
+    assert query_of(page.url)["lang"] == ["en"] and query_of(page.url)["q"] == ["strike OR bank"]
+    shot(page, f"desktop-dates-fixed-{locale}")
+
+
+@pytest.mark.skipif(
+    not AXE.exists(), reason="axe-core is not installed (npm install axe-core; .ci/run does it)"
+)
+@pytest.mark.parametrize(
+    ("name", "path", "locale", "viewport"),
+    [
+        ("home", "/", "en", DESKTOP),
+        ("results", f"/?q={QUERY}", "ar", DESKTOP),
+        ("results-phone", "/?q=election&lang=en", "en", PHONE),
+        ("document", "/doc/news/moscow-talks-ar.txt?q=موسكو", "ar", DESKTOP),
+        ("no-results", "/?q=zzzqqq", "en", DESKTOP),
+        ("not-found", "/nothing", "ar", PHONE),
+    ],
+)
+def test_axe_finds_no_wcag_violations(
+    server: str, browser, name: str, path: str, locale: str, viewport
+) -> None:
+    # axe is injected as a script, which the page's CSP (rightly) forbids: this context bypasses it.
+    page = open_page(browser, locale, viewport, bypass_csp=True)
+    page.goto(server + path)
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        ".then(r => r.violations.map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"
+    )
+    assert found == [], f"{name}: {found}"

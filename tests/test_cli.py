@@ -49,7 +49,7 @@ def test_search_json_format(index_dir: str) -> None:
     assert list(data) == ["query", "total", "total_exact", "took_ms", "hits", "suggestion", "notice"]
     assert data["total"] == 1
     hit = data["hits"][0]
-    assert set(hit) == {"id", "title", "snippet", "score", "lang", "source", "date", "url"}
+    assert set(hit) == {"id", "title", "title_html", "snippet", "score", "lang", "source", "date", "url"}
     assert hit["id"] == "news/crisis.txt" and hit["lang"] == "ar"
     assert "<mark>الأزمة</mark>" in hit["snippet"]
 
@@ -63,7 +63,7 @@ def test_search_marks_original_words_with_clitics(index_dir: str) -> None:
 def test_plain_output_lists_ranked_hits(index_dir: str) -> None:
     result = fahras("search", "--index", index_dir, "football")
     assert result.returncode == 0
-    assert result.stdout.startswith("1 results for 'football'")
+    assert result.stdout.startswith("1 result for 'football'")
     assert "[football]" in result.stdout  # matches are marked (bold on a terminal)
 
 
@@ -131,3 +131,29 @@ def test_seed_article_is_found(tmp_path: Path) -> None:
         data = json.loads(fahras("search", "--index", folder, "--json", query).stdout)
         assert data["total"] == 1, query
         assert f"<mark>{marked}</mark>" in data["hits"][0]["snippet"] or marked in data["hits"][0]["title"]
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = fahras("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"fahras {version('fahras')}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", "--limit", "abc", "x"), "argument --limit: expected a whole number, not 'abc'"),
+        (("search", "--page", "0", "x"), "argument --page: expected a whole number, 1 or more, not 0"),
+        (("serve", "--port", "http"), "argument --port: expected a port number, not 'http'"),
+        (("index", "--wait", "soon", "x"), "argument --wait: expected a number of seconds, not 'soon'"),
+        (
+            ("serve", "--cors", "ftp://x/y"),
+            "argument --cors: expected * or an origin like https://app.example.org, not 'ftp://x/y'",
+        ),
+    ],
+)
+def test_argument_errors_say_what_was_expected(args: tuple[str, ...], message: str) -> None:
+    result = fahras(*args)
+    assert result.returncode == 2 and result.stderr.strip().endswith(message)
+    assert "_positive" not in result.stderr and "invalid" not in result.stderr

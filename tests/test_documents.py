@@ -174,12 +174,42 @@ def test_arabic_file_names_with_spaces(tmp_path: Path) -> None:
     assert skipped == [] and list(docs) == ["تقارير سنوية/تقرير ٢٠٢٤.txt"]
 
 
-def test_unsupported_and_hidden_files_are_ignored(tmp_path: Path) -> None:
+def test_unsupported_files_are_reported_and_hidden_ones_ignored(tmp_path: Path) -> None:
     write_corpus(
-        tmp_path, {"photo.jpg": b"\xff\xd8", ".hidden.txt": "x\ny", ".git/x.txt": "a\nb", "ok.txt": "T\nB"}
-    )
+        tmp_path,
+        {"photo.jpg": b"\xff\xd8", "scans/scan.pdf": b"%PDF-1.4", "LICENSE": "MIT", ".hidden.txt": "x\ny",
+         ".git/x.txt": "a\nb", "ok.txt": "T\nB"},
+    )  # fmt: skip
     docs, skipped = load(tmp_path)
-    assert list(docs) == ["ok.txt"] and skipped == []
+    assert list(docs) == ["ok.txt"]
+    reasons = {Path(item.path).name: item.reason for item in skipped}
+    assert set(reasons) == {"photo.jpg", "scan.pdf", "LICENSE"}  # hidden files stay unmentioned
+    assert reasons["scan.pdf"].startswith("a .pdf file: not a format Fahras reads (")
+    assert ".md" in reasons["scan.pdf"] and ".jsonl" in reasons["scan.pdf"]
+    assert reasons["LICENSE"].startswith("a file without an extension")
+
+
+def test_markdown_is_read_as_text(tmp_path: Path) -> None:
+    write_corpus(tmp_path, {"notes/lucena.md": (
+        "Lucena **rebuilt**\n=================\n\n## 4. The *old* bridge\n\n"
+        "See [the map](http://example.com/map) and `code`.\n\n"
+        "| city | year |\n|---|---|\n| Lucena | 1492 |\n\n<script>hidden()</script>\n- ~~gone~~ kept\n"
+    )})  # fmt: skip
+    docs, skipped = load(tmp_path)
+    doc = docs["notes/lucena.md"]
+    assert skipped == [] and doc.title == "Lucena rebuilt"
+    assert doc.body.splitlines()[0] == "4. The old bridge"
+    assert "See the map and code." in doc.body and "1492" in doc.body and "gone kept" in doc.body
+    for markup in ("**", "##", "](", "`", "|", "~~", "===", "hidden()", "http://"):
+        assert markup not in doc.body, markup
+
+
+def test_a_flat_folder_is_its_own_source(tmp_path: Path) -> None:
+    folder = write_corpus(tmp_path / "minutes", {"a.txt": "A\nx", "b.jsonl": '{"id": "r", "text": "y"}\n',
+                                                 "sub/c.txt": "C\nz"})  # fmt: skip
+    docs, _ = load(folder)
+    assert docs["a.txt"].source == "minutes" and docs["r"].source == "minutes"
+    assert docs["sub/c.txt"].source == "sub"  # a subfolder is still its own source
 
 
 def test_gzip_bomb_is_stopped_and_reported(tmp_path: Path, monkeypatch) -> None:

@@ -393,6 +393,7 @@ def check_web_search(client, query: str, params: dict) -> None:
     data = check_api_response(get(client, "/api/search", query, **params))
     for hit in data.get("hits", []):
         assert_safe_snippet(hit["snippet"])
+        assert_safe_snippet(hit["title_html"])
     response = get(client, "/", query, **params)
     assert response.status_code in (200, 400), response.status_code
     assert_no_injected_markup(response.get_data(as_text=True))

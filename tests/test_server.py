@@ -185,3 +185,28 @@ def test_waitress_own_errors_carry_the_security_headers(
     assert head.split()[1] == str(status), head[:100]
     for name, value in SECURITY_HEADERS.items():
         assert f"\r\n{name}: {value}" in head
+
+
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_serve_says_at_start_that_the_index_is_missing_or_empty(tmp_path: Path, state: str) -> None:
+    index_dir = tmp_path / "index"
+    if state == "empty":
+        (tmp_path / "nothing").mkdir()
+        rebuild_index(IndexHome(index_dir), tmp_path / "nothing", show_progress=False)
+    port = free_port()
+    origin = "https://app.example.org"
+    process = start_server(index_dir, port, "--workers", "1", "--cors", origin, healthy=state == "empty")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            assert "fahras index" in response.read().decode()  # the page says how to build one
+            assert "Access-Control-Allow-Origin" not in response.headers  # --cors opens the API only
+        try:
+            health = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        except urllib.error.HTTPError as error:  # 503: no index yet
+            health = error
+        assert health.headers["Access-Control-Allow-Origin"] == origin
+    finally:
+        log = stop_server(process)
+    expected = "there is no index at" if state == "missing" else "holds no documents yet"
+    lines = [line for line in log.splitlines() if expected in line]
+    assert len(lines) == 1 and f"fahras index --index {index_dir} FOLDER" in lines[0], log

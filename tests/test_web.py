@@ -46,11 +46,24 @@ def test_api_search_shape_and_hit_format(client) -> None:
     status, data = api(client, "/api/search", q="الازمه")
     assert status == 200
     assert list(data) == [
-        "query", "total", "total_exact", "took_ms", "page", "size", "hits", "facets", "suggestion", "notice"
+        "query", "total", "total_exact", "took_ms", "page", "size", "hits", "facets", "suggestion", "notice", "next"
     ]  # fmt: skip
     assert data["total"] == 1
-    assert set(data["hits"][0]) == {"id", "title", "snippet", "score", "lang", "source", "date", "url"}
+    assert set(data["hits"][0]) == {
+        "id",
+        "title",
+        "title_html",
+        "snippet",
+        "score",
+        "lang",
+        "source",
+        "date",
+        "url",
+    }
     assert "<mark>الأزمة</mark>" in data["hits"][0]["snippet"]
+    assert (
+        data["hits"][0]["title_html"] == "<mark>الأَزْمَةُ</mark> الاقتصاديّة تتفاقم"
+    )  # titles marked like snippets
 
 
 def test_api_facets_count_the_whole_result_set(client) -> None:
@@ -179,7 +192,7 @@ def test_results_page(client) -> None:
     response = client.get("/", query_string={"q": "الانتخابات"}, headers={"Accept-Language": "en"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "1 results" in page and "<mark>الانتخابات</mark>" in page
+    assert "1 result for “<bdi>الانتخابات</bdi>”" in page and "<mark>الانتخابات</mark>" in page
     assert 'dir="auto"' in page and "/doc/news/election.txt?q=" in page
 
 
@@ -305,3 +318,216 @@ def test_facets_count_every_match_of_a_large_result_set(client) -> None:
     assert data["facets"]["source"] == {"many": 25, "Sports Daily": 1}
     page = client.get("/?q=report&size=2").get_data(as_text=True)
     assert "25 results" in page and 'data-value="many"' in page
+
+
+def test_api_next_links_walk_every_page(client) -> None:
+    seen, url, pages = [], "/api/search?q=report&size=10&lang=en&sort=date", 0
+    while url:
+        response = client.get(url.replace("http://localhost", ""))
+        data = response.get_json()
+        assert response.status_code == 200
+        seen += [hit["id"] for hit in data["hits"]]
+        url, pages = data["next"], pages + 1
+        if url:
+            assert url.startswith("http://localhost/api/search?") and "sort=date" in url and "lang=en" in url
+    assert pages == 3 and len(seen) == len(set(seen)) == 25
+    assert api(client, "/api/search", q="report", page=99)[1]["next"] is None
+
+
+def _openapi_validator(client, pointer: str):
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    spec = client.get("/api/openapi.json").get_json()
+    registry = Registry().with_resource("urn:fahras", Resource.from_contents(spec, DRAFT202012))
+    return jsonschema.Draft202012Validator({"$ref": f"urn:fahras#{pointer}"}, registry=registry)
+
+
+@pytest.mark.parametrize(
+    ("path", "route", "status"),
+    [
+        ("/api/search?q=report&size=2", "~1api~1search", 200),
+        ("/api/search?q=(a", "~1api~1search", 400),
+        ("/api/doc/news/crisis.txt?q=الازمه", "~1api~1doc~1{id}", 200),
+        ("/api/doc/nothing-here", "~1api~1doc~1{id}", 404),
+        ("/api/suggest?q=الانت", "~1api~1suggest", 200),
+        ("/healthz", "~1healthz", 200),
+    ],
+)
+def test_responses_match_their_openapi_schemas(client, path: str, route: str, status: int) -> None:
+    response = client.get(path)
+    assert response.status_code == status
+    validator = _openapi_validator(
+        client, f"/paths/{route}/get/responses/{status}/content/application~1json/schema"
+    )
+    validator.validate(response.get_json())  # raises with the first mismatch
+
+
+def test_unusable_index_responses_match_the_error_schema(tmp_path: Path) -> None:
+    empty = create_app({"INDEX_DIR": str(tmp_path / "none"), "TESTING": True}).test_client()
+    for path, route in (
+        ("/healthz", "~1healthz"),
+        ("/api/search?q=x", "~1api~1search"),
+        ("/api/doc/x", "~1api~1doc~1{id}"),
+    ):
+        response = empty.get(path)
+        assert response.status_code == 503
+        schema = f"/paths/{route}/get/responses/503/content/application~1json/schema"
+        _openapi_validator(empty, schema).validate(response.get_json())
+
+
+def test_cors_is_off_unless_asked_for(home: IndexHome, web_corpus: Path, client) -> None:
+    assert "Access-Control-Allow-Origin" not in client.get("/api/search?q=report").headers
+    app = create_app({"INDEX_DIR": str(home.path), "TESTING": True, "CORS_ORIGIN": "*"})
+    open_client = app.test_client()
+    response = open_client.get("/api/search?q=report", headers={"Origin": "https://elsewhere.example"})
+    assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
+    preflight = open_client.options("/api/search", headers={"Origin": "https://elsewhere.example",
+                                                            "Access-Control-Request-Method": "GET"})  # fmt: skip
+    assert preflight.status_code == 200 and "GET" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Access-Control-Allow-Origin" not in open_client.get("/").headers  # the API only, not the pages
+
+
+# ------------------------------------------------------------------ the page's words, structure and state
+
+
+def page(client, path: str, ui: str = "en", **params) -> tuple[int, str]:
+    response = client.get(path, query_string=params, headers={"Accept-Language": ui})
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_results_pages_have_one_h1_and_a_reachable_skip_link(client) -> None:
+    status, html = page(client, "/", q="report")
+    assert (
+        status == 200
+        and html.count("<h1") == 1
+        and '<h1 id="total">25 results for “<bdi>report</bdi>”</h1>' in html
+    )
+    assert (
+        '<a class="skip" href="#main">Skip to results</a>' in html
+        and '<main id="main" tabindex="-1">' in html
+    )
+    assert "autofocus" not in html  # the first Tab reaches the skip link, not past it
+    assert html.index('id="hits"') < html.index('<aside id="filters"')  # focus order: box, results, filters
+    assert '<label class="visually-hidden" for="q">Search the documents</label>' in html
+    _, home = page(client, "/")
+    assert "autofocus" in home  # on the empty page, typing starts at once
+
+
+def test_arabic_page_counts_with_arabic_plurals(client) -> None:
+    _, html = page(client, "/", "ar", q="الانتخابات")
+    assert "نتيجة واحدة عن «<bdi>الانتخابات</bdi>»" in html
+    _, many = page(client, "/", "ar", q="report")
+    assert "25 نتيجة عن «<bdi>report</bdi>»" in many  # 11-99: singular noun
+    _, home = page(client, "/", "ar")
+    assert "33 وثيقة مفهرسة" in home
+
+
+def test_titles_are_marked_like_snippets(client) -> None:
+    _, html = page(client, "/", q="Quarterly report number 7")
+    assert (
+        '"><mark>Report</mark> <mark>7</mark></a></h2>' in html and '"><mark>Report</mark> 0</a></h2>' in html
+    )
+
+
+def test_facets_show_counts_and_active_filters_are_removable_chips(client) -> None:
+    _, html = page(client, "/", q="report OR football", source="many")
+    assert '<span class="label"><bdi>many</bdi></span><span class="count">25</span>' in html
+    assert 'aria-label="Remove the filter Source: many">Source: many' in html
+    chip = html.split('class="chip removable" href="')[1].split('"')[0]
+    assert chip == "/?q=report+OR+football"  # the chip's link drops that filter and keeps the query
+    _, unfiltered = page(client, "/", q="football OR كرة OR report", size=2)
+    lang = unfiltered.split('id="facet-lang"')[1].split("</section>")[0]
+    assert (
+        lang.count('class="count"') == 3
+        and '<span class="label">All</span><span class="count">27</span>' in lang
+    )
+
+
+def test_an_unexpected_error_is_a_translated_500(home: IndexHome, web_corpus: Path) -> None:
+    rebuild_index(home, web_corpus, show_progress=False)
+    app = create_app({"INDEX_DIR": str(home.path)})
+    app.add_url_rule("/boom", "boom", lambda: 1 / 0)
+    response = app.test_client().get("/boom", headers={"Accept-Language": "ar"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500 and "حدث خطأ" in html and 'dir="rtl"' in html
+
+
+def test_home_hint_isolates_each_spelling_pair(client) -> None:
+    _, english = page(client, "/")
+    assert "Spelling variants (<bdi>أ/ا</bdi>, <bdi>ة/ه</bdi>, <bdi>ى/ي</bdi>) and diacritics" in english
+    _, arabic = page(client, "/", "ar")
+    assert "(<bdi>أ/ا</bdi>، <bdi>ة/ه</bdi>، <bdi>ى/ي</bdi>)" in arabic
+
+
+def test_a_bad_date_range_keeps_the_search_and_speaks_the_interface_language(client) -> None:
+    params = {"q": "report", "lang": "en", "from": "2024-05-01", "to": "2024-01-01"}
+    status, html = page(client, "/", "ar", **params)
+    assert status == 400 and '<html lang="ar" dir="rtl">' in html
+    assert "تعذّر تنفيذ هذا البحث" in html and "تاريخ البداية («من») بعد تاريخ النهاية («إلى»)" in html
+    assert 'id="q" value="report"' in html and '<input type="hidden" name="lang" value="en">' in html
+    assert 'name="from" value="2024-05-01"' in html and 'name="to" value="2024-01-01"' in html  # to correct
+    status, english = page(client, "/", "en", **params)
+    assert status == 400 and "the start date is later than the end date" in english
+
+
+def test_a_query_error_keeps_the_query(client) -> None:
+    status, html = page(client, "/", "ar", q='"open', source="many")
+    assert status == 400 and 'value="&#34;open"' in html and 'name="source" value="many"' in html
+    assert '<p lang="en" dir="ltr">' in html  # the parser's own message is English, and marked so
+
+
+@pytest.mark.parametrize(
+    ("lang", "direction", "title"), [("ar", "rtl", "الصفحة غير موجودة"), ("en", "ltr", "Page not found")]
+)
+def test_404_pages_are_translated_and_laid_out_in_the_interface_direction(
+    client, lang, direction, title
+) -> None:
+    status, html = page(client, "/no/such/page", lang)
+    assert status == 404 and f'<html lang="{lang}" dir="{direction}">' in html
+    assert f'<h1 id="error-title">{title}</h1>' in html and "Not Found" not in html
+    status, missing = page(client, "/doc/missing", lang, q="report")
+    assert status == 404 and ("الوثيقة غير موجودة" if lang == "ar" else "Document not found") in missing
+    assert 'id="q" value="report"' in missing
+
+
+def test_405_page_is_translated(client) -> None:
+    response = client.delete("/", headers={"Accept-Language": "ar"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 405 and "طريقة غير مسموح بها" in html and 'dir="rtl"' in html
+
+
+def test_the_document_page_keeps_the_search_all_the_way(client) -> None:
+    _, results = page(client, "/", q="report", lang="en", page=2, sort="date")
+    link = results.split('<li class="hit">')[1].split('href="')[1].split('"')[0].replace("&amp;", "&")
+    assert link.startswith("/doc/many/") and "q=report" in link and "page=2" in link and "lang=en" in link
+    response = client.get(link, headers={"Accept-Language": "ar"})
+    status, doc = response.status_code, response.get_data(as_text=True)
+    assert status == 200 and 'id="q" value="report"' in doc
+    assert (
+        '<input type="hidden" name="lang" value="en">' in doc
+        and '<input type="hidden" name="sort" value="date">' in doc
+    )
+    back = doc.split('id="back" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert back == "/?q=report&page=2&sort=date&lang=en"
+    assert (
+        "<dd><bdi>many</bdi></dd>" in doc and "<dd><bdi><code>many/" in doc
+    )  # values isolated beside their labels
+    assert "<mark>report</mark>" in doc.split('<h1 id="doc-title"')[1].split("</h1>")[0].lower()
+
+
+def test_an_empty_or_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
+    missing = create_app({"INDEX_DIR": str(tmp_path / "none"), "TESTING": True}).test_client()
+    _, html = page(missing, "/")
+    assert (
+        'There is no index yet. Create one on the server with <code dir="ltr">fahras index FOLDER</code>.'
+        in html
+    )
+    (tmp_path / "nothing").mkdir()
+    rebuild_index(IndexHome(tmp_path / "empty"), tmp_path / "nothing", show_progress=False)
+    empty = create_app({"INDEX_DIR": str(tmp_path / "empty"), "TESTING": True}).test_client()
+    status, html = page(empty, "/", "ar")
+    assert status == 200 and "الفهرس فارغ." in html and "fahras index FOLDER" in html
+    status, html = page(missing, "/", "ar", q="x")
+    assert status == 503 and "لا يوجد فهرس بعد" in html

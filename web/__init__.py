@@ -5,14 +5,14 @@ from __future__ import annotations
 import traceback
 from collections.abc import Mapping
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, request
 from werkzeug.routing import PathConverter
 
 from index.store import IndexHome, NoIndex, StoreError
 from search.engine import SearchEngine
 
 from .health import IndexHealth, log_once, public_message
-from .i18n import Translator, choose_language, text_direction
+from .i18n import Translator, choose_language, template_functions, text_direction
 
 # No inline script or style anywhere: everything is a static file.
 CSP = (
@@ -35,17 +35,23 @@ class DocIdConverter(PathConverter):
 
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
-    """Build the app. ``INDEX_DIR`` names the index home (default: fahras's default)."""
+    """Build the app.
+
+    ``INDEX_DIR`` names the index home (default: fahras's default);
+    ``CORS_ORIGIN`` (``*`` or an origin) lets browser clients on other origins
+    read the JSON API (off by default).
+    """
     app = Flask(__name__)
     # Document ids are arbitrary strings (a leading slash, a newline...): match
     # them whole, and keep "//" as it is rather than redirecting.
     app.url_map.converters["docid"] = DocIdConverter
     app.url_map.merge_slashes = False
-    app.config.update(INDEX_DIR=None, JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=64 * 1024)
+    app.config.update(INDEX_DIR=None, CORS_ORIGIN=None, JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=64 * 1024)
     app.config.update(config or {})
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.jinja_env.globals["text_direction"] = text_direction
+    app.jinja_env.globals.update(template_functions(lambda: g.t))
     search_engine = SearchEngine(IndexHome(app.config["INDEX_DIR"]))
     health = IndexHealth(search_engine.home)
     _warm_up(search_engine, health)
@@ -74,6 +80,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     @app.after_request
     def secure(response):
         response.headers.update(SECURITY_HEADERS)
+        if app.config["CORS_ORIGIN"] and wants_json():
+            response.headers.update(cors_headers(app.config["CORS_ORIGIN"]))
         return response
 
     @app.errorhandler(StoreError)
@@ -108,6 +116,19 @@ def _warm_up(search_engine: SearchEngine, health: IndexHealth) -> None:
             log_once(f"could not open the index: {''.join(traceback.format_exception(error)).strip()}")
 
 
+def cors_headers(origin: str) -> dict[str, str]:
+    """What lets a page on ``origin`` (or any, for ``*``) read the API: reads only, no credentials."""
+    headers = {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+        "Access-Control-Allow-Headers": "Accept, Content-Type",
+        "Access-Control-Max-Age": "86400",
+    }
+    if origin != "*":
+        headers["Vary"] = "Origin"
+    return headers
+
+
 def wants_json() -> bool:
     """Whether this request is answered in JSON (the API and the health check) rather than HTML."""
     return request.path.startswith("/api/") or request.path == "/healthz"
@@ -119,8 +140,9 @@ def _unusable(error: StoreError):
         status = "no index" if isinstance(error, NoIndex) else "unusable"
         message = str(error) if isinstance(error, NoIndex) else public_message(error)
         return jsonify(status=status, error=message, documents=0), 503
-    key = "no_index" if isinstance(error, NoIndex) else "index_unusable"
-    return render_template("error.html", title=g.t("app_name"), message=g.t(key)), 503
+    from .pages import render_error
+
+    return render_error(503, "no_index" if isinstance(error, NoIndex) else "index_unusable")
 
 
 def health() -> IndexHealth:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, url_for
 
-from search.engine import QueryError
+from search.engine import QueryError, SearchResults
 
 from . import engine, health
 from .openapi import OPENAPI
-from .params import ParamError, parse_search_params
+from .params import MAX_PAGE, ParamError, SearchParams, parse_search_params
 
 api = Blueprint("api", __name__)
 MAX_SUGGEST_CHARS = 100
@@ -29,11 +29,20 @@ def search():
     params = parse_search_params(request.args)
     if not params.q:
         raise ParamError("'q' is required: the words to search for")
-    data = engine().run(params.request()).to_dict()
+    results = engine().run(params.request())
+    data = results.to_dict()
+    data["next"] = _next_page(params, results)
     warning = health().warning()
     if warning:
         data["warning"] = warning  # the index was built by another version: rebuild it
     return jsonify(data)
+
+
+def _next_page(params: SearchParams, results: SearchResults) -> str | None:
+    """The URL of the following page of these results (as Datasette's ``next_url``), None on the last."""
+    if params.page >= min(results.pages, MAX_PAGE):
+        return None
+    return url_for("api.search", _external=True, **params.url_args(page=params.page + 1))
 
 
 @api.get("/api/doc/<docid:doc_id>")

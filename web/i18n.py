@@ -1,138 +1,57 @@
-"""Interface strings in Arabic and English, and how a request picks one.
+"""The interface's languages: gettext catalogues for words, CLDR (through Babel) for numbers, dates and plurals.
 
-The choice is the ``ui`` cookie (set by the visible language switch), else the
-best match of ``Accept-Language``, else English. Arabic pages are
+Every string of the interface is written in English in the templates and the
+code (``_("...")``, ``ngettext(...)``, and ``N_`` for messages translated where
+they are shown) and translated in ``web/translations/<lang>/LC_MESSAGES/
+messages.po``, which translators edit; the compiled ``.mo`` files ship in the
+package. Plural forms follow each language's CLDR rules (Arabic has six: 0, 1,
+2, 3-10, 11-99, and 100, 101...), and numbers and dates are written as the
+locale writes them.
+
+The language is the ``ui`` cookie (set by the visible language switch), else
+the best match of ``Accept-Language``, else English. Arabic pages are
 right-to-left.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from babel.support import Translations
 from flask import Request
+from markupsafe import Markup
 
 LANGUAGES = ("ar", "en")
 COOKIE = "ui"
+TRANSLATIONS = Path(__file__).with_name("translations")
+DOMAIN = "messages"
 
-STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "app_name": "Fahras",
-        "tagline": "Search Arabic and English documents",
-        "search_placeholder": "Search… (Arabic or English)",
-        "search_button": "Search",
-        "results_count": "{total} results",
-        "showing_results_for": "Showing results for",
-        "keyboard_layout": "(the query reads like text typed on the other keyboard layout)",
-        "search_instead": "Search instead for",
-        "stop_words_only": "“{words}” is too common to search for (a stop word). Add a more specific word.",
-        "past_last_page": "Page {page} is past the last page of results ({pages}).",
-        "took": "in {ms} ms",
-        "sort_relevance": "Most relevant",
-        "sort_date": "Newest first",
-        "sort_label": "Sort",
-        "filter_language": "Language",
-        "filter_source": "Source",
-        "filter_date": "Date",
-        "date_from": "From",
-        "date_to": "To",
-        "apply": "Apply",
-        "clear_filters": "Clear filters",
-        "lang_ar": "Arabic",
-        "lang_en": "English",
-        "lang_mixed": "Mixed",
-        "did_you_mean": "Did you mean",
-        "no_results": "No documents match “{query}”.",
-        "tips_title": "Tips",
-        "tip_spelling": "Check the spelling, or try fewer or more general words.",
-        "tip_filters": "Remove filters to search the whole collection.",
-        "tip_syntax": 'Use OR between alternatives, "quotes" for phrases, and word* for prefixes.',
-        "empty_title": "What are you looking for?",
-        "empty_hint": "Type words in Arabic or English. Spelling variants (أ/ا, ة/ه, ى/ي) and diacritics are matched for you.",
-        "examples": "Try",
-        "previous": "Previous",
-        "next": "Next",
-        "page_of": "Page {page} of {pages}",
-        "back_to_results": "Back to results",
-        "document": "Document",
-        "source": "Source",
-        "date": "Date",
-        "language": "Language",
-        "open_original": "Open original",
-        "bad_query": "That query could not be run",
-        "not_found": "Document not found",
-        "not_found_hint": "It may have been removed from the index.",
-        "switch_language": "العربية",
-        "documents_indexed": "{count} documents indexed",
-        "no_index": "There is no index yet. Create one with: fahras index FOLDER",
-        "index_unusable": "The index cannot be used: it is damaged, or was written by another version "
-        "of Fahras. Searches are unavailable until it is repaired (on the server: fahras check, then "
-        "fahras rebuild).",
-        "index_outdated": "This index was built by an older version of Fahras: some documents may not "
-        "be found until it is rebuilt (fahras rebuild).",
-        "all": "All",
-        "pagination": "Pagination",
-        "filters": "Filters",
-        "results": "Results",
-        "skip_to_results": "Skip to results",
-    },
-    "ar": {
-        "app_name": "فهرس",
-        "tagline": "ابحث في الوثائق العربية والإنجليزية",
-        "search_placeholder": "ابحث… (بالعربية أو الإنجليزية)",
-        "search_button": "بحث",
-        "results_count": "{total} نتيجة",
-        "showing_results_for": "عرض نتائج",
-        "keyboard_layout": "(يبدو أن البحث كُتب بتخطيط لوحة المفاتيح الآخر)",
-        "search_instead": "ابحث بدلًا من ذلك عن",
-        "stop_words_only": "«{words}» شائعة جدًا فلا يُبحث عنها (كلمة توقف). أضف كلمة أدق.",
-        "past_last_page": "الصفحة {page} بعد آخر صفحة من النتائج ({pages}).",
-        "took": "في {ms} ملّي ثانية",
-        "sort_relevance": "الأكثر صلة",
-        "sort_date": "الأحدث أولاً",
-        "sort_label": "الترتيب",
-        "filter_language": "اللغة",
-        "filter_source": "المصدر",
-        "filter_date": "التاريخ",
-        "date_from": "من",
-        "date_to": "إلى",
-        "apply": "تطبيق",
-        "clear_filters": "إزالة عوامل التصفية",
-        "lang_ar": "العربية",
-        "lang_en": "الإنجليزية",
-        "lang_mixed": "مختلطة",
-        "did_you_mean": "هل تقصد",
-        "no_results": "لا توجد وثائق تطابق «{query}».",
-        "tips_title": "نصائح",
-        "tip_spelling": "تحقق من الإملاء، أو جرّب كلمات أقل أو أعمّ.",
-        "tip_filters": "أزل عوامل التصفية للبحث في المجموعة كلها.",
-        "tip_syntax": 'استخدم OR بين البدائل، وعلامات "التنصيص" للعبارات، وكلمة* للبادئات.',
-        "empty_title": "عمّ تبحث؟",
-        "empty_hint": "اكتب كلمات بالعربية أو الإنجليزية. نطابق لك اختلافات الإملاء (أ/ا، ة/ه، ى/ي) والتشكيل.",
-        "examples": "جرّب",
-        "previous": "السابق",
-        "next": "التالي",
-        "page_of": "الصفحة {page} من {pages}",
-        "back_to_results": "العودة إلى النتائج",
-        "document": "وثيقة",
-        "source": "المصدر",
-        "date": "التاريخ",
-        "language": "اللغة",
-        "open_original": "فتح الأصل",
-        "bad_query": "تعذّر تنفيذ هذا البحث",
-        "not_found": "الوثيقة غير موجودة",
-        "not_found_hint": "ربما حُذفت من الفهرس.",
-        "switch_language": "English",
-        "documents_indexed": "{count} وثيقة مفهرسة",
-        "no_index": "لا يوجد فهرس بعد. أنشئه بالأمر: fahras index FOLDER",
-        "index_unusable": "لا يمكن استخدام الفهرس: إنه تالف، أو كتبه إصدار آخر من فهرس. البحث غير متاح "
-        "حتى يُصلَح (على الخادم: fahras check ثم fahras rebuild).",
-        "index_outdated": "بُني هذا الفهرس بإصدار أقدم من فهرس: قد لا تظهر بعض الوثائق حتى يُعاد بناؤه "
-        "(fahras rebuild).",
-        "all": "الكل",
-        "pagination": "التنقل بين الصفحات",
-        "filters": "عوامل التصفية",
-        "results": "النتائج",
-        "skip_to_results": "انتقل إلى النتائج",
-    },
-}
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogues; it is translated where it is shown."""
+    return message
+
+
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a singular and plural pair for the catalogues (``plural`` in templates translates it)."""
+    return singular, plural
+
+
+@cache
+def catalogue(lang: str) -> Translations:
+    """The compiled catalogue of one language (loaded once per process)."""
+    found = Translations.load(str(TRANSLATIONS), [lang], DOMAIN)
+    if not isinstance(found, Translations):  # Babel falls back to NullTranslations when a file is missing
+        raise FileNotFoundError(
+            f"no compiled catalogue for {lang!r} in {TRANSLATIONS} (run: pybabel compile)"
+        )
+    return found
 
 
 def text_direction(lang: str) -> str:
@@ -149,20 +68,103 @@ def choose_language(request: Request) -> str:
 
 
 class Translator:
-    """``t("key", **values)`` in templates."""
+    """One interface language: its words, plurals, numbers and dates (``g.t`` during a request)."""
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
-        self.strings = STRINGS[lang]
+        self.locale = Locale.parse(lang)
+        self.catalogue = catalogue(lang)
 
     @property
     def direction(self) -> str:
-        return "rtl" if self.lang == "ar" else "ltr"
+        return "rtl" if self.locale.character_order == "right-to-left" else "ltr"
 
     @property
     def other(self) -> str:
-        return "en" if self.lang == "ar" else "ar"
+        """The other interface language (the switch offers it)."""
+        return next(lang for lang in LANGUAGES if lang != self.lang)
 
-    def __call__(self, key: str, **values: object) -> str:
-        text = self.strings.get(key) or STRINGS["en"][key]
-        return text.format(**values) if values else text
+    def name_of(self, lang: str) -> str:
+        """A language's name in that language, as a language switch shows it."""
+        return Locale.parse(lang).language_name
+
+    def gettext(self, message: str, **values: object) -> str:
+        """``message`` translated, with ``%(name)s`` filled from ``values`` (numbers and dates localised)."""
+        return self._filled(self.catalogue.ugettext(message), values)
+
+    def ngettext(self, singular: str, plural: str, count: int, **values: object) -> str:
+        """The plural form of this language for ``count``; ``%(num)s`` is ``count``, localised."""
+        return self._filled(self.catalogue.ungettext(singular, plural, count), {"num": count, **values})
+
+    def plural_forms(self, singular: str, plural: str) -> dict[str, str]:
+        """The translation for each CLDR plural category (zero, one, two, few, many, other).
+
+        The page's script picks one with the browser's ``Intl.PluralRules``:
+        the catalogues' plural formulas are CLDR's, so both choose alike.
+        """
+        rule = self.locale.plural_form
+        forms: dict[str, str] = {}
+        for count in range(1000):
+            forms.setdefault(rule(count), self.catalogue.ungettext(singular, plural, count))
+        return forms
+
+    def number(self, value: float) -> str:
+        """A number as this locale writes it (digits and separators)."""
+        return format_decimal(value, locale=self.locale, numbering_system="default")
+
+    @property
+    def numbering_system(self) -> str:
+        """The locale's digits (``latn``, ``arab``...), for the page's script to format numbers alike."""
+        return self.locale.default_numbering_system
+
+    def date(self, value: date | str) -> str:
+        """A day as this locale writes it in full (10 June 2024, ١٠ يونيو ٢٠٢٤...)."""
+        day = date.fromisoformat(value) if isinstance(value, str) else value
+        return format_date(day, "long", locale=self.locale)
+
+    def markup(self, text: str, values: dict[str, object]) -> Markup:
+        """``text`` (a translation) escaped, with ``values`` escaped unless they are Markup already."""
+        return Markup.escape(text) % self._shown(values) if values else Markup.escape(text)
+
+    def _filled(self, text: str, values: dict[str, object]) -> str:
+        return text % self._shown(values) if values else text
+
+    def _shown(self, values: dict[str, object]) -> dict[str, object]:
+        """Values as the page shows them: numbers and dates in this locale."""
+        shown: dict[str, object] = {}
+        for name, value in values.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                shown[name] = self.number(value)
+            elif isinstance(value, (date, datetime)):
+                shown[name] = self.date(value)
+            else:
+                shown[name] = value
+        return shown
+
+
+def template_functions(current: Callable[[], Translator]) -> dict[str, Callable[..., object]]:
+    """``_``, ``ngettext`` and friends for Jinja, translating with ``current()`` (this request's Translator).
+
+    They return Markup: the translation and every value are escaped, except
+    values that are Markup already (a ``<bdi>`` built by the template).
+    """
+
+    def gettext(message: str, **values: object) -> Markup:
+        t = current()
+        return t.markup(t.catalogue.ugettext(message), values)
+
+    def ngettext(singular: str, plural: str, count: int, **values: object) -> Markup:
+        t = current()
+        return t.markup(t.catalogue.ungettext(singular, plural, count), {"num": count, **values})
+
+    def plural(pair: tuple[str, str], count: int, **values: object) -> Markup:
+        """``ngettext`` for a pair marked with :func:`N_plural`."""
+        return ngettext(*pair, count, **values)
+
+    def number(value: float) -> str:
+        return current().number(value)
+
+    def day(value: str) -> str:
+        return current().date(value)
+
+    return {"_": gettext, "ngettext": ngettext, "plural": plural, "number": number, "day": day}

@@ -6,21 +6,27 @@ from search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SORTS
 
 from .params import LANGS, MAX_PAGE
 
-_ERROR = {
-    "description": "Bad parameters",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-_UNUSABLE = {
-    "description": "No index yet, or it is damaged or unreadable by this version (the error says which)",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
+
+def _json(description: str, schema: str | dict) -> dict:
+    """A response whose body is JSON of ``schema`` (a component's name, or a schema)."""
+    if isinstance(schema, str):
+        schema = {"$ref": f"#/components/schemas/{schema}"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERROR = _json("Bad parameters", "Error")
+_UNUSABLE = _json(
+    "No index yet, or it is damaged or unreadable by this version (the error says which)", "Error"
+)
+_MARKED = "HTML-escaped text; the query's matches wrapped in <mark>"
 _HIT = {
     "type": "object",
-    "required": ["id", "title", "snippet", "score", "lang", "source", "date", "url"],
+    "required": ["id", "title", "snippet", "score", "lang", "source", "date", "url", "title_html"],
     "properties": {
         "id": {"type": "string"},
         "title": {"type": "string"},
-        "snippet": {"type": "string", "description": "HTML-escaped text; matched words wrapped in <mark>"},
+        "title_html": {"type": "string", "description": f"the title as {_MARKED}"},
+        "snippet": {"type": "string", "description": _MARKED},
         "score": {"type": "number"},
         "lang": {"type": "string"},
         "source": {"type": "string"},
@@ -66,10 +72,7 @@ OPENAPI = {
                     ),
                 ],
                 "responses": {
-                    "200": {
-                        "description": "Results",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Results"}}},
-                    },
+                    "200": _json("Results", "Results"),
                     "400": _ERROR,
                     "503": _UNUSABLE,
                 },
@@ -85,8 +88,8 @@ OPENAPI = {
                     ),
                 ],
                 "responses": {
-                    "200": {"description": "The document"},
-                    "404": {"description": "No such document"},
+                    "200": _json("The document", "Document"),
+                    "404": _json("No document has this id", "Error"),
                     "503": _UNUSABLE,
                 },
             }
@@ -95,21 +98,28 @@ OPENAPI = {
             "get": {
                 "summary": "Completions of the last word typed, from the index vocabulary",
                 "parameters": [_param("q", "text typed so far", {"type": "string", "maxLength": 100})],
-                "responses": {"200": {"description": "Suggestions"}, "400": _ERROR, "503": _UNUSABLE},
+                "responses": {"200": _json("Suggestions", "Suggestions"), "400": _ERROR, "503": _UNUSABLE},
             }
         },
         "/healthz": {
             "get": {
                 "summary": "Whether searches can run, and the document count",
                 "responses": {
-                    "200": {
-                        "description": 'status "ok", or "outdated" with a warning: built by another '
-                        "version of Fahras, searches work but it should be rebuilt"
-                    },
-                    "503": {
-                        "description": 'status "no index", or "unusable" (damaged, or unreadable by this '
-                        "version) with an error message"
-                    },
+                    "200": _json(
+                        'status "ok", or "outdated" with a warning: built by another version of Fahras, '
+                        "searches work but it should be rebuilt",
+                        "Health",
+                    ),
+                    "503": _json(
+                        'status "no index", or "unusable" (damaged, or unreadable by this version) with an '
+                        "error message",
+                        {
+                            "allOf": [
+                                {"$ref": "#/components/schemas/Health"},
+                                {"$ref": "#/components/schemas/Error"},
+                            ]
+                        },
+                    ),
                 },
             }
         },
@@ -118,6 +128,58 @@ OPENAPI = {
         "schemas": {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
             "Hit": _HIT,
+            "Document": {
+                "type": "object",
+                "required": [
+                    "id",
+                    "title",
+                    "title_html",
+                    "lang",
+                    "source",
+                    "date",
+                    "url",
+                    "body",
+                    "body_html",
+                    "path",
+                ],
+                "properties": {
+                    **{
+                        name: _HIT["properties"][name]
+                        for name in ("id", "title", "title_html", "lang", "source", "date", "url")
+                    },
+                    "body": {"type": "string", "description": "the stored text (up to a million characters)"},
+                    "body_html": {"type": "string", "description": f"the body as {_MARKED} (of ?q=)"},
+                    "path": {
+                        "type": ["string", "null"],
+                        "description": "the file it was read from, in the collection",
+                    },
+                },
+            },
+            "Suggestions": {
+                "type": "object",
+                "required": ["query", "suggestions"],
+                "properties": {
+                    "query": {"type": "string"},
+                    "suggestions": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "completions of the last word, as written in the documents",
+                    },
+                },
+            },
+            "Health": {
+                "type": "object",
+                "required": ["status", "documents"],
+                "properties": {
+                    "status": {"type": "string", "enum": ["ok", "outdated", "no index", "unusable"]},
+                    "documents": {"type": "integer", "minimum": 0},
+                    "warning": {"type": "string", "description": 'with "outdated": what to do'},
+                    "error": {
+                        "type": "string",
+                        "description": 'with "no index" and "unusable": what is wrong',
+                    },
+                },
+            },
             "Results": {
                 "type": "object",
                 "required": [
@@ -131,6 +193,7 @@ OPENAPI = {
                     "facets",
                     "suggestion",
                     "notice",
+                    "next",
                 ],
                 "properties": {
                     "query": {"type": "string"},
@@ -164,6 +227,11 @@ OPENAPI = {
                             "words": {"type": "array", "items": {"type": "string"}},
                         },
                         "required": ["kind"],
+                    },
+                    "next": {
+                        "type": ["string", "null"],
+                        "format": "uri",
+                        "description": "the URL of the following page of these results; null on the last page",
                     },
                     "warning": {
                         "type": "string",

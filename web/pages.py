@@ -1,4 +1,10 @@
-"""The HTML pages: the search page, the document page, and the language switch."""
+"""The HTML pages: the search page, the document page, the error pages, and the language switch.
+
+Every page keeps the user's search: the box holds the query, the filters
+stay, and the links (to a document, back to the results, to another
+language) carry them. Errors are said in the interface language and keep
+the query and filters too.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,48 @@ from flask import Blueprint, g, jsonify, make_response, redirect, render_templat
 from werkzeug.exceptions import HTTPException
 
 from index.store import NoIndex
-from search.engine import QueryError
+from search.engine import QueryError, SearchResults
 
 from . import engine, wants_json
-from .i18n import COOKIE, LANGUAGES
-from .params import MAX_PAGE, ParamError, parse_search_params
+from . import messages as M
+from .i18n import COOKIE, LANGUAGES, N_
+from .params import MAX_PAGE, ParamError, SearchParams, parse_search_params
 
 pages = Blueprint("pages", __name__)
 
 EXAMPLES = ("الانتخابات", "الأَزْمَة", "machine learning", "موسكو", "football OR كرة")
+SPELLING_VARIANTS = ("أ/ا", "ة/ه", "ى/ي")
+
+# Error pages: a title and a sentence, in the interface language.
+ERRORS = {
+    400: (N_("Bad request"), N_("Fahras could not understand this request.")),
+    404: (N_("Page not found"), N_("There is no page at this address.")),
+    405: (N_("Method not allowed"), N_("This address cannot be used that way.")),
+    413: (N_("Request too large"), N_("The request is larger than Fahras accepts.")),
+    500: (N_("Something went wrong"), N_("Fahras could not answer this request. Try again in a moment.")),
+    "document": (N_("Document not found"), N_("It may have been removed from the index.")),
+    "no_index": (N_("No index yet"), N_("There is no index yet. Create one on the server with %(command)s.")),
+    "empty_index": (N_("The index is empty"), N_("Add documents on the server with %(command)s.")),
+    "index_unusable": (
+        N_("The index cannot be used"),
+        N_(
+            "It is damaged, or was written by another version of Fahras. Searches are unavailable until it "
+            "is repaired (on the server: fahras check, then fahras rebuild)."
+        ),
+    ),
+}
+ERROR_FALLBACK = (N_("Error %(code)s"), N_("Fahras could not answer this request."))
+BUILD_COMMAND = "fahras index FOLDER"
+
+
+def render_error(status: int, kind: str | int | None = None, params: SearchParams | None = None):
+    """An error page in the interface language and direction, keeping the search in the box."""
+    title, message = ERRORS.get(kind or status, ERROR_FALLBACK)
+    if params is None:
+        params = parse_search_params(request.args, lenient=True)
+    page = render_template("error.html", status=status, title=title, message=message, params=params,
+                           command=BUILD_COMMAND)  # fmt: skip
+    return page, status
 
 
 @pages.get("/")
@@ -24,18 +63,53 @@ def home():
     try:
         params = parse_search_params(request.args)
     except ParamError as error:
-        return render_template("search.html", params=None, results=None, error=str(error)), 400
+        return _bad_search(error.translated(g.t), error_lang=g.t.lang)
     if not params.q:
-        return render_template("search.html", params=params, results=None, examples=EXAMPLES,
-                               documents=_document_count())  # fmt: skip
+        return _search_page(params, documents=_document_count(), autofocus=True)
     try:
         results = engine().run(params.request())
     except QueryError as error:
-        return render_template("search.html", params=params, results=None, error=str(error)), 400
-    pages_total = min(MAX_PAGE, results.pages)
-    return render_template(
-        "search.html", params=params, results=results, pages_total=pages_total, facet_choices=results.facets
-    )
+        return _bad_search(str(error), error_lang="en")
+    return _search_page(params, results=results, pages_total=min(MAX_PAGE, results.pages))
+
+
+def _search_page(params: SearchParams, status: int = 200, results: SearchResults | None = None, **context):
+    selected = {"lang": params.filters.lang, "source": params.filters.source}
+    facets = {field: dict(counts) for field, counts in (results.facets if results else {}).items()}
+    for field, value in selected.items():
+        if value and results:
+            facets.setdefault(field, {}).setdefault(value, 0)  # a chosen value stays visible, with its 0
+    page = render_template(
+        "search.html", params=params, results=results, facets=facets, selected=selected,
+        active=active_filters(params), examples=EXAMPLES, variants=SPELLING_VARIANTS,
+        script=M.script_strings(g.t.lang), M=M, command=BUILD_COMMAND, **context,
+    )  # fmt: skip
+    return page, status
+
+
+def active_filters(params: SearchParams) -> list[tuple[str, str]]:
+    """The filters in force, each as a label and the link that removes it (the page's chips)."""
+    t, found = g.t, params.filters
+    chips = []
+    if found.lang:
+        name = t.gettext(M.SCRIPT.get(f"lang_{found.lang}", found.lang))
+        chips.append((t.gettext("Language: %(value)s", value=name), {"lang": None}))
+    if found.source:
+        chips.append((t.gettext("Source: %(value)s", value=found.source), {"source": None}))
+    if found.date_from:
+        chips.append((t.gettext("From %(day)s", day=found.date_from.date()), {"from": None}))
+    if found.date_to:
+        chips.append((t.gettext("Until %(day)s", day=found.date_to.date()), {"to": None}))
+    return [
+        (label, url_for("pages.home", **params.url_args(page=None, **without))) for label, without in chips
+    ]
+
+
+def _bad_search(message: str, error_lang: str):
+    """400 that keeps what the user typed: the query in the box, the filters, the dates to correct."""
+    params = parse_search_params(request.args, lenient=True)
+    return _search_page(params, 400, error=message, error_lang=error_lang,
+                        typed_from=request.args.get("from", "")[:20], typed_to=request.args.get("to", "")[:20])  # fmt: skip
 
 
 def _document_count() -> int | None:
@@ -47,11 +121,11 @@ def _document_count() -> int | None:
 
 @pages.get("/doc/<docid:doc_id>")
 def document(doc_id: str):
-    query = request.args.get("q", "")[:1000]
-    found = engine().document(doc_id, highlight=query or None)
+    params = parse_search_params(request.args, lenient=True)
+    found = engine().document(doc_id, highlight=params.q[:1000] or None)
     if found is None:
-        return render_template("error.html", title=g.t("not_found"), message=g.t("not_found_hint")), 404
-    return render_template("document.html", doc=found, query=query)
+        return render_error(404, "document", params)
+    return render_template("document.html", doc=found, params=params)
 
 
 def _safe_next(target: str | None) -> str:
@@ -78,5 +152,5 @@ def http_error(error: HTTPException):
     headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
     if wants_json():
         return jsonify(error=error.description or error.name), error.code, headers
-    page = render_template("error.html", title=f"{error.code} {error.name}", message=error.description)
-    return page, error.code, headers
+    page, status = render_error(error.code or 500)
+    return page, status, headers

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import TypeVar
 
 from werkzeug.datastructures import MultiDict
 
 from search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SORTS, Filters, SearchRequest
 
+from .i18n import N_, Translator
+
 MAX_PAGE = 1000
 LANGS = ("ar", "en", "mixed")
 MAX_PARAM_CHARS = 200
+T = TypeVar("T")
 
 
 class ParamError(ValueError):
-    """A bad request parameter (HTTP 400 with this message)."""
+    """A bad request parameter (HTTP 400 with this message).
+
+    ``message`` is English with ``%(name)s`` fields (the API says it as is);
+    the page says it in the interface language (``translated``).
+    """
+
+    def __init__(self, message: str, **values: object) -> None:
+        self.message = message
+        self.values = values
+        super().__init__(message % values if values else message)
+
+    def translated(self, t: Translator) -> str:
+        return t.gettext(self.message, **self.values)
 
 
 @dataclass
@@ -26,6 +43,7 @@ class SearchParams:
     sort: str
     filters: Filters
     verbatim: bool = False  # search the query as typed, never its correction
+    default_size: int = 10
 
     def request(self) -> SearchRequest:
         """The engine request for these parameters (the page and the API ask for the same)."""
@@ -51,9 +69,10 @@ class SearchParams:
             "from": self.filters.date_from.date().isoformat() if self.filters.date_from else None,
             "to": self.filters.date_to.date().isoformat() if self.filters.date_to else None,
             "verbatim": 1 if self.verbatim else None,
+            "size": self.size,
         }
         args.update(changes)
-        defaults = {"page": 1, "sort": "relevance"}
+        defaults = {"page": 1, "sort": "relevance", "size": self.default_size}
         return {k: v for k, v in args.items() if v not in (None, "", defaults.get(k)) or k == "q"}
 
 
@@ -64,9 +83,11 @@ def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ParamError(f"'{name}' must be a whole number, not {raw[:20]!r}") from None
+        raise ParamError(
+            N_("'%(name)s' must be a whole number, not %(value)r"), name=name, value=raw[:20]
+        ) from None
     if value < low:
-        raise ParamError(f"'{name}' must be at least {low}")
+        raise ParamError(N_("'%(name)s' must be at least %(low)s"), name=name, low=low)
     return min(value, high)
 
 
@@ -77,7 +98,8 @@ def _date(args: MultiDict, name: str, end_of_day: bool) -> datetime | None:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        raise ParamError(f"'{name}' must be a date like 2024-05-31, not {raw[:20]!r}") from None
+        message = N_("'%(name)s' must be a date like 2024-05-31, not %(value)r")
+        raise ParamError(message, name=name, value=raw[:20]) from None
     return datetime.combine(day, time.max if end_of_day else time.min)
 
 
@@ -86,32 +108,54 @@ def _choice(args: MultiDict, name: str, choices: tuple[str, ...], default: str |
     if not raw:
         return default
     if raw not in choices:
-        raise ParamError(f"'{name}' must be one of: {', '.join(choices)}")
+        raise ParamError(N_("'%(name)s' must be one of: %(choices)s"), name=name, choices=", ".join(choices))
     return raw
 
 
-def parse_search_params(args: MultiDict, default_size: int = 10) -> SearchParams:
-    """Parse and bound the parameters of a search request (raises ParamError)."""
-    q = args.get("q", "")
-    if len(q) > MAX_QUERY_CHARS:
-        raise ParamError(f"'q' is too long ({len(q)} characters; at most {MAX_QUERY_CHARS})")
-    source = args.get("source", "").strip()
-    if len(source) > MAX_PARAM_CHARS:
-        raise ParamError(f"'source' is too long (at most {MAX_PARAM_CHARS} characters)")
+def _text(args: MultiDict, name: str, limit: int) -> str:
+    raw = args.get(name, "")
+    if len(raw) > limit:
+        message = N_("'%(name)s' is too long (%(length)s characters; at most %(limit)s)")
+        raise ParamError(message, name=name, length=len(raw), limit=limit)
+    return raw.strip()
+
+
+def _date_range(args: MultiDict) -> tuple[datetime | None, datetime | None]:
     date_from = _date(args, "from", end_of_day=False)
     date_to = _date(args, "to", end_of_day=True)
     if date_from and date_to and date_from > date_to:
-        raise ParamError("'from' must not be after 'to'")
+        raise ParamError(N_("'from' must not be after 'to': the start date is later than the end date"))
+    return date_from, date_to
+
+
+def parse_search_params(args: MultiDict, default_size: int = 10, lenient: bool = False) -> SearchParams:
+    """Parse and bound the parameters of a search request.
+
+    Raises ParamError for the first bad one, unless ``lenient``: then a bad
+    parameter takes its default and the rest are kept, so that the page that
+    explains the error still holds the user's query and filters.
+    """
+
+    def parsed(parse: Callable[[], T], default: T) -> T:
+        try:
+            return parse()
+        except ParamError:
+            if not lenient:
+                raise
+            return default
+
+    date_from, date_to = parsed(lambda: _date_range(args), (None, None))
     return SearchParams(
-        q=q.strip(),
-        page=_int(args, "page", 1, 1, MAX_PAGE),
-        size=_int(args, "size", default_size, 1, MAX_PAGE_SIZE),
-        sort=_choice(args, "sort", SORTS, "relevance") or "relevance",
+        q=parsed(lambda: _text(args, "q", MAX_QUERY_CHARS), ""),
+        page=parsed(lambda: _int(args, "page", 1, 1, MAX_PAGE), 1),
+        size=parsed(lambda: _int(args, "size", default_size, 1, MAX_PAGE_SIZE), default_size),
+        sort=parsed(lambda: _choice(args, "sort", SORTS, "relevance"), "relevance") or "relevance",
         filters=Filters(
-            lang=_choice(args, "lang", LANGS, None),
-            source=source or None,
+            lang=parsed(lambda: _choice(args, "lang", LANGS, None), None),
+            source=parsed(lambda: _text(args, "source", MAX_PARAM_CHARS), "") or None,
             date_from=date_from,
             date_to=date_to,
         ),
         verbatim=args.get("verbatim", "") not in ("", "0"),
+        default_size=default_size,
     )

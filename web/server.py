@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import logging
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -37,7 +38,7 @@ from waitress.server import create_server
 from waitress.task import ErrorTask
 
 from index.indexer import RebuildNeeded, rebuild_index, update_index
-from index.store import IndexHome, NoIndex, StoreError, data_dir
+from index.store import IndexHome, NoIndex, StoreError, data_dir, default_home
 from index.workers import die_with_parent
 
 from . import SECURITY_HEADERS, create_app
@@ -91,9 +92,7 @@ def serve(args: argparse.Namespace) -> int:
     url = f"http://{args.host}:{args.port}/"
     if args.debug:
         print(f"Fahras is serving {home.path} at {url} (Ctrl-C to stop)", flush=True)
-        create_app({"INDEX_DIR": str(home.path)}).run(
-            host=args.host, port=args.port, debug=True, use_reloader=True
-        )
+        create_app(_app_config(home, args)).run(host=args.host, port=args.port, debug=True, use_reloader=True)
         return 0
     listener = socket.create_server((args.host, args.port), backlog=1024)
     workers = args.workers if hasattr(os, "fork") else 1
@@ -105,23 +104,47 @@ def serve(args: argparse.Namespace) -> int:
     )
     _report_index(home)
     if workers == 1:
-        _serve_on(listener, home, args.threads, connections)
+        _serve_on(listener, _app_config(home, args), args.threads, connections)
     else:
-        _prefork(listener, home, args.threads, workers, connections)
+        _prefork(listener, _app_config(home, args), args.threads, workers, connections)
     return 0
 
 
 def _report_index(home: IndexHome) -> None:
-    """Log once what is wrong with the index, if anything; workers inherit what was logged."""
+    """Log once what is wrong with the index, if anything; workers inherit what was logged.
+
+    A missing or empty index is the first thing a new user meets: say so at
+    start, with the command that fills it (the page says it too).
+    """
     health = IndexHealth(home)
+    build = f"fahras index{_index_option(home)} FOLDER"
     try:
         health.check()
-    except NoIndex as error:
-        log_once(f"{error}; answering 503 until one exists")
+    except NoIndex:
+        log_once(
+            f"there is no index at {home.path} yet: build one with `{build}`; until then every search answers 503"
+        )
     except StoreError:
         pass  # logged by the check; the workers will answer 503 with a short message
     else:
         health.warning()
+        if _document_count(home) == 0:
+            log_once(f"the index at {home.path} holds no documents yet: add some with `{build}`")
+
+
+def _index_option(home: IndexHome) -> str:
+    """`` --index DIR`` when ``home`` is not where fahras looks by default."""
+    return (
+        "" if home.path.resolve() == default_home().resolve() else f" --index {shlex.quote(str(home.path))}"
+    )
+
+
+def _document_count(home: IndexHome) -> int:
+    ix = home.open()
+    try:
+        return ix.doc_count()
+    finally:
+        ix.close()
 
 
 def _connection_limit() -> int:
@@ -152,9 +175,14 @@ class _SecureChannel(HTTPChannel):
     error_task_class = _SecureErrorTask
 
 
-def _serve_on(listener: socket.socket, home: IndexHome, threads: int, connections: int) -> None:
+def _app_config(home: IndexHome, args: argparse.Namespace) -> dict[str, object]:
+    """The app's settings from the command line (the index, and --cors)."""
+    return {"INDEX_DIR": str(home.path), "CORS_ORIGIN": args.cors}
+
+
+def _serve_on(listener: socket.socket, config: dict[str, object], threads: int, connections: int) -> None:
     """One worker: the app (built here, after any fork) under waitress's thread pool."""
-    app = create_app({"INDEX_DIR": str(home.path)})
+    app = create_app(config)
     server = create_server(
         app, sockets=[listener], threads=threads, ident="fahras", connection_limit=connections,
         **WAITRESS_SETTINGS,
@@ -164,7 +192,9 @@ def _serve_on(listener: socket.socket, home: IndexHome, threads: int, connection
     server.run()
 
 
-def _prefork(listener: socket.socket, home: IndexHome, threads: int, workers: int, connections: int) -> None:
+def _prefork(
+    listener: socket.socket, config: dict[str, object], threads: int, workers: int, connections: int
+) -> None:
     """Run ``workers`` child processes on one socket; restart any that dies until told to stop."""
     parent = os.getpid()
     children: dict[int, float] = {}  # pid -> when it started
@@ -174,7 +204,7 @@ def _prefork(listener: socket.socket, home: IndexHome, threads: int, workers: in
     def spawn() -> None:
         pid = os.fork()
         if pid == 0:  # the child: serve until killed, never return into the parent's code
-            _run_worker(lambda: _serve_on(listener, home, threads, connections), parent)
+            _run_worker(lambda: _serve_on(listener, config, threads, connections), parent)
         children[pid] = time.monotonic()
 
     def stop(signum: int, _frame: object) -> None:

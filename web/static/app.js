@@ -1,14 +1,28 @@
-// Query suggestions while typing: fills the search box's <datalist> from
-// /api/suggest. Debounced, and stale answers are dropped.
+// The search page's enhancements; the page works without them.
+//  - suggestions: completions of the last word in the box's <datalist> (/api/search's sibling /api/suggest);
+//  - instant results: results update while typing, from /api/search, and the
+//    address bar keeps a shareable URL of what is shown (history.replaceState);
+//  - the Filters button of narrow screens opens the filters as a sheet.
+// The page's CSP allows no inline script: everything the script says comes
+// translated from the page (data-script on #results) and is put in with textContent.
 (function () {
   "use strict";
   const input = document.getElementById("q");
-  const list = document.getElementById("suggestions");
-  if (!input || !list || !window.fetch) return;
-  let timer = null;
-  let latest = 0;
+  if (!input || !window.fetch) return;
 
-  function show(words) {
+  function debounced(delay, work) {
+    let timer = null;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(work, delay);
+    };
+  }
+
+  // ------------------------------------------------------------ suggestions
+  const list = document.getElementById("suggestions");
+  let suggestTicket = 0;
+
+  function showSuggestions(words) {
     list.replaceChildren(...words.map((word) => {
       const option = document.createElement("option");
       option.value = word;
@@ -16,23 +30,253 @@
     }));
   }
 
-  async function update() {
+  async function suggest() {
     const text = input.value;
-    const ticket = ++latest;
-    if (!text.trim() || text.length > 100) { show([]); return; }
+    const ticket = ++suggestTicket;
+    if (!text.trim() || text.length > 100) { showSuggestions([]); return; }
     try {
-      const url = input.dataset.suggest + "?q=" + encodeURIComponent(text);
-      const response = await fetch(url, { headers: { Accept: "application/json" } });
-      if (!response.ok || ticket !== latest) return;
+      const response = await fetch(input.dataset.suggest + "?q=" + encodeURIComponent(text),
+                                   { headers: { Accept: "application/json" } });
+      if (!response.ok || ticket !== suggestTicket) return;
       const data = await response.json();
-      if (ticket === latest) show(data.suggestions || []);
+      if (ticket === suggestTicket) showSuggestions(data.suggestions || []);
     } catch (error) {
-      show([]);
+      showSuggestions([]);
+    }
+  }
+  if (list) input.addEventListener("input", debounced(150, suggest));
+
+  // ------------------------------------------------------------ instant results
+  const results = document.getElementById("results");
+  const filters = document.getElementById("filters");
+  if (!results) return;
+  const ui = JSON.parse(results.dataset.script);
+  const plurals = new Intl.PluralRules(ui.lang);
+  const numbers = new Intl.NumberFormat(ui.lang, { numberingSystem: ui.numbering });
+  const days = new Intl.DateTimeFormat(ui.lang, { dateStyle: "long", numberingSystem: ui.numbering, timeZone: "UTC" });
+  const form = input.form;
+  const FILTERS = ["lang", "source", "from", "to", "sort", "size"];
+  let searchTicket = 0;
+  let pending = null;
+
+  // A translated message with its %(name)s fields filled: text, or nodes (a link, a <bdi>).
+  function say(template, values) {
+    const out = document.createDocumentFragment();
+    template.split(/(%\([a-z_]+\)s)/).forEach((part) => {
+      const field = /^%\(([a-z_]+)\)s$/.exec(part);
+      const value = field ? values[field[1]] : part;
+      out.append(value instanceof Node ? value : String(value === undefined ? part : value));
+    });
+    return out;
+  }
+  function plural(key, count, values) {
+    const forms = ui.plurals[key];
+    return say(forms[plurals.select(count)] || forms.other, Object.assign({ num: numbers.format(count) }, values));
+  }
+  function element(tag, text, attributes) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    Object.entries(attributes || {}).forEach(([name, value]) => node.setAttribute(name, value));
+    return node;
+  }
+  function isolated(text) { return element("bdi", text); }
+  function marked(html) {  // the API's HTML-escaped text with <mark>: parsed inertly, only text and <mark> kept
+    const parsed = new DOMParser().parseFromString("<body>" + html, "text/html").body;
+    const out = document.createDocumentFragment();
+    parsed.childNodes.forEach((node) => {
+      out.append(node.nodeName === "MARK" ? element("mark", node.textContent) : node.textContent);
+    });
+    return out;
+  }
+  function direction(lang) { return { ar: "rtl", en: "ltr" }[lang] || "auto"; }
+  function langName(lang) { return ui.strings["lang_" + lang] || lang; }
+
+  // The search as the form holds it (the box, and the filters in hidden fields).
+  function state(changes) {
+    const params = new URLSearchParams();
+    params.set("q", input.value.trim());
+    FILTERS.forEach((name) => {
+      const field = form.elements.namedItem(name);
+      if (field && field.value) params.set(name, field.value);
+    });
+    Object.entries(changes || {}).forEach(([name, value]) => {
+      if (value === null || value === "" || value === undefined) params.delete(name);
+      else params.set(name, value);
+    });
+    return params;
+  }
+  function pageUrl(changes) { return "/?" + state(changes).toString(); }
+
+  function renderSummary(data, searched) {
+    document.getElementById("total").replaceChildren(plural("results_for", data.total, { query: isolated(searched) }));
+    document.getElementById("took").replaceChildren(say(ui.strings.took, { ms: numbers.format(Math.round(data.took_ms)) }));
+    document.getElementById("live").textContent = document.getElementById("total").textContent;
+  }
+
+  function renderNotices(data, query) {
+    const notices = [];
+    const notice = data.notice;
+    if (notice && (notice.kind === "spelling" || notice.kind === "keyboard")) {
+      const line = element("p", undefined, { class: "didyoumean", id: "corrected" });
+      line.append(say(ui.strings.showing, { searched: isolated(notice.searched) }));
+      if (notice.kind === "keyboard") line.append(" ", element("span", ui.strings.keyboard, { class: "muted" }));
+      const original = element("a", notice.original, { dir: "auto", href: pageUrl({ verbatim: 1 }) });
+      line.append(element("br"), say(ui.strings.instead, { original: original }));
+      notices.push(line);
+    } else if (notice && notice.kind === "stop_words") {
+      const line = element("p", undefined, { class: "notice", id: "stop-words" });
+      line.append(plural("stop_words", notice.words.length, { words: isolated(notice.words.join(" ")) }));
+      notices.push(line);
+    }
+    if (data.suggestion) {
+      const link = element("a", data.suggestion, { dir: "auto", href: pageUrl({ q: data.suggestion }) });
+      const line = element("p", undefined, { class: "didyoumean", id: "suggestion" });
+      line.append(say(ui.strings.did_you_mean, { suggestion: link }));
+      notices.push(line);
+    }
+    if (!data.hits.length && !notice) {
+      const block = document.getElementById("tpl-noresults").content.cloneNode(true);
+      block.querySelector(".query").append(say(ui.strings.no_results, { query: isolated(query) }));
+      notices.push(block);
+    }
+    document.getElementById("notices").replaceChildren(...notices);
+  }
+
+  function renderHits(data) {
+    const template = document.getElementById("tpl-hit");
+    const hits = document.getElementById("hits");
+    hits.setAttribute("start", "1");
+    hits.replaceChildren(...data.hits.map((hit) => {
+      const item = template.content.cloneNode(true);
+      const heading = item.querySelector("h2");
+      const snippet = item.querySelector(".snippet");
+      [heading, snippet].forEach((node) => {
+        node.lang = hit.lang === "ar" || hit.lang === "en" ? hit.lang : "";
+        node.dir = direction(hit.lang);
+      });
+      const link = heading.querySelector("a");
+      link.href = "/doc/" + encodeURIComponent(hit.id).replace(/%2F/g, "/") + "?" + state().toString();
+      link.append(marked(hit.title_html));
+      snippet.append(marked(hit.snippet));
+      const meta = item.querySelector(".meta");
+      meta.querySelector(".badge").textContent = langName(hit.lang);
+      if (hit.source) meta.append(" ", element("span", undefined, { class: "source" }));
+      if (hit.source) meta.lastChild.append(isolated(hit.source));
+      if (hit.date) meta.append(" ", element("time", days.format(new Date(hit.date)), { datetime: hit.date }));
+      return item;
+    }));
+  }
+
+  function renderFacets(data) {
+    const template = document.getElementById("tpl-facet");
+    ["lang", "source"].forEach((field) => {
+      const list = document.querySelector("#facet-" + field + " ul");
+      const all = list.querySelector("li");  // "All": counts every match while this field is not filtered
+      const chosen = state().get(field);
+      const allCount = all.querySelector(".count");
+      if (allCount && !chosen) allCount.textContent = numbers.format(data.total);
+      const counts = Object.assign({}, data.facets[field] || {});
+      if (chosen && !(chosen in counts)) counts[chosen] = 0;
+      const items = Object.entries(counts).map(([value, count]) => {
+        const item = template.content.cloneNode(true);
+        const link = item.querySelector("a");
+        link.href = pageUrl({ [field]: value, page: null });
+        link.dataset.facet = field;
+        link.dataset.value = value;
+        if (chosen === value) link.setAttribute("aria-current", "true");
+        const label = item.querySelector(".label");
+        if (field === "lang") label.textContent = langName(value); else label.append(isolated(value));
+        item.querySelector(".count").textContent = numbers.format(count);
+        return item;
+      });
+      list.replaceChildren(all, ...items);
+    });
+  }
+
+  function renderPager(data) {
+    const pager = document.getElementById("pager");
+    const pages = Math.min(1000, Math.max(1, Math.ceil(data.total / data.size)));
+    const parts = [];
+    if (pages > 1 && data.hits.length) {
+      parts.push(element("span", undefined));
+      parts[0].append(say(ui.strings.page_of, { page: numbers.format(1), pages: numbers.format(pages) }));
+      parts.push(element("a", ui.strings.next, { rel: "next", id: "next-page", href: pageUrl({ page: 2 }) }));
+    }
+    pager.replaceChildren(...parts);
+  }
+
+  // Links and fields that carry the query (sorting, chips, the date form, the language switch).
+  function retarget(query) {
+    document.querySelectorAll("#results a[href^='/?'], #filters a[href^='/?']").forEach((link) => {
+      const url = new URL(link.href);
+      url.searchParams.set("q", query);
+      ["page", "verbatim"].forEach((name) => url.searchParams.delete(name));
+      link.href = url.pathname + url.search;
+    });
+    document.querySelectorAll("#filters input[type=hidden][name=q]").forEach((field) => { field.value = query; });
+    const switcher = document.getElementById("ui-switch");
+    if (switcher) {
+      const url = new URL(switcher.href);
+      url.searchParams.set("next", location.pathname + location.search);
+      switcher.href = url.pathname + url.search;
     }
   }
 
-  input.addEventListener("input", function () {
-    clearTimeout(timer);
-    timer = setTimeout(update, 150);
+  function show(data, query) {
+    const searched = data.notice && data.notice.searched ? data.notice.searched : query;
+    renderSummary(data, searched);
+    renderNotices(data, query);
+    renderHits(data);
+    renderFacets(data);
+    renderPager(data);
+    const empty = document.getElementById("empty");
+    if (empty) empty.hidden = true;
+    results.hidden = false;
+    if (filters) filters.hidden = false;
+    results.closest(".page").classList.add("with-filters");
+    history.replaceState(null, "", pageUrl({ page: null }));
+    document.title = query + " · " + document.title.split(" · ").pop();
+    retarget(query);
+  }
+
+  async function search() {
+    const query = input.value.trim();
+    const ticket = ++searchTicket;
+    if (!query) return;
+    if (pending) pending.abort();
+    pending = new AbortController();
+    try {
+      const response = await fetch(results.dataset.api + "?" + state({ page: null }).toString(),
+                                   { headers: { Accept: "application/json" }, signal: pending.signal });
+      if (!response.ok || ticket !== searchTicket) return;  // half-typed syntax ("abc): Enter shows why
+      const data = await response.json();
+      if (ticket === searchTicket) show(data, query);
+    } catch (error) {
+      // aborted by a newer keystroke, or offline: the page stays as it was
+    }
+  }
+  input.addEventListener("input", debounced(250, search));
+
+  // ------------------------------------------------------------ the Filters button (narrow screens)
+  const toggle = document.getElementById("filters-toggle");
+  const close = document.getElementById("close-filters");
+  if (!toggle || !filters || !close) return;
+  toggle.setAttribute("role", "button");
+  toggle.setAttribute("aria-expanded", "false");
+
+  function openFilters(open) {
+    filters.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) {
+      filters.setAttribute("tabindex", "-1");
+      filters.focus();
+    } else {
+      toggle.focus();
+    }
+  }
+  toggle.addEventListener("click", (event) => { event.preventDefault(); openFilters(true); });
+  close.addEventListener("click", (event) => { event.preventDefault(); openFilters(false); });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && filters.classList.contains("open")) openFilters(false);
   });
 })();

@@ -1,0 +1,47 @@
+"""Messages that both the page and its script (instant results) say, in one place.
+
+The page renders them with ``_``/``plural``; the script gets them translated
+for the interface language (:func:`script_strings`), plural forms included,
+so results that arrive while typing read exactly like a loaded page.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from .i18n import N_, N_plural, Translator
+
+RESULTS_FOR = N_plural("%(num)s result for “%(query)s”", "%(num)s results for “%(query)s”")
+STOP_WORDS = N_plural(
+    "%(words)s is too common to search for (a stop word): add a more specific word.",
+    "%(words)s are too common to search for (stop words): add more specific words.",
+)
+
+SCRIPT = {
+    "took": N_("in %(ms)s ms"),
+    "page_of": N_("Page %(page)s of %(pages)s"),
+    "previous": N_("Previous"),
+    "next": N_("Next"),
+    "lang_ar": N_("Arabic"),
+    "lang_en": N_("English"),
+    "lang_mixed": N_("Mixed"),
+    "did_you_mean": N_("Did you mean %(suggestion)s?"),
+    "showing": N_("Showing results for %(searched)s"),
+    "keyboard": N_("(the query reads like text typed with the other keyboard layout)"),
+    "instead": N_("Search instead for %(original)s"),
+    "no_results": N_("No documents match “%(query)s”."),
+    "past_end": N_("Page %(page)s is past the last page of results (%(pages)s)."),
+}
+PLURALS = {"results_for": RESULTS_FOR, "stop_words": STOP_WORDS}
+
+
+@cache
+def script_strings(lang: str) -> dict[str, object]:
+    """Everything the page's script needs to say things in ``lang`` (JSON-ready)."""
+    t = Translator(lang)
+    return {
+        "lang": lang,
+        "numbering": t.numbering_system,
+        "strings": {key: t.gettext(message) for key, message in SCRIPT.items()},
+        "plurals": {key: t.plural_forms(*pair) for key, pair in PLURALS.items()},
+    }
