@@ -5,6 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -50,6 +53,26 @@ def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
     return folder
 
 
+# Texts that exercise every rule of the analysis at once (for snippets and the bulk builder).
+TRICKY = (
+    "dying tying lying skies happily Straße O'Neill's résumé CAFÉ naïve 1990s ٢٠١٥ ۲۰۱۵ "
+    "مدرستها للحكومة والسعوديين بالانتخابات فالمعلمون كتابًا أمطاراً الإنْتِخَابَاتُ جـــميل "
+    "ﻻ ﺍﻟﺴﻼﻡ مؤسسة مسئول رئيس يحيى مستشفى ک ی الله‌ية"
+)
+# Without ß and the presentation forms, which send a whole text down the slow path.
+TRICKY_FOLDING = (
+    "dying DYING happily O’Neill’s résumé CAFÉ cafe\u0301 ﬁnance naïve ٢٠١٥ ۲۰۱۵ "
+    "الإنْتِخَابَاتُ الانتخـــابات ال\u200cانتخابات كتابًا أمطاراً مؤسسة مسئول يحيى ک ی"
+)
+
+
+def demo_texts() -> list[str]:
+    """The tricky texts and every file of the bundled demo corpus."""
+    return [TRICKY, TRICKY_FOLDING] + [
+        path.read_text(encoding="utf-8") for path in sorted(DEMO.rglob("*")) if path.is_file()
+    ]
+
+
 SMALL_CORPUS = {
     "news/election.txt": "الانتخابات البلدية في المدينة\n\nأعلنت اللجنة نتائج الانتخابات والاستفتاء، وقال وزير الداخلية إن المشاركة كانت واسعة.",
     "news/crisis.txt": "الأَزْمَةُ الاقتصاديّة تتفاقم\n\nتفاقمت الأزمة بعد ارتفاع الأسعار في موسكو والقاهرة.",
@@ -93,3 +116,27 @@ def home(tmp_path: Path) -> IndexHome:
 def built(home: IndexHome, corpus: Path) -> IndexHome:
     rebuild_index(home, corpus, show_progress=False)
     return home
+
+
+# Files opened by this process, through Python's audit events (an audit hook cannot be
+# removed, so one hook records into whichever list ``files_opened`` has open).
+_RECORDERS: list[list[str]] = []
+
+
+def _record_opens(event: str, args: tuple) -> None:
+    if event == "open" and _RECORDERS:
+        _RECORDERS[-1].append(str(args[0]))
+
+
+sys.addaudithook(_record_opens)
+
+
+@contextmanager
+def files_opened() -> Iterator[list[str]]:
+    """Every path this process opens inside the ``with`` block (requests served in-process included)."""
+    found: list[str] = []
+    _RECORDERS.append(found)
+    try:
+        yield found
+    finally:
+        _RECORDERS.remove(found)

@@ -32,8 +32,7 @@ from index.indexer import _fields
 from index.progress import Progress
 from index.schema import build_schema
 
-from .conftest import SHARED
-from .test_snippets import demo_texts
+from .conftest import SHARED, demo_texts
 
 SNN = SHARED / "saudinewsnet" / "corpus.jsonl.gz"
 ARTICLES = 2000

@@ -20,8 +20,7 @@ from index.schema import AnalysedText, build_schema
 from index.store import IndexHome, NoIndex, WriterBusy
 from search.engine import SearchEngine
 
-from .conftest import write_corpus
-from .test_snippets import demo_texts
+from .conftest import demo_texts, write_corpus
 
 
 def ids(home: IndexHome) -> set[str]:

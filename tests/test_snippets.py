@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from index.analysis import WordTokenizer, stemmed_analyzer
 from search.snippets import lead, mark, matched_spans, snippet
+
+from .conftest import demo_texts
 
 CHAIN = stemmed_analyzer().items[-1]  # the body field's memoised chain
 
@@ -44,18 +44,6 @@ def test_lead_when_nothing_matched() -> None:
     assert lead(long_text, 50).endswith(" …") and len(lead(long_text, 50)) <= 52
 
 
-TRICKY = (
-    "dying tying lying skies happily Straße O'Neill's résumé CAFÉ naïve 1990s ٢٠١٥ ۲۰۱۵ "
-    "مدرستها للحكومة والسعوديين بالانتخابات فالمعلمون كتابًا أمطاراً الإنْتِخَابَاتُ جـــميل "
-    "ﻻ ﺍﻟﺴﻼﻡ مؤسسة مسئول رئيس يحيى مستشفى ک ی الله‌ية"
-)
-# Without ß and the presentation forms, which send a whole text down the slow path.
-TRICKY_FOLDING = (
-    "dying DYING happily O’Neill’s résumé CAFÉ cafe\u0301 ﬁnance naïve ٢٠١٥ ۲۰۱۵ "
-    "الإنْتِخَابَاتُ الانتخـــابات ال\u200cانتخابات كتابًا أمطاراً مؤسسة مسئول يحيى ک ی"
-)
-
-
 def brute_force_spans(text: str) -> dict[str, list[tuple[int, int]]]:
     """Every indexed form of the text, with the spans of the words that yield it."""
     found: dict[str, list[tuple[int, int]]] = {}
@@ -63,13 +51,6 @@ def brute_force_spans(text: str) -> dict[str, list[tuple[int, int]]]:
         for form in CHAIN.analyze(text[start:end]):
             found.setdefault(form, []).append((start, end))
     return found
-
-
-def demo_texts() -> list[str]:
-    folder = Path(__file__).resolve().parents[1] / "web" / "demo"
-    return [TRICKY, TRICKY_FOLDING] + [
-        path.read_text(encoding="utf-8") for path in sorted(folder.rglob("*")) if path.is_file()
-    ]
 
 
 def test_the_gate_never_drops_a_match() -> None:
