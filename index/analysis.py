@@ -31,8 +31,10 @@ ALL_SCRIPTS = frozenset({ARABIC, LATIN, OTHER})
 # tokenizer must keep them inside words (Whoosh's default splits كَتَبَ into ك ت ب).
 _MARKS = "\u064b-\u065f\u0670\u06d6-\u06ed"
 _TATWEEL = "\u0640"
-# Invisible joiners and directional marks that may sit inside a word.
-_FORMAT_CHARS = "\u200c\u200d\u200e\u200f\u061c"
+# Invisible joiners, directional marks, the soft hyphen (U+00AD), the word
+# joiner (U+2060) and the zero-width no-break space (U+FEFF, a stray BOM):
+# they may sit inside a word and must neither split nor change it.
+_FORMAT_CHARS = "\u200c\u200d\u200e\u200f\u061c\u00ad\u2060\ufeff"
 _WORD_PATTERN = rf"(?:[^\W_]|[{_MARKS}{_TATWEEL}{_FORMAT_CHARS}])+(?:['’][^\W_]+)*"
 
 _ARABIC_RANGES = (
@@ -253,7 +255,7 @@ class StripTatweel(_TranslateFilter):
 
 
 class StripFormatChars(_TranslateFilter):
-    """Removes zero-width joiners and directional marks hidden inside words."""
+    """Removes zero-width joiners, directional marks and soft hyphens hidden inside words."""
 
     table = {ord(c): None for c in _FORMAT_CHARS}
 

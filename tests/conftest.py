@@ -62,7 +62,8 @@ TRICKY = (
 # Without ß and the presentation forms, which send a whole text down the slow path.
 TRICKY_FOLDING = (
     "dying DYING happily O’Neill’s résumé CAFÉ cafe\u0301 ﬁnance naïve ٢٠١٥ ۲۰۱۵ "
-    "الإنْتِخَابَاتُ الانتخـــابات ال\u200cانتخابات كتابًا أمطاراً مؤسسة مسئول يحيى ک ی"
+    "الإنْتِخَابَاتُ الانتخـــابات ال\u200cانتخابات كتابًا أمطاراً مؤسسة مسئول يحيى ک ی "
+    "مدر\u00adسة Wiki\ufeffpedia"
 )
 
 

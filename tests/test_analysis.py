@@ -59,6 +59,8 @@ def words(analyzer, text: str) -> list[str]:
         (ArabicPresentationForms(), "ﺍﻟﺴﻼﻡ", "السلام"),
         (ArabicPresentationForms(), "ﻻ", "لا"),
         (StripFormatChars(), "مي\u200cخواهم", "ميخواهم"),
+        (StripFormatChars(), "مدر\u00adسة", "مدرسة"),  # soft hyphen
+        (StripFormatChars(), "Wiki\ufeffpedia", "Wikipedia"),  # a stray BOM
         (AsciiDigits(), "٢٠٢٤", "2024"),
         (AsciiDigits(), "۱۴۰۲", "1402"),
         (Lowercase(), "KHALIFA", "khalifa"),
@@ -175,6 +177,22 @@ def test_spelling_variants_meet() -> None:
     assert words(analyzer, "الأَزْمَة") == words(analyzer, "الازمه") == words(analyzer, "الأزمة")
     assert words(analyzer, "مستشفى") == words(analyzer, "مستشفي")
     assert words(analyzer, "أمطاراً") == words(analyzer, "أمطار")
+
+
+@pytest.mark.parametrize("analyzer", [stemmed_analyzer(), exact_analyzer()], ids=["stemmed", "exact"])
+@pytest.mark.parametrize(
+    ("marked", "plain"),
+    [
+        ("مدر\u00adسة", "مدرسة"),  # a soft hyphen inside the word
+        ("\ufeffمدرسة", "مدرسة"),
+    ],
+)
+def test_marked_spellings_meet_the_plain_ones(analyzer, marked: str, plain: str) -> None:
+    assert set(words(analyzer, plain)) <= set(words(analyzer, marked))
+
+
+def test_format_characters_never_split_a_word() -> None:
+    assert len(list(WordTokenizer()("Wiki\u00adpedia مدر\u2060سة مدر\ufeffسة"))) == 3
 
 
 def test_exact_analyzer_normalises_without_stemming() -> None:
