@@ -223,10 +223,12 @@ class ArabicPresentationForms(TokenFilter):
 
 
 class TanweenAlef(TokenFilter):
-    """Drops the alef that carries tanween fath, so أمطاراً matches أمطار.
+    """A word with tanween fath on its final alef reads both without and with that alef.
 
-    Must run before diacritics are stripped: once the mark is gone the alef is
-    indistinguishable from a stem letter (or the dual ending of a verb).
+    أمطاراً then matches أمطار, and شكراً matches شكرا, the usual spelling
+    without the mark (as مستثمرًا matches مستثمرا). Must run before diacritics
+    are stripped: once the mark is gone the alef is indistinguishable from a
+    stem letter (or the dual ending of a verb), so an unmarked word keeps its alef.
     """
 
     scripts = frozenset({ARABIC})
@@ -234,6 +236,12 @@ class TanweenAlef(TokenFilter):
 
     def transform(self, word: str) -> str:
         return self._ENDING.sub("", word)
+
+    def forms(self, word: str) -> tuple[str, ...]:
+        bare = self.transform(word)
+        if bare == word:
+            return (word,) if word else ()
+        return (bare, word) if bare else (word,)
 
 
 class StripDiacritics(_TranslateFilter):
