@@ -244,6 +244,29 @@ class TanweenAlef(TokenFilter):
         return (bare, word) if bare else (word,)
 
 
+class DaggerAlef(TokenFilter):
+    """A word with a dagger alef (superscript ـٰ) reads both with it as a full alef and without it.
+
+    Qur'anic and vocalised text writes ٱلْكِتَٰبُ for الكتاب, but also ذَٰلِكَ and
+    ٱلرَّحْمَٰنِ, whose ordinary spellings (ذلك، الرحمن) omit the alef: both
+    readings are kept, at the same position. Over alef maqsura (عَلَىٰ، مُوسَىٰ)
+    the mark only repeats the long vowel already written, so there it is dropped.
+    Runs before :class:`StripDiacritics`, which drops the mark.
+    """
+
+    scripts = frozenset({ARABIC})
+    _OVER_LONG_VOWEL = re.compile("(?<=[\u0627\u0649])([\u064b-\u065f]*)\u0670")
+
+    def transform(self, word: str) -> str:
+        return self._OVER_LONG_VOWEL.sub(r"\1", word).replace("\u0670", "\u0627")
+
+    def forms(self, word: str) -> tuple[str, ...]:
+        if "\u0670" not in word:
+            return (word,) if word else ()
+        with_alef, without = self.transform(word), word.replace("\u0670", "")
+        return (with_alef, without) if with_alef != without else (with_alef,)
+
+
 class StripDiacritics(_TranslateFilter):
     """Removes harakat, tanween, shadda, sukun, dagger alef and Quranic marks."""
 
@@ -602,6 +625,7 @@ def normalization_filters() -> list[TokenFilter]:
         StripFormatChars(),
         ArabicPresentationForms(),
         TanweenAlef(),
+        DaggerAlef(),
         StripDiacritics(),
         StripTatweel(),
         FoldAlef(),

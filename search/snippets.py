@@ -22,6 +22,7 @@ from index.analysis import (
     ArabicPresentationForms,
     AsciiDigits,
     CachedChain,
+    DaggerAlef,
     EnglishStemmer,
     FoldAccents,
     FoldAlef,
@@ -48,7 +49,7 @@ MAX_MATCHES = 400  # enough for any snippet; keeps fragment choice cheap on huge
 # Filters whose output a per-character fold of the word still contains (give
 # or take a stem's last letters): only chains made of these get the gate.
 _GATE_SAFE = (
-    ArabicPresentationForms, TanweenAlef, StripDiacritics, StripTatweel, StripFormatChars, FoldAlef,
+    ArabicPresentationForms, TanweenAlef, DaggerAlef, StripDiacritics, StripTatweel, StripFormatChars, FoldAlef,
     FoldHamzaCarriers, FoldYeh, FoldTehMarbuta, Lowercase, FoldAccents, StripPossessive, AsciiDigits,
     StopWords, ArabicLightStemmer, EnglishStemmer,
 )  # fmt: skip
@@ -96,6 +97,8 @@ def _inverse_fold() -> tuple[dict[str, str], str, str]:
             expanding.append(char)
         else:
             sources.setdefault(folded, {folded}).add(char)
+    # The fold drops a dagger alef, but DaggerAlef also reads it as ا: it may stand for either.
+    sources.setdefault("\u0627", {"\u0627"}).add("\u0670")
     classes = {
         folded: "[" + "".join(map(re.escape, sorted(chars))) + "]" for folded, chars in sources.items()
     }

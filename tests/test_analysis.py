@@ -10,6 +10,7 @@ from index.analysis import (
     ArabicLightStemmer,
     ArabicPresentationForms,
     AsciiDigits,
+    DaggerAlef,
     EnglishStemmer,
     FoldAccents,
     FoldAlef,
@@ -56,6 +57,8 @@ def words(analyzer, text: str) -> list[str]:
         (TanweenAlef(), "دوراً", "دور"),
         (TanweenAlef(), "شكرًا", "شكر"),  # tanween written before the alef
         (TanweenAlef(), "كتبا", "كتبا"),  # a dual verb without tanween keeps its alef
+        (DaggerAlef(), "ٱلْكِتَٰبُ", "ٱلْكِتَابُ"),
+        (DaggerAlef(), "عَلَىٰ", "عَلَى"),  # over alef maqsura it repeats the long vowel
         (ArabicPresentationForms(), "ﺍﻟﺴﻼﻡ", "السلام"),
         (ArabicPresentationForms(), "ﻻ", "لا"),
         (StripFormatChars(), "مي\u200cخواهم", "ميخواهم"),
@@ -185,6 +188,8 @@ def test_spelling_variants_meet() -> None:
     [
         ("شكراً", "شكرا"),  # tanween: the usual spelling drops the mark, not the alef
         ("مستثمرًا", "مستثمرا"),
+        ("ٱلْكِتَٰبُ", "الكتاب"),  # dagger alef read as alef
+        ("ٱلرَّحْمَٰنِ", "الرحمن"),  # ... or not written at all
         ("مدر\u00adسة", "مدرسة"),  # a soft hyphen inside the word
         ("\ufeffمدرسة", "مدرسة"),
     ],
