@@ -342,8 +342,9 @@ class ArabicLightStemmer(TokenFilter):
     letter in وزير or كتاب, and no length rule tells them apart. So such a
     word keeps its own stem and, when ``variants`` is on and at least
     ``min_after_proclitic`` letters follow, also gets the stem of its
-    remainder as a second form at the same position: وزير stays وزير, and
-    لكاليفورنيا also matches كاليفورنيا. Works on normalised text (ة → ه).
+    remainder, stemmed as the bare word would be, as a second form at the
+    same position: وزير stays وزير, and لكاليفورنيا also matches كاليفورنيا
+    (both stem to يفورنيا, كال read as an article). Works on normalised text (ة → ه).
     """
 
     scripts = frozenset({ARABIC})
@@ -401,7 +402,7 @@ def _light_stem_forms(word: str, min_stem: int, min_after_proclitic: int) -> tup
         and len(word) - 1 >= min_after_proclitic
         and not word.startswith(ArabicLightStemmer.ARTICLES)
     ):
-        variant = _strip_suffix(word[1:], min_stem)
+        variant = _light_stem(word[1:], min_stem)  # stemmed like the bare word: كاليفورنيا
         if variant != stem:
             return (stem, variant)
     return (stem,)
