@@ -338,13 +338,14 @@ class ArabicLightStemmer(TokenFilter):
     stay), and the ambiguous endings ان ين ون only when four letters remain
     (عنوان, ايران stay; المسلمين → مسلم).
 
-    A single leading و ف ب ل is a proclitic in وتابعت or بترجمة but a root
+    A single leading و ف ب ل is a proclitic in ومصر or بترجمة but a root
     letter in وزير or كتاب, and no length rule tells them apart. So such a
     word keeps its own stem and, when ``variants`` is on and at least
     ``min_after_proclitic`` letters follow, also gets the stem of its
     remainder, stemmed as the bare word would be, as a second form at the
-    same position: وزير stays وزير, and لكاليفورنيا also matches كاليفورنيا
-    (both stem to يفورنيا, كال read as an article). Works on normalised text (ة → ه).
+    same position: وزير stays وزير, ومصر also matches مصر, and لكاليفورنيا
+    كاليفورنيا (both stem to يفورنيا, كال read as an article), except before
+    a three-letter feminine noun: فكرة is not ف + كرة. Works on normalised text (ة → ه).
     """
 
     scripts = frozenset({ARABIC})
@@ -358,9 +359,9 @@ class ArabicLightStemmer(TokenFilter):
     AMBIGUOUS_SUFFIXES = frozenset({"ان", "ين", "ون"})
     # Class-level defaults too: indexes pickle their analyzers, and one built
     # before an option existed must still load.
-    min_stem, min_after_proclitic, variants = 3, 4, True
+    min_stem, min_after_proclitic, variants = 3, 3, True
 
-    def __init__(self, min_stem: int = 3, min_after_proclitic: int = 4, variants: bool = True) -> None:
+    def __init__(self, min_stem: int = 3, min_after_proclitic: int = 3, variants: bool = True) -> None:
         self.min_stem = min_stem
         self.min_after_proclitic = min_after_proclitic
         self.variants = variants
@@ -396,13 +397,17 @@ def _strip_suffix(stem: str, min_stem: int) -> str:
 @lru_cache(maxsize=500_000)
 def _light_stem_forms(word: str, min_stem: int, min_after_proclitic: int) -> tuple[str, ...]:
     stem = _light_stem(word, min_stem)
+    rest = word[1:]
     if (
         min_after_proclitic
         and word[:1] in ArabicLightStemmer.PROCLITICS
-        and len(word) - 1 >= min_after_proclitic
+        and len(rest) >= min_after_proclitic
         and not word.startswith(ArabicLightStemmer.ARTICLES)
+        # فكرة، لجنة، وحدة: before a three-letter feminine noun the letter is
+        # more often the root's than a proclitic, and كرة، جنة، حدة are words.
+        and not (len(rest) == 3 and rest.endswith("\u0647"))
     ):
-        variant = _light_stem(word[1:], min_stem)  # stemmed like the bare word: كاليفورنيا
+        variant = _light_stem(rest, min_stem)  # stemmed like the bare word: كاليفورنيا
         if variant != stem:
             return (stem, variant)
     return (stem,)
