@@ -345,7 +345,13 @@ class ArabicLightStemmer(TokenFilter):
     remainder, stemmed as the bare word would be, as a second form at the
     same position: وزير stays وزير, ومصر also matches مصر, and لكاليفورنيا
     كاليفورنيا (both stem to يفورنيا, كال read as an article), except before
-    a three-letter feminine noun: فكرة is not ف + كرة. Works on normalised text (ة → ه).
+    a three-letter feminine noun: فكرة is not ف + كرة.
+
+    A pronoun suffix after teh marbuta turns it into ت (مدرسة, مدرستها), so
+    a stem left ending in ت after a pronoun is cut also gets the teh marbuta
+    reading without it (مدرست and مدرس, the stem of مدرسة); and a plural
+    ات before the pronoun (سياراتها) also gets the plural's stem (سيار).
+    Works on normalised text (ة → ه).
     """
 
     scripts = frozenset({ARABIC})
@@ -357,6 +363,7 @@ class ArabicLightStemmer(TokenFilter):
         "هم", "هن", "كم", "نا", "ه", "ي",
     )  # fmt: skip
     AMBIGUOUS_SUFFIXES = frozenset({"ان", "ين", "ون"})
+    PRONOUN_SUFFIXES = frozenset({"هما", "كما", "ها", "هم", "هن", "كم", "نا", "ه", "ي"})
     # Class-level defaults too: indexes pickle their analyzers, and one built
     # before an option existed must still load.
     min_stem, min_after_proclitic, variants = 3, 3, True
@@ -373,30 +380,47 @@ class ArabicLightStemmer(TokenFilter):
         return _light_stem_forms(word, self.min_stem, self.min_after_proclitic if self.variants else 0)
 
 
-@lru_cache(maxsize=500_000)
-def _light_stem(word: str, min_stem: int) -> str:
-    stem = word
+def _without_article(word: str, min_stem: int) -> str | None:
+    """The word without its article; None when it is too short to be article + word (الله)."""
     for article in ArabicLightStemmer.ARTICLES:
-        if stem.startswith(article):
-            if len(stem) - len(article) < min_stem:
-                return stem  # too short to be article + word: الله
-            stem = stem[len(article) :]
-            break
-    return _strip_suffix(stem, min_stem)
+        if word.startswith(article):
+            return word[len(article) :] if len(word) - len(article) >= min_stem else None
+    return word
 
 
-def _strip_suffix(stem: str, min_stem: int) -> str:
+def _suffix(stem: str, min_stem: int) -> str:
+    """The suffix the stemmer cuts from ``stem`` ('' for none)."""
     for suffix in ArabicLightStemmer.SUFFIXES:
         if stem.endswith(suffix):
             keep = len(stem) - len(suffix)
             if keep >= min_stem + (suffix in ArabicLightStemmer.AMBIGUOUS_SUFFIXES):
-                return stem[:keep]
-    return stem
+                return suffix
+    return ""
+
+
+@lru_cache(maxsize=500_000)
+def _light_stem(word: str, min_stem: int) -> str:
+    return _stem_readings(word, min_stem)[0]
+
+
+def _stem_readings(word: str, min_stem: int) -> tuple[str, ...]:
+    """The light stem, then its teh marbuta (مدرستها → مدرس) and plural (سياراتها → سيار) readings."""
+    base = _without_article(word, min_stem)
+    if base is None:
+        return (word,)
+    suffix = _suffix(base, min_stem)
+    stem = base[: len(base) - len(suffix)]
+    if suffix not in ArabicLightStemmer.PRONOUN_SUFFIXES or not stem.endswith("ت"):
+        return (stem,)
+    readings = [stem, stem[:-1]]
+    if stem.endswith("ات"):
+        readings.append(stem[:-2])
+    return tuple(reading for reading in readings if len(reading) >= min_stem)
 
 
 @lru_cache(maxsize=500_000)
 def _light_stem_forms(word: str, min_stem: int, min_after_proclitic: int) -> tuple[str, ...]:
-    stem = _light_stem(word, min_stem)
+    forms = _stem_readings(word, min_stem)
     rest = word[1:]
     if (
         min_after_proclitic
@@ -407,10 +431,8 @@ def _light_stem_forms(word: str, min_stem: int, min_after_proclitic: int) -> tup
         # more often the root's than a proclitic, and كرة، جنة، حدة are words.
         and not (len(rest) == 3 and rest.endswith("\u0647"))
     ):
-        variant = _light_stem(rest, min_stem)  # stemmed like the bare word: كاليفورنيا
-        if variant != stem:
-            return (stem, variant)
-    return (stem,)
+        forms += _stem_readings(rest, min_stem)
+    return tuple(dict.fromkeys(forms))
 
 
 class ExternalArabicStemmer(TokenFilter):

@@ -125,15 +125,6 @@ def test_single_proclitic_gives_a_second_form(word: str, forms: tuple[str, ...])
     assert ArabicLightStemmer().expand(word) == forms
 
 
-def test_second_forms_can_be_turned_off() -> None:
-    assert ArabicLightStemmer(variants=False).expand("وتابعت") == ("وتابعت",)
-
-
-def test_both_forms_share_a_position() -> None:
-    tokens = [(t.text, t.pos) for t in stemmed_analyzer()("قال لكاليفورنيا", positions=True)]
-    assert tokens == [("قال", 0), ("لكاليفورنيا", 1), ("يفورنيا", 1)]
-
-
 @pytest.mark.parametrize(("word", "stem"), [("فكره", "فكر"), ("لجنه", "لجن"), ("وحده", "وحد")])
 def test_a_three_letter_feminine_noun_takes_no_proclitic(word: str, stem: str) -> None:
     assert ArabicLightStemmer().expand(word) == (stem,)  # فكرة is not ف + كرة (ball)
@@ -153,6 +144,30 @@ def test_a_three_letter_feminine_noun_takes_no_proclitic(word: str, stem: str) -
 def test_a_proclitic_word_meets_the_bare_word(bare: str, with_proclitic: str) -> None:
     analyzer = stemmed_analyzer()
     assert set(words(analyzer, bare)) <= set(words(analyzer, with_proclitic))
+
+
+@pytest.mark.parametrize(
+    ("bare", "with_pronoun"),
+    [("مدرسة", "مدرستها"), ("سيارة", "سيارتي"), ("حكومة", "حكومتهم"), ("سيارة", "سياراتها")],
+)
+def test_teh_marbuta_before_a_pronoun_meets_the_bare_word(bare: str, with_pronoun: str) -> None:
+    analyzer = stemmed_analyzer()
+    assert set(words(analyzer, bare)) <= set(words(analyzer, with_pronoun))
+
+
+@pytest.mark.parametrize("word", ["بيتها", "صوته", "وقتهم"])
+def test_a_stem_letter_teh_is_kept_before_a_pronoun(word: str) -> None:
+    assert ArabicLightStemmer().expand(word)[0] == word[:3]  # بيت، صوت، وقت: no shorter reading
+    assert all(len(form) >= 3 for form in ArabicLightStemmer().expand(word))
+
+
+def test_second_forms_can_be_turned_off() -> None:
+    assert ArabicLightStemmer(variants=False).expand("وتابعت") == ("وتابعت",)
+
+
+def test_both_forms_share_a_position() -> None:
+    tokens = [(t.text, t.pos) for t in stemmed_analyzer()("قال لكاليفورنيا", positions=True)]
+    assert tokens == [("قال", 0), ("لكاليفورنيا", 1), ("يفورنيا", 1)]
 
 
 def test_stop_words_are_matched_after_normalisation() -> None:
