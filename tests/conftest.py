@@ -57,13 +57,14 @@ def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
 TRICKY = (
     "dying tying lying skies happily Straße O'Neill's résumé CAFÉ naïve 1990s ٢٠١٥ ۲۰۱۵ "
     "مدرستها للحكومة والسعوديين بالانتخابات فالمعلمون كتابًا أمطاراً الإنْتِخَابَاتُ جـــميل "
-    "ﻻ ﺍﻟﺴﻼﻡ مؤسسة مسئول رئيس يحيى مستشفى ک ی الله‌ية"
+    "ﻻ ﺍﻟﺴﻼﻡ مؤسسة مسئول رئيس يحيى مستشفى ک ی الله‌ية "
+    "ٱلْكِتَٰبُ ذَٰلِكَ عَلَىٰ شكراً مستثمرًا ومصر فقال سيارتي سياراتها لكاليفورنيا مدر\u00adسة Wiki\ufeffpedia"
 )
 # Without ß and the presentation forms, which send a whole text down the slow path.
 TRICKY_FOLDING = (
     "dying DYING happily O’Neill’s résumé CAFÉ cafe\u0301 ﬁnance naïve ٢٠١٥ ۲۰۱۵ "
     "الإنْتِخَابَاتُ الانتخـــابات ال\u200cانتخابات كتابًا أمطاراً مؤسسة مسئول يحيى ک ی "
-    "مدر\u00adسة Wiki\ufeffpedia"
+    "ٱلْكِتَٰبُ ذَٰلِكَ عَلَىٰ شكراً مستثمرًا ومصر فقال سيارتي سياراتها لكاليفورنيا مدر\u00adسة Wiki\ufeffpedia"
 )
 
 
