@@ -9,13 +9,11 @@ set more than 0.005).
 
 A configuration is an *analysis* (how documents are indexed) and a *ranking* (how matches
 are scored). Each index is built once per analysis and corpus; every ranking is then
-evaluated on it, since ranking parameters need no re-index. Rankings are evaluated in
-exact mode (every match scored with the whole query: no rescoring window, no pruning of
-long questions), the results the lead's exact pipeline gives users; ``fast`` measures the
-current two-phase path for comparison.
+evaluated on it, since ranking parameters need no re-index. Every match is scored with
+the whole query (search/scoring.py), so these are exactly the results users get.
 
     python bench/quality.py                                   # default analysis and ranking
-    python bench/quality.py --rankings default,fast           # what the two-phase path costs
+    python bench/quality.py --rankings all                    # every ranking tried
     python bench/quality.py --analyses all --rankings default # every analysis baseline
     python bench/quality.py --keep /tmp/fahras-indexes        # reuse indexes between runs
 """
@@ -105,11 +103,19 @@ ANALYSES: dict[str, AnalysisConfig | None] = {
     "default": DEFAULT_ANALYSIS,  # light stemming + exact-form fields + ISRI root fields
 }
 
-EXACT = replace(DEFAULT_RANKING, rescore_depth=0)
-# Ranking configurations, all but ``fast`` in exact mode (every match scored with the whole query).
+_NO_ROOTS = tuple(item for item in DEFAULT_RANKING.field_boosts if not item[0].endswith("_root"))
+# Ranking configurations: the default and what each of its choices is worth.
 RANKINGS: dict[str, Ranking] = {
-    "default": EXACT,
-    "fast": DEFAULT_RANKING,  # the two-phase path: rescoring window and long-query pruning
+    "default": DEFAULT_RANKING,
+    "lucene-k1-b": replace(DEFAULT_RANKING, k1=1.2, b=0.75),  # Lucene's BM25 constants
+    "k1-1.5": replace(DEFAULT_RANKING, k1=1.5),
+    "b-0.75": replace(DEFAULT_RANKING, b=0.75),
+    "title-weight-1": replace(DEFAULT_RANKING, title_weight=1.0),
+    "title-weight-5": replace(DEFAULT_RANKING, title_weight=5.0),
+    "no-root-fields": replace(DEFAULT_RANKING, field_boosts=_NO_ROOTS),
+    "no-proximity": replace(DEFAULT_RANKING, proximity_boost=0.0),
+    "proximity-0.3": replace(DEFAULT_RANKING, proximity_boost=0.3),
+    "proximity-slop-1": replace(DEFAULT_RANKING, proximity_slop=1),
 }
 
 
@@ -253,7 +259,7 @@ def print_table(table: dict[str, dict[str, Scores]], sets: list[QuerySet], basel
     With a baseline row, a set that drops by more than the allowed 0.005 is marked with !.
     """
     names = [s.name for s in sets]
-    print("\nMRR@10 / R@10 per set (exact mode unless the ranking is 'fast'); macro over the sets\n")
+    print("\nMRR@10 / R@10 per set; macro over the sets\n")
     print("| configuration | " + " | ".join(names) + " | macro MRR@10 | macro R@10 |")
     print("|---" * (len(names) + 3) + "|")
     base = table.get(baseline) if baseline else None

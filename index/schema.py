@@ -24,8 +24,8 @@ SEARCH_FIELDS = {
     "body": 1.0,
     "title_exact": 0.5,
     "body_exact": 0.5,
-    "title_root": 0.4,
-    "body_root": 0.4,
+    "title_root": 0.6,
+    "body_root": 0.6,
 }
 
 

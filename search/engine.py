@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from whoosh import scoring as whoosh_scoring
 from whoosh.searching import Searcher
 
 from index.analysis import CachedChain
@@ -32,7 +31,7 @@ from index.store import IndexHome, retrying
 
 from . import budget, syntax
 from .querying import Everything, Plan, Planner
-from .scoring import BM25, IndexView, rank
+from .scoring import BM25F, IndexView, rank
 from .snippets import lead, mark, matched_spans, snippet
 from .suggest import Suggester, swap_layout
 from .syntax import MAX_QUERY_CHARS, QueryError
@@ -42,46 +41,30 @@ __all__ = ["MAX_PAGE_SIZE", "MAX_QUERY_CHARS", "Filters", "QueryError", "SearchE
 MAX_PAGE_SIZE = 100
 
 
-class ProbabilisticBM25F(whoosh_scoring.BM25F):
-    """BM25F with the probabilistic IDF of Robertson/Sparck Jones (as in Lucene).
-
-    Whoosh's default IDF, log(N / (df + 1)) + 1, never falls below 1, so very
-    common words still add a full point per match; this one tends to 0 for
-    them, which matters for long natural-language questions.
-    """
-
-    def idf(self, searcher, fieldname: str, text) -> float:
-        df = searcher.doc_frequency(fieldname, text)
-        total = searcher.doc_count_all()
-        return math.log(1 + (total - df + 0.5) / (df + 0.5))
-
-
 @dataclass(frozen=True)
 class Ranking:
-    """Ranking parameters: BM25 constants, field weights, and the proximity bonus.
+    """Ranking parameters: BM25F constants, field weights, and the proximity bonus.
 
-    The defaults were chosen with bench/quality.py (see the README); the
-    fields' scores are summed, so a word matching in its exact form, its
-    light stem and its root outranks one that only shares a root.
+    Chosen with bench/quality.py on the whole shared suite (see the README): long
+    news articles beside short answers want strong length normalisation (b 0.8) and
+    late saturation (k1 2.0); search/scoring.py says how the fields combine.
     """
 
-    k1: float = 0.9
-    b: float = 0.4
-    title_b: float = 0.5
+    k1: float = 2.0
+    b: float = 0.8  # body fields
+    title_b: float = 1.0
+    title_weight: float = 3.0  # one title occurrence counts as this many body ones
     field_boosts: tuple[tuple[str, float], ...] = tuple(SEARCH_FIELDS.items())
     # Adjacent query words found next to each other in the body (a removed stop
     # word keeps its gap) add this times their own scores; 0 turns it off.
-    proximity_boost: float = 0.3
+    proximity_boost: float = 0.15
     # How many positions further apart than in the query the pair may stand and
     # still count (0: exactly as typed).
     proximity_slop: int = 0
 
-    def bm25(self) -> BM25:
-        return BM25(self.k1, self.b, (("title", self.title_b), ("title_exact", self.title_b)))
-
-    def weighting(self) -> whoosh_scoring.BM25F:
-        """The same constants for Whoosh's own scoring (phrase matchers and suggestions)."""
-        return ProbabilisticBM25F(B=self.b, K1=self.k1, title_B=self.title_b, title_exact_B=self.title_b)
+    def bm25f(self) -> BM25F:
+        titles = tuple((f"title{suffix}", self.title_b) for suffix in ("", "_exact", "_root"))
+        return BM25F(self.k1, self.b, titles, self.title_weight)
 
 
 DEFAULT_RANKING = Ranking()
@@ -244,7 +227,7 @@ class SearchEngine:
             # Not Searcher.refresh(): it reuses segment readers by segment id
             # and so misses documents deleted from an existing segment.
             current.close()
-        searcher = retrying(ix.searcher, weighting=self.ranking.weighting())
+        searcher = retrying(ix.searcher)
         view = IndexView(searcher, str(self._ix_dir))
         view.prepare(name for name, _weight in self.ranking.field_boosts if name in searcher.schema)
         planner = Planner(searcher.schema, searcher.reader(), dict(self.ranking.field_boosts),
@@ -337,7 +320,7 @@ class SearchEngine:
         """One page of a plan's matches, in the order of one page holding them all."""
         view = self._view()
         depth = request.page * request.size
-        ranked = rank(view, plan, self.ranking.bm25(), depth, request.filters.as_query_filters(),
+        ranked = rank(view, plan, self.ranking.bm25f(), depth, request.filters.as_query_filters(),
                       by_date=request.sort == "date")  # fmt: skip
         start = (request.page - 1) * request.size
         terms = set(plan.highlight) if request.snippets else set()
@@ -387,7 +370,7 @@ class SearchEngine:
         if cached is None:
             view = self._view()
             everything = rank(view, Plan(match=Everything(), scoring=(), phrases=(), highlight=frozenset()),
-                              self.ranking.bm25(), 0)  # fmt: skip
+                              self.ranking.bm25f(), 0)  # fmt: skip
             cached = {
                 "documents": searcher.doc_count(),
                 "languages": everything.facets["lang"],

@@ -10,14 +10,30 @@ that grew with the page). Here instead:
   NumPy arrays (per segment, so a commit that adds a segment keeps the others' arrays);
 - a query's match set is a boolean mask over all documents (OR, AND, NOT are array
   operations), so totals and facet counts are exact on every page;
-- every match gets its BM25 score (Whoosh's BM25F formula, probabilistic IDF, the same
-  quantised field lengths) summed over all scoring terms in one vectorised pass;
+- every match gets its BM25F score (below) summed over all scoring terms in one
+  vectorised pass;
 - proximity (adjacent query words found adjacent) needs positions, so it is computed
   only where it can change the order: the documents whose score plus the largest
   proximity bonus they could get can still reach the page; the rest provably cannot.
 
 The result is the ranking of scoring everything, at a cost that grows with the query's
 postings, not with Python calls per posting.
+
+BM25F (Robertson, Zaragoza & Taylor, 2004). Scoring each field apart and summing, as
+Whoosh's ``BM25F`` does, counts a word found in a title and in its body twice over, each
+saturated on its own, so a long news article with the word in both outranks the short
+paragraph that answers the question. Instead a word's length-normalised frequencies in
+the title and the body are added up first, a title occurrence weighing ``title_weight``
+body ones, and saturated once:
+
+    T(d)  = sum over fields f of  weight_f * tf_f(d) / (1 - b_f + b_f * len_f(d) / avglen_f)
+    score = boost * idf * (k1 + 1) * T(d) / (k1 + T(d))
+
+with Lucene's probabilistic IDF from the body's document frequency (the title's when the
+body never has the word). Each analysis level (stem, exact form, ISRI root) pairs its own
+title and body fields; the levels' scores add up, so a word matching in its exact form,
+its stem and its root outranks one that only shares a root. A field alone (a user's
+``title:`` query, a phrase's words) is the same formula with one field: plain BM25.
 """
 
 from __future__ import annotations
@@ -33,7 +49,18 @@ from whoosh.util.times import datetime_to_long
 
 from . import budget
 from .phrases import PhraseChecker, PositionalPhrase, Slot
-from .querying import AllOf, AnyOf, Everything, Match, PhraseMatch, Plan, ScoringPhrase, Term, Without
+from .querying import (
+    AllOf,
+    AnyOf,
+    Everything,
+    Match,
+    PhraseMatch,
+    Plan,
+    ScoringPhrase,
+    ScoringTerm,
+    Term,
+    Without,
+)  # fmt: skip
 from .syntax import Filter
 
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
@@ -41,16 +68,56 @@ CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 48 MB)
 FACET_FIELDS = ("lang", "source")
 
 
+# The (body, title) fields of each analysis level: a word's two fields that saturate together.
+FIELD_PAIRS = (("body", "title"), ("body_exact", "title_exact"), ("body_root", "title_root"))
+_BODY_OF = {title: body for body, title in FIELD_PAIRS}
+
+
 @dataclass(frozen=True)
-class BM25:
-    """The constants of the ranking function (one b per field, as BM25F has)."""
+class BM25F:
+    """The constants of the ranking function: ``k1``, one ``b`` per field, the title's weight."""
 
     k1: float
     b: float
     field_b: tuple[tuple[str, float], ...] = ()
+    title_weight: float = 1.0
 
     def b_for(self, fieldname: str) -> float:
         return dict(self.field_b).get(fieldname, self.b)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word scored by BM25F over ``fields`` (name, occurrence weight): the body's first."""
+
+    text: str
+    boost: float
+    fields: tuple[tuple[str, float], ...]
+
+
+def fielded_words(terms: Iterable[ScoringTerm], bm25f: BM25F) -> list[Word]:
+    """The plan's scoring terms with each word's title and body terms joined into one :class:`Word`.
+
+    A title term weighs ``title_weight`` times its boost relative to the body term's;
+    a term without its partner (a ``title:`` query) is scored on its own field.
+    """
+    terms = list(terms)
+    titles: dict[tuple[str, str], list[ScoringTerm]] = {}
+    for term in terms:
+        if term.field in _BODY_OF:
+            titles.setdefault((_BODY_OF[term.field], term.text), []).append(term)
+    words = []
+    for term in terms:
+        if term.field in _BODY_OF:
+            continue
+        partners = titles.get((term.field, term.text))
+        fields = [(term.field, 1.0)]
+        if partners:
+            title = partners.pop()
+            fields.append((title.field, bm25f.title_weight * title.weight / term.weight))
+        words.append(Word(term.text, term.weight, tuple(fields)))
+    lone = [title for left in titles.values() for title in left]
+    return words + [Word(title.text, title.weight, ((title.field, 1.0),)) for title in lone]
 
 
 # --------------------------------------------------------------------------- decoded postings
@@ -188,20 +255,26 @@ class IndexView:
         parts = [POSTINGS.lengths(key, leaf, fieldname) for leaf, _offset, key in self.leaves]
         return parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0, np.float64)])
 
-    def contributions(self, fieldname: str, text: str, bm25: BM25) -> tuple[np.ndarray, np.ndarray]:
-        """Each matching document and the term's BM25 score in it."""
+    def contributions(self, word: Word, bm25f: BM25F) -> tuple[np.ndarray, np.ndarray]:
+        """Each document holding the word in one of its fields, and the word's BM25F score there."""
         budget.check()
-        ids, tf = self.postings(fieldname, text)
-        if not len(ids):
-            return ids, np.empty(0, np.float64)
-        searcher = self.searcher
-        df = searcher.doc_frequency(fieldname, text)
+        found = [
+            (fieldname, weight, *self.postings(fieldname, word.text)) for fieldname, weight in word.fields
+        ]
+        found = [item for item in found if len(item[2])]
+        if not found:
+            return np.empty(0, np.int32), np.empty(0, np.float64)
+        searcher, k1 = self.searcher, bm25f.k1
+        df = searcher.doc_frequency(found[0][0], word.text)
         idf = math.log(1 + (self.count - df + 0.5) / (df + 0.5))
-        avgdl = searcher.avg_field_length(fieldname) or 1.0
-        b, k1 = bm25.b_for(fieldname), bm25.k1
-        dl = self.lengths(fieldname)[ids]
-        tf = tf.astype(np.float64)
-        return ids, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * dl / avgdl)))
+        ids = found[0][2] if len(found) == 1 else np.unique(np.concatenate([item[2] for item in found]))
+        frequency = np.zeros(len(ids), np.float64)  # T(d): the fields' weighted, normalised frequencies
+        for fieldname, weight, field_ids, tf in found:
+            b = bm25f.b_for(fieldname)
+            avgdl = searcher.avg_field_length(fieldname) or 1.0
+            normalised = tf.astype(np.float64) / ((1 - b) + b * self.lengths(fieldname)[field_ids] / avgdl)
+            frequency[np.searchsorted(ids, field_ids)] += weight * normalised
+        return ids, word.boost * idf * (k1 + 1) * frequency / (k1 + frequency)
 
     # ------------------------------------------------------------- documents
 
@@ -314,7 +387,7 @@ class Ranked:
 def rank(
     view: IndexView,
     plan: Plan,
-    bm25: BM25,
+    bm25f: BM25F,
     depth: int,
     extra_filters: Iterable[Filter] = (),
     by_date: bool = False,
@@ -337,36 +410,36 @@ def rank(
     if by_date:
         order = _by_date(view, docnums)[:depth]
         return Ranked(len(docnums), order.tolist(), [0.0] * len(order), facets)
-    scores = _scores(view, plan, bm25)
-    top, top_scores = _best(view, plan, bm25, docnums, scores, depth, exhaustive)
+    scores = _scores(view, plan, bm25f)
+    top, top_scores = _best(view, plan, bm25f, docnums, scores, depth, exhaustive)
     return Ranked(len(docnums), top, top_scores, facets)
 
 
-def _scores(view: IndexView, plan: Plan, bm25: BM25) -> np.ndarray:
+def _scores(view: IndexView, plan: Plan, bm25f: BM25F) -> np.ndarray:
     """Every document's score from the plan's terms and user phrases (proximity comes later)."""
     scores = np.zeros(view.count, np.float64)
-    for term in plan.scoring:
-        ids, values = view.contributions(term.field, term.text, bm25)
-        scores[ids] += term.weight * values
+    for word in fielded_words(plan.scoring, bm25f):
+        ids, values = view.contributions(word, bm25f)
+        scores[ids] += values
     for phrase in plan.phrases:
         if not phrase.bonus_only:
             docs = view.phrase_docs(phrase.phrase)
-            scores[docs] += phrase.weight * _slot_scores(view, phrase.phrase, bm25, docs)
+            scores[docs] += phrase.weight * _slot_scores(view, phrase.phrase, bm25f, docs)
     return scores
 
 
-def _slot_scores(view: IndexView, phrase: PhraseMatch, bm25: BM25, docs: np.ndarray) -> np.ndarray:
+def _slot_scores(view: IndexView, phrase: PhraseMatch, bm25f: BM25F, docs: np.ndarray) -> np.ndarray:
     """What the phrase's terms score in each of ``docs`` (Whoosh's phrase score: their sum)."""
     return sum(
-        (_slot_score(view, phrase.field, slot, bm25, docs) for slot in phrase.slots), np.zeros(len(docs))
+        (_slot_score(view, phrase.field, slot, bm25f, docs) for slot in phrase.slots), np.zeros(len(docs))
     )
 
 
-def _slot_score(view: IndexView, fieldname: str, slot: Slot, bm25: BM25, docs: np.ndarray) -> np.ndarray:
+def _slot_score(view: IndexView, fieldname: str, slot: Slot, bm25f: BM25F, docs: np.ndarray) -> np.ndarray:
     """What a slot's terms score in each of ``docs`` (0 where none occurs)."""
     total = np.zeros(len(docs), np.float64)
     for term in slot.terms:
-        ids, values = view.contributions(fieldname, term, bm25)
+        ids, values = view.contributions(Word(term, 1.0, ((fieldname, 1.0),)), bm25f)
         if not len(ids):
             continue
         at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
@@ -375,7 +448,7 @@ def _slot_score(view: IndexView, fieldname: str, slot: Slot, bm25: BM25, docs: n
     return total
 
 
-def _best(view, plan, bm25, docnums, scores, depth, exhaustive=False) -> tuple[list[int], list[float]]:
+def _best(view, plan, bm25f, docnums, scores, depth, exhaustive=False) -> tuple[list[int], list[float]]:
     """The ``depth`` best matches by score (ties by document number), proximity included exactly."""
     if not len(docnums) or depth <= 0:
         return [], []
@@ -384,7 +457,7 @@ def _best(view, plan, bm25, docnums, scores, depth, exhaustive=False) -> tuple[l
     if not pairs:
         order = _top(base, docnums, depth)
         return docnums[order].tolist(), base[order].tolist()
-    bounds = [pair.weight * _pair_bound(view, pair.phrase, bm25, docnums) for pair in pairs]
+    bounds = [pair.weight * _pair_bound(view, pair.phrase, bm25f, docnums) for pair in pairs]
     ceiling = base + sum(bounds)
     exact: dict[int, float] = {}
     batch = len(docnums) if exhaustive else depth + 16
@@ -392,7 +465,7 @@ def _best(view, plan, bm25, docnums, scores, depth, exhaustive=False) -> tuple[l
     checked = 0
     while True:
         todo = order[checked : checked + batch]
-        bonus = _pair_bonus(view, pairs, [bound[todo] for bound in bounds], bm25, docnums[todo])
+        bonus = _pair_bonus(view, pairs, [bound[todo] for bound in bounds], bm25f, docnums[todo])
         for index, extra in zip(todo.tolist(), bonus.tolist(), strict=True):
             exact[index] = float(base[index] + extra)
         checked += len(todo)
@@ -417,14 +490,14 @@ def _top(values: np.ndarray, docnums: np.ndarray, depth: int) -> np.ndarray:
     return ordered[:depth]
 
 
-def _pair_bound(view, phrase: PhraseMatch, bm25: BM25, docnums: np.ndarray) -> np.ndarray:
+def _pair_bound(view, phrase: PhraseMatch, bm25f: BM25F, docnums: np.ndarray) -> np.ndarray:
     """The most a proximity pair can add to each document: its words' scores where both occur."""
-    first, second = (_slot_score(view, phrase.field, slot, bm25, docnums) for slot in phrase.slots)
+    first, second = (_slot_score(view, phrase.field, slot, bm25f, docnums) for slot in phrase.slots)
     return np.where((first > 0) & (second > 0), first + second, 0.0)
 
 
 def _pair_bonus(
-    view, pairs: list[ScoringPhrase], bounds: list[np.ndarray], bm25: BM25, docs: np.ndarray
+    view, pairs: list[ScoringPhrase], bounds: list[np.ndarray], bm25f: BM25F, docs: np.ndarray
 ) -> np.ndarray:
     """The exact proximity bonus of each of ``docs`` (positions read only where both words occur)."""
     bonus = np.zeros(len(docs), np.float64)
@@ -439,7 +512,7 @@ def _pair_bonus(
         adjacent = [index for index in both.tolist() if checker.stands_at(int(docs[index]))]
         if adjacent:
             where = np.asarray(adjacent, np.int64)
-            bonus[where] += pair.weight * _slot_scores(view, pair.phrase, bm25, docs[where])
+            bonus[where] += pair.weight * _slot_scores(view, pair.phrase, bm25f, docs[where])
     return bonus
 
 
