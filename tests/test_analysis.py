@@ -293,3 +293,10 @@ def test_a_stray_mark_is_not_a_word() -> None:
 def test_a_phrase_ligature_gives_its_words_at_one_position() -> None:
     tokens = [(t.text, t.pos) for t in stemmed_analyzer()("قال ﷺ", positions=True)]
     assert tokens == [("قال", 0), ("صلي", 1), ("الله", 1), ("وسلم", 1), ("سلم", 1)]
+
+
+def test_the_diacritics_include_pyarabics_tashkeel() -> None:
+    """pyarabic names the harakat, tanween, shadda and sukun; the stripped range holds them all."""
+    from pyarabic import araby
+
+    assert {*araby.TASHKEEL, araby.SMALL_ALEF} <= {chr(code) for code in StripDiacritics.table}
