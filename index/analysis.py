@@ -16,7 +16,7 @@ as written, so snippet marks follow a rule without a second copy of it.
 
 Adding a rule takes one class and one test line:
 
-1. A :class:`TokenFilter` subclass: ``scripts``, ``transform`` (or ``forms``
+1. A :class:`TokenFilter` subclass: ``scripts``, ``rewritten`` (or ``forms_in_script``
    for a word that reads two ways) and ``char_map``: a translation ``table``
    is enough for a plain character mapping; a filter that only cuts (affixes,
    stop words) returns ``{}``; one that cannot be described character by
@@ -111,6 +111,15 @@ def _is_arabic(code: int) -> bool:
     return any(low <= code <= high for low, high in _ARABIC_RANGES)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """Text safe to encode: JSON escapes like \\ud800 and undecodable command-line
+    bytes leave unpaired surrogates, which no file, page or index can hold."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 class WordTokenizer(Tokenizer):
     """Splits text into words, keeping Arabic diacritics and tatweel inside them.
 
@@ -202,7 +211,7 @@ def _emit(token: Token, forms: tuple[str, ...]) -> Iterator[Token]:
 class TokenFilter(Filter):
     """A filter that rewrites the text of one token at a time.
 
-    Subclasses implement :meth:`transform` and set ``scripts``; a token whose
+    Subclasses implement :meth:`rewritten` and set ``scripts``; a token whose
     script is not listed passes through untouched. An empty result removes the
     token (or marks it stopped when the caller keeps stop words).
     """
@@ -210,28 +219,26 @@ class TokenFilter(Filter):
     scripts: frozenset[str] = ALL_SCRIPTS
     is_stemmer = False
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
+        """The word as this filter rewrites it ('' drops it); the word is in one of ``scripts``."""
         raise NotImplementedError
 
     def applies_to(self, word: str) -> bool:
         return self.scripts is ALL_SCRIPTS or script_of(word) in self.scripts
 
-    def rewrite(self, word: str) -> str:
-        return self.transform(word) if self.applies_to(word) else word
-
-    def forms(self, word: str) -> tuple[str, ...]:
+    def forms_in_script(self, word: str) -> tuple[str, ...]:
         """The forms of a word already known to be in one of ``scripts``.
 
-        Usually one, none for a dropped word. Only a stemmer may give two,
-        for a word that reads two ways (see :class:`ArabicLightStemmer`);
-        both are indexed at the same position.
+        Usually one, none for a dropped word, several for a word that reads
+        several ways (a tanween or dagger alef, a proclitic: see
+        :class:`ArabicLightStemmer`); all are indexed at the same position.
         """
-        text = self.transform(word)
+        text = self.rewritten(word)
         return (text,) if text else ()
 
-    def expand(self, word: str) -> tuple[str, ...]:
+    def forms_of(self, word: str) -> tuple[str, ...]:
         """The word's forms, or the word itself when the filter does not apply."""
-        return self.forms(word) if self.applies_to(word) else (word,)
+        return self.forms_in_script(word) if self.applies_to(word) else (word,)
 
     def char_map(self) -> dict[str, tuple[str, ...]] | None:
         """Every character this filter changes, with what it may become; None for "not a character rule".
@@ -257,7 +264,7 @@ class TokenFilter(Filter):
             if self.is_stemmer and getattr(token, "verbatim", False):
                 yield token
             else:
-                yield from _emit(token, self.expand(token.text))
+                yield from _emit(token, self.forms_of(token.text))
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.__dict__ == other.__dict__
@@ -271,7 +278,7 @@ class _TranslateFilter(TokenFilter):
 
     table: dict[int, str | None] = {}
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return word.translate(self.table)
 
     def char_map(self) -> dict[str, tuple[str, ...]]:
@@ -286,7 +293,7 @@ class ArabicPresentationForms(TokenFilter):
 
     scripts = frozenset({ARABIC})
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         if any(_PRESENTATION_FORMS[0] <= ord(c) <= _PRESENTATION_FORMS[1] for c in word):
             return unicodedata.normalize("NFKC", word)
         return word
@@ -297,9 +304,9 @@ class ArabicPresentationForms(TokenFilter):
             range(_PRESENTATION_FORMS[0], _PRESENTATION_FORMS[1] + 1),
         )
 
-    def forms(self, word: str) -> tuple[str, ...]:
+    def forms_in_script(self, word: str) -> tuple[str, ...]:
         """A ligature of a whole phrase (ﷺ) gives its words, all at the word's position."""
-        text = self.transform(word)
+        text = self.rewritten(word)
         if any(char.isspace() for char in word):  # a verbatim query term: whitespace is its own
             return (text,) if text else ()
         return tuple(text.split())
@@ -317,14 +324,14 @@ class TanweenAlef(TokenFilter):
     scripts = frozenset({ARABIC})
     _ENDING = re.compile(f"(?:{araby.ALEF}{araby.FATHATAN}|{araby.FATHATAN}{araby.ALEF})[\u064b-\u065f]*$")
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return self._ENDING.sub("", word)
 
     def char_map(self) -> dict[str, tuple[str, ...]]:
         return {}  # it only cuts the ending, and keeps the word as written too
 
-    def forms(self, word: str) -> tuple[str, ...]:
-        bare = self.transform(word)
+    def forms_in_script(self, word: str) -> tuple[str, ...]:
+        bare = self.rewritten(word)
         if bare == word:
             return (word,) if word else ()
         return (bare, word) if bare else (word,)
@@ -345,16 +352,16 @@ class DaggerAlef(TokenFilter):
         f"(?<=[{araby.ALEF}{araby.ALEF_MAKSURA}])([\u064b-\u065f]*){araby.SMALL_ALEF}"
     )
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return self._OVER_LONG_VOWEL.sub(r"\1", word).replace(araby.SMALL_ALEF, araby.ALEF)
 
     def char_map(self) -> dict[str, tuple[str, ...]]:
         return {araby.SMALL_ALEF: (araby.ALEF, "")}
 
-    def forms(self, word: str) -> tuple[str, ...]:
+    def forms_in_script(self, word: str) -> tuple[str, ...]:
         if araby.SMALL_ALEF not in word:
             return (word,) if word else ()
-        with_alef, without = self.transform(word), word.replace(araby.SMALL_ALEF, "")
+        with_alef, without = self.rewritten(word), word.replace(araby.SMALL_ALEF, "")
         return (with_alef, without) if with_alef != without else (with_alef,)
 
 
@@ -426,7 +433,7 @@ class StopWords(TokenFilter):
         self.scripts = frozenset({script})
         self.words = frozenset(words)
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return "" if word in self.words else word
 
     def char_map(self) -> dict[str, tuple[str, ...]]:
@@ -476,13 +483,13 @@ class ArabicLightStemmer(TokenFilter):
         self.min_after_proclitic = min_after_proclitic
         self.variants = variants
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return _light_stem(word, self.min_stem)
 
     def char_map(self) -> dict[str, tuple[str, ...]]:
         return {}  # it cuts affixes (and a teh marbuta's ت), each form a part of the word
 
-    def forms(self, word: str) -> tuple[str, ...]:
+    def forms_in_script(self, word: str) -> tuple[str, ...]:
         return _light_stem_forms(word, self.min_stem, self.min_after_proclitic if self.variants else 0)
 
 
@@ -558,7 +565,7 @@ class ExternalArabicStemmer(TokenFilter):
             raise ValueError(f"unknown Arabic stemmer {name!r}; choose from {', '.join(self.NAMES)}")
         self.name = name
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return _external_stem(self.name, word)
 
 
@@ -619,7 +626,7 @@ class Lowercase(TokenFilter):
 
     scripts = frozenset({LATIN})
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return word.casefold()
 
     def char_map(self) -> dict[str, tuple[str, ...]]:
@@ -631,7 +638,7 @@ class FoldAccents(TokenFilter):
 
     scripts = frozenset({LATIN})
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         if word.isascii():
             return word
         return _without_accents(word)
@@ -663,7 +670,7 @@ class StripPossessive(TokenFilter):
     scripts = frozenset({LATIN})
     _POSSESSIVE = re.compile("['’]s$")
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return self._POSSESSIVE.sub("", word).replace("'", "").replace("’", "")
 
     def char_map(self) -> dict[str, tuple[str, ...]]:
@@ -676,7 +683,7 @@ class EnglishStemmer(TokenFilter):
     scripts = frozenset({LATIN})
     is_stemmer = True
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return _snowball_stem(word)
 
     def char_map(self) -> dict[str, tuple[str, ...]]:
@@ -755,7 +762,7 @@ class CachedChain(Filter):
             for flt in self.filters:
                 if (verbatim and flt.is_stemmer) or not (flt.scripts is ALL_SCRIPTS or script in flt.scripts):
                     continue
-                result = tuple(form for text in result for form in flt.forms(text))
+                result = tuple(form for text in result for form in flt.forms_in_script(text))
                 if not result:
                     break
             if verbatim:

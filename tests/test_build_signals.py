@@ -180,9 +180,9 @@ def test_an_error_in_the_parent_ends_the_workers_and_the_build(
 
     from index import indexer
 
-    real_index_file = indexer._Run._index_file
+    real_index_file = indexer._FolderPass._index_file
     monkeypatch.setattr(os, "fork", fork)
-    monkeypatch.setattr(indexer._Run, "_index_file", bad_file)
+    monkeypatch.setattr(indexer._FolderPass, "_index_file", bad_file)
     with pytest.raises(RecursionError):
         rebuild_index(built, folder, show_progress=False)
     assert forked and gone(forked) and built.leftovers() == []

@@ -146,7 +146,7 @@ def test_full_disk_keeps_the_previous_index(built: IndexHome, corpus: Path, monk
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(indexer._Run, "_delete_missing", no_space)
+    monkeypatch.setattr(indexer._FolderPass, "_delete_missing", no_space)
     with pytest.raises(indexer.IndexingError, match="no space left for the new index"):
         rebuild_index(built, corpus, show_progress=False)
     monkeypatch.undo()
