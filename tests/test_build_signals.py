@@ -47,7 +47,7 @@ def big_folder(folder: Path, count: int = 3000) -> Path:
 
 def start(*args: str, code: str = "") -> subprocess.Popen:
     """``fahras ARGS`` in a process group of its own (``code`` runs first, to simulate faults)."""
-    script = f"import sys\n{code}\nfrom search.cli import main\nsys.exit(main(sys.argv[1:]))"
+    script = f"import sys\n{code}\nfrom fahras_cli import main\nsys.exit(main(sys.argv[1:]))"
     return subprocess.Popen(
         [sys.executable, "-c", script, *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
