@@ -90,7 +90,7 @@ def log(message: str) -> None:
 
 def fahras(*args: str) -> list[str]:
     """The ``fahras`` console script, run by this interpreter so a venv need not be on PATH."""
-    return [sys.executable, "-m", "search.cli", *args]
+    return [sys.executable, "-m", "fahras_cli", *args]
 
 
 def run_fahras(args: Sequence[str], timeout: float) -> float:

@@ -8,6 +8,47 @@ dispatched on its own script (the approach of Meilisearch's charabia).
 Tokens keep their character offsets into the ORIGINAL text (diacritics and
 clitics included) because normalisation happens on the token text only; that
 is what lets snippets mark the words exactly as the author wrote them.
+
+Each rule lives here once. A filter that maps characters also says so
+(:meth:`TokenFilter.char_map`; a ``_TranslateFilter``'s ``table`` is its map),
+and search/snippets.py turns those maps around to find a query term in text
+as written, so snippet marks follow a rule without a second copy of it.
+
+Adding a rule takes one class and one test line:
+
+1. A :class:`TokenFilter` subclass: ``scripts``, ``rewritten`` (or ``forms_in_script``
+   for a word that reads two ways) and ``char_map``: a translation ``table``
+   is enough for a plain character mapping; a filter that only cuts (affixes,
+   stop words) returns ``{}``; one that cannot be described character by
+   character keeps the default (None), and snippets then analyse every word.
+   Put it in :func:`normalization_filters` (or a chain) where it must run.
+2. A line ``(NewFilter(), "given", "expected")`` in ``test_filter_alone`` in
+   tests/test_analysis.py. tests/test_snippets.py needs nothing: it finds
+   every character the chain changes by running the chain over the whole
+   Basic Multilingual Plane, and checks that each word is still marked (a map
+   left out fails there); tests/test_bulk.py checks the bulk builder's fused
+   analysis against every chain's own.
+
+Indexes built before the change are not rewritten: each records the
+fingerprint of its analysis (index/schema.py ``analysis_fingerprint``: every
+field's analyzer, each filter's class, parameters and class-level tables,
+public attributes and private UPPER_CASE constants such as ``table`` and
+``SUFFIXES``), and ``fahras check``, ``stats``, ``search`` and ``/healthz``
+report a mismatch as "outdated" (index/check.py ``outdated``); ``fahras
+index`` refuses to add to it, and ``fahras rebuild`` builds it anew. The
+fingerprint sees classes and data, not code: a new filter in a chain, or a
+changed table, is reported; a rule changed only inside a method (or in a
+module-level constant) is not, so keep a rule's data in a class-level table,
+or else raise ``FORMAT_VERSION`` in index/store.py.
+
+The Arabic letters are named from pyarabic's ``araby`` constants (``ALEF``,
+``TEH_MARBUTA``, ``TATWEEL``...); ranges that pyarabic has no name for (the
+Quranic marks, Persian letters) are written as code points. Root fields use
+NLTK's ISRI stemmer, although Whoosh also ships one (``whoosh.lang.isri``, a
+copy of NLTK's from 2012) and Snowball stemmers (``whoosh.lang.snowball``, with
+no Arabic): NLTK's ISRI is the maintained one, and NLTK also provides the
+English Snowball and the Arabic stemmers (ARLSTem, ARLSTem2, Snowball
+Arabic) that bench/quality.py compares ours with, so one library serves all.
 """
 
 from __future__ import annotations
@@ -15,10 +56,11 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
+from pyarabic import araby
 from whoosh.analysis import Filter, Token, Tokenizer
 
 ARABIC = "arabic"
@@ -29,8 +71,10 @@ ALL_SCRIPTS = frozenset({ARABIC, LATIN, OTHER})
 # Arabic combining marks (harakat, tanween, shadda, sukun, hamza above/below...),
 # dagger alef and Quranic annotation marks. They are word-internal, so the
 # tokenizer must keep them inside words (Whoosh's default splits كَتَبَ into ك ت ب).
-_MARKS = "\u064b-\u065f\u0670\u06d6-\u06ed"
-_TATWEEL = "\u0640"
+# pyarabic's TASHKEEL (harakat, tanween, shadda, sukun) lies inside the first range.
+_MARK_RANGES = ((0x064B, 0x065F), (ord(araby.SMALL_ALEF), ord(araby.SMALL_ALEF)), (0x06D6, 0x06ED))
+_MARKS = "".join(f"{chr(low)}-{chr(high)}" if low < high else chr(low) for low, high in _MARK_RANGES)
+_TATWEEL = araby.TATWEEL
 # Invisible joiners, directional marks, the soft hyphen (U+00AD), the word
 # joiner (U+2060) and the zero-width no-break space (U+FEFF, a stray BOM):
 # they may sit inside a word and must neither split nor change it.
@@ -65,6 +109,15 @@ def script_of(word: str) -> str:
 
 def _is_arabic(code: int) -> bool:
     return any(low <= code <= high for low, high in _ARABIC_RANGES)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """Text safe to encode: JSON escapes like \\ud800 and undecodable command-line
+    bytes leave unpaired surrogates, which no file, page or index can hold."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 class WordTokenizer(Tokenizer):
@@ -132,6 +185,17 @@ class WordTokenizer(Tokenizer):
             yield token
 
 
+# Arabic Presentation Forms-A and -B, first and last code point.
+_PRESENTATION_FORMS = (0xFB50, 0xFEFF)
+_BMP = range(0x10000)  # the characters a filter's char_map is read over when any may change
+
+
+def _changed_chars(rule: Callable[[str], str], codes: Iterable[int]) -> dict[str, tuple[str, ...]]:
+    """``rule`` as a character map: each of ``codes`` it changes, with its one reading."""
+    chars = (chr(code) for code in codes)
+    return {char: (changed,) for char in chars if (changed := rule(char)) != char}
+
+
 def _emit(token: Token, forms: tuple[str, ...]) -> Iterator[Token]:
     """Yield the token once per form (same position and offsets), or as stopped."""
     if not forms:
@@ -147,7 +211,7 @@ def _emit(token: Token, forms: tuple[str, ...]) -> Iterator[Token]:
 class TokenFilter(Filter):
     """A filter that rewrites the text of one token at a time.
 
-    Subclasses implement :meth:`transform` and set ``scripts``; a token whose
+    Subclasses implement :meth:`rewritten` and set ``scripts``; a token whose
     script is not listed passes through untouched. An empty result removes the
     token (or marks it stopped when the caller keeps stop words).
     """
@@ -155,35 +219,52 @@ class TokenFilter(Filter):
     scripts: frozenset[str] = ALL_SCRIPTS
     is_stemmer = False
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
+        """The word as this filter rewrites it ('' drops it); the word is in one of ``scripts``."""
         raise NotImplementedError
 
     def applies_to(self, word: str) -> bool:
         return self.scripts is ALL_SCRIPTS or script_of(word) in self.scripts
 
-    def rewrite(self, word: str) -> str:
-        return self.transform(word) if self.applies_to(word) else word
-
-    def forms(self, word: str) -> tuple[str, ...]:
+    def forms_in_script(self, word: str) -> tuple[str, ...]:
         """The forms of a word already known to be in one of ``scripts``.
 
-        Usually one, none for a dropped word. Only a stemmer may give two,
-        for a word that reads two ways (see :class:`ArabicLightStemmer`);
-        both are indexed at the same position.
+        Usually one, none for a dropped word, several for a word that reads
+        several ways (a tanween or dagger alef, a proclitic: see
+        :class:`ArabicLightStemmer`); all are indexed at the same position.
         """
-        text = self.transform(word)
+        text = self.rewritten(word)
         return (text,) if text else ()
 
-    def expand(self, word: str) -> tuple[str, ...]:
+    def forms_of(self, word: str) -> tuple[str, ...]:
         """The word's forms, or the word itself when the filter does not apply."""
-        return self.forms(word) if self.applies_to(word) else (word,)
+        return self.forms_in_script(word) if self.applies_to(word) else (word,)
+
+    def char_map(self) -> dict[str, tuple[str, ...]] | None:
+        """Every character this filter changes, with what it may become; None for "not a character rule".
+
+        search/snippets.py turns these maps around to find a query term in
+        text as written, so a rule lives here once and the snippets follow it.
+        A character may have several readings (a dagger alef stands for ا or
+        for nothing); the first is the one a query term is folded with. Beyond
+        its map, a filter may only cut a word (an affix, a whole stop word),
+        never change the letters that stay, unless it says how many of the
+        last ones it rewrites (:meth:`ending_rewritten`). A filter that keeps
+        the default, None, makes a chain analyse every word of a snippet: slow,
+        never wrong (a root stemmer, which drops inner letters, is such a filter).
+        """
+        return None
+
+    def ending_rewritten(self) -> int:
+        """How many of a word's last letters this filter may rewrite rather than cut (Snowball: happy → happi)."""
+        return 0
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for token in tokens:
             if self.is_stemmer and getattr(token, "verbatim", False):
                 yield token
             else:
-                yield from _emit(token, self.expand(token.text))
+                yield from _emit(token, self.forms_of(token.text))
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.__dict__ == other.__dict__
@@ -197,8 +278,11 @@ class _TranslateFilter(TokenFilter):
 
     table: dict[int, str | None] = {}
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return word.translate(self.table)
+
+    def char_map(self) -> dict[str, tuple[str, ...]]:
+        return {chr(code): (to or "",) for code, to in self.table.items()}
 
 
 # --------------------------------------------------------------------------- Arabic
@@ -209,14 +293,20 @@ class ArabicPresentationForms(TokenFilter):
 
     scripts = frozenset({ARABIC})
 
-    def transform(self, word: str) -> str:
-        if any(0xFB50 <= ord(c) <= 0xFEFF for c in word):
+    def rewritten(self, word: str) -> str:
+        if any(_PRESENTATION_FORMS[0] <= ord(c) <= _PRESENTATION_FORMS[1] for c in word):
             return unicodedata.normalize("NFKC", word)
         return word
 
-    def forms(self, word: str) -> tuple[str, ...]:
+    def char_map(self) -> dict[str, tuple[str, ...]]:
+        return _changed_chars(
+            lambda c: unicodedata.normalize("NFKC", c),
+            range(_PRESENTATION_FORMS[0], _PRESENTATION_FORMS[1] + 1),
+        )
+
+    def forms_in_script(self, word: str) -> tuple[str, ...]:
         """A ligature of a whole phrase (ﷺ) gives its words, all at the word's position."""
-        text = self.transform(word)
+        text = self.rewritten(word)
         if any(char.isspace() for char in word):  # a verbatim query term: whitespace is its own
             return (text,) if text else ()
         return tuple(text.split())
@@ -232,13 +322,16 @@ class TanweenAlef(TokenFilter):
     """
 
     scripts = frozenset({ARABIC})
-    _ENDING = re.compile("(?:\u0627\u064b|\u064b\u0627)[\u064b-\u065f]*$")
+    _ENDING = re.compile(f"(?:{araby.ALEF}{araby.FATHATAN}|{araby.FATHATAN}{araby.ALEF})[\u064b-\u065f]*$")
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return self._ENDING.sub("", word)
 
-    def forms(self, word: str) -> tuple[str, ...]:
-        bare = self.transform(word)
+    def char_map(self) -> dict[str, tuple[str, ...]]:
+        return {}  # it only cuts the ending, and keeps the word as written too
+
+    def forms_in_script(self, word: str) -> tuple[str, ...]:
+        bare = self.rewritten(word)
         if bare == word:
             return (word,) if word else ()
         return (bare, word) if bare else (word,)
@@ -255,15 +348,20 @@ class DaggerAlef(TokenFilter):
     """
 
     scripts = frozenset({ARABIC})
-    _OVER_LONG_VOWEL = re.compile("(?<=[\u0627\u0649])([\u064b-\u065f]*)\u0670")
+    _OVER_LONG_VOWEL = re.compile(
+        f"(?<=[{araby.ALEF}{araby.ALEF_MAKSURA}])([\u064b-\u065f]*){araby.SMALL_ALEF}"
+    )
 
-    def transform(self, word: str) -> str:
-        return self._OVER_LONG_VOWEL.sub(r"\1", word).replace("\u0670", "\u0627")
+    def rewritten(self, word: str) -> str:
+        return self._OVER_LONG_VOWEL.sub(r"\1", word).replace(araby.SMALL_ALEF, araby.ALEF)
 
-    def forms(self, word: str) -> tuple[str, ...]:
-        if "\u0670" not in word:
+    def char_map(self) -> dict[str, tuple[str, ...]]:
+        return {araby.SMALL_ALEF: (araby.ALEF, "")}
+
+    def forms_in_script(self, word: str) -> tuple[str, ...]:
+        if araby.SMALL_ALEF not in word:
             return (word,) if word else ()
-        with_alef, without = self.transform(word), word.replace("\u0670", "")
+        with_alef, without = self.rewritten(word), word.replace(araby.SMALL_ALEF, "")
         return (with_alef, without) if with_alef != without else (with_alef,)
 
 
@@ -271,11 +369,7 @@ class StripDiacritics(_TranslateFilter):
     """Removes harakat, tanween, shadda, sukun, dagger alef and Quranic marks."""
 
     scripts = frozenset({ARABIC})
-    table = {
-        code: None
-        for low, high in ((0x064B, 0x065F), (0x0670, 0x0670), (0x06D6, 0x06ED))
-        for code in range(low, high + 1)
-    }
+    table = {code: None for low, high in _MARK_RANGES for code in range(low, high + 1)}
 
 
 class StripTatweel(_TranslateFilter):
@@ -295,28 +389,41 @@ class FoldAlef(_TranslateFilter):
     """Folds hamza and madda alef forms (أ إ آ ٱ) to bare alef."""
 
     scripts = frozenset({ARABIC})
-    table = {ord(c): "\u0627" for c in "\u0623\u0625\u0622\u0671\u0672\u0673"}
+    # ٲ and ٳ (wavy hamza above and below) have no pyarabic name.
+    table = {
+        ord(c): araby.ALEF
+        for c in (
+            araby.ALEF_HAMZA_ABOVE,
+            araby.ALEF_HAMZA_BELOW,
+            araby.ALEF_MADDA,
+            araby.ALEF_WASLA,
+            "\u0672",
+            "\u0673",
+        )
+    }
 
 
 class FoldHamzaCarriers(_TranslateFilter):
     """Folds hamza on waw and on yeh (ؤ ئ) to the bare carrier letter."""
 
     scripts = frozenset({ARABIC})
-    table = {0x0624: "\u0648", 0x0626: "\u064a"}
+    table = {ord(araby.WAW_HAMZA): araby.WAW, ord(araby.YEH_HAMZA): araby.YEH}
 
 
 class FoldYeh(_TranslateFilter):
     """Folds alef maqsura and Persian yeh (ى ی) to yeh, Persian keheh (ک) to kaf."""
 
     scripts = frozenset({ARABIC})
-    table = {0x0649: "\u064a", 0x06CC: "\u064a", 0x06A9: "\u0643"}
+    # Persian yeh (U+06CC) and keheh (U+06A9) have no pyarabic name.
+    table = {ord(araby.ALEF_MAKSURA): araby.YEH, 0x06CC: araby.YEH, 0x06A9: araby.KAF}
 
 
 class FoldTehMarbuta(_TranslateFilter):
     """Folds teh marbuta (ة) to heh, the usual spelling variation in news text."""
 
     scripts = frozenset({ARABIC})
-    table = {0x0629: "\u0647", 0x06C0: "\u0647"}
+    # U+06C0, heh with yeh above (Persian ezafe), has no pyarabic name.
+    table = {ord(araby.TEH_MARBUTA): araby.HEH, 0x06C0: araby.HEH}
 
 
 class StopWords(TokenFilter):
@@ -326,8 +433,11 @@ class StopWords(TokenFilter):
         self.scripts = frozenset({script})
         self.words = frozenset(words)
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return "" if word in self.words else word
+
+    def char_map(self) -> dict[str, tuple[str, ...]]:
+        return {}  # a word is dropped whole or kept as it is
 
 
 class ArabicLightStemmer(TokenFilter):
@@ -373,10 +483,13 @@ class ArabicLightStemmer(TokenFilter):
         self.min_after_proclitic = min_after_proclitic
         self.variants = variants
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return _light_stem(word, self.min_stem)
 
-    def forms(self, word: str) -> tuple[str, ...]:
+    def char_map(self) -> dict[str, tuple[str, ...]]:
+        return {}  # it cuts affixes (and a teh marbuta's ت), each form a part of the word
+
+    def forms_in_script(self, word: str) -> tuple[str, ...]:
         return _light_stem_forms(word, self.min_stem, self.min_after_proclitic if self.variants else 0)
 
 
@@ -429,7 +542,7 @@ def _light_stem_forms(word: str, min_stem: int, min_after_proclitic: int) -> tup
         and not word.startswith(ArabicLightStemmer.ARTICLES)
         # فكرة، لجنة، وحدة: before a three-letter feminine noun the letter is
         # more often the root's than a proclitic, and كرة، جنة، حدة are words.
-        and not (len(rest) == 3 and rest.endswith("\u0647"))
+        and not (len(rest) == 3 and rest.endswith(araby.HEH))
     ):
         forms += _stem_readings(rest, min_stem)
     return tuple(dict.fromkeys(forms))
@@ -452,7 +565,7 @@ class ExternalArabicStemmer(TokenFilter):
             raise ValueError(f"unknown Arabic stemmer {name!r}; choose from {', '.join(self.NAMES)}")
         self.name = name
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return _external_stem(self.name, word)
 
 
@@ -513,8 +626,11 @@ class Lowercase(TokenFilter):
 
     scripts = frozenset({LATIN})
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return word.casefold()
+
+    def char_map(self) -> dict[str, tuple[str, ...]]:
+        return _casefold_map()
 
 
 class FoldAccents(TokenFilter):
@@ -522,11 +638,30 @@ class FoldAccents(TokenFilter):
 
     scripts = frozenset({LATIN})
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         if word.isascii():
             return word
-        decomposed = unicodedata.normalize("NFKD", word)
-        return "".join(c for c in decomposed if not unicodedata.combining(c))
+        return _without_accents(word)
+
+    def char_map(self) -> dict[str, tuple[str, ...]]:
+        return _accents_map()
+
+
+def _without_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Both are read over every character, since a Latin word may hold letters of
+# other scripts; computed once, as each chain of the snippets asks for them.
+@lru_cache(maxsize=1)
+def _casefold_map() -> dict[str, tuple[str, ...]]:
+    return _changed_chars(str.casefold, _BMP)
+
+
+@lru_cache(maxsize=1)
+def _accents_map() -> dict[str, tuple[str, ...]]:
+    return _changed_chars(_without_accents, _BMP)
 
 
 class StripPossessive(TokenFilter):
@@ -535,8 +670,11 @@ class StripPossessive(TokenFilter):
     scripts = frozenset({LATIN})
     _POSSESSIVE = re.compile("['’]s$")
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return self._POSSESSIVE.sub("", word).replace("'", "").replace("’", "")
+
+    def char_map(self) -> dict[str, tuple[str, ...]]:
+        return {"'": ("",), "’": ("",)}  # and the final s of 's is cut
 
 
 class EnglishStemmer(TokenFilter):
@@ -545,8 +683,14 @@ class EnglishStemmer(TokenFilter):
     scripts = frozenset({LATIN})
     is_stemmer = True
 
-    def transform(self, word: str) -> str:
+    def rewritten(self, word: str) -> str:
         return _snowball_stem(word)
+
+    def char_map(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def ending_rewritten(self) -> int:
+        return 2  # happy → happi, dying → die
 
 
 @lru_cache(maxsize=1)
@@ -569,8 +713,8 @@ class AsciiDigits(_TranslateFilter):
     """Maps Arabic-Indic (٠-٩) and Persian (۰-۹) digits to ASCII digits."""
 
     table = {
-        **{0x0660 + i: str(i) for i in range(10)},
-        **{0x06F0 + i: str(i) for i in range(10)},
+        **{ord(digit): str(i) for i, digit in enumerate(araby.NUMBERS_EAST)},
+        **{ord(digit): str(i) for i, digit in enumerate(araby.NUMBERS_PERS)},
     }
 
 
@@ -618,7 +762,7 @@ class CachedChain(Filter):
             for flt in self.filters:
                 if (verbatim and flt.is_stemmer) or not (flt.scripts is ALL_SCRIPTS or script in flt.scripts):
                     continue
-                result = tuple(form for text in result for form in flt.forms(text))
+                result = tuple(form for text in result for form in flt.forms_in_script(text))
                 if not result:
                     break
             if verbatim:

@@ -16,7 +16,6 @@ import gzip
 import hashlib
 import json
 import os
-import re
 import stat
 import zlib
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from typing import BinaryIO
 
 from markdown_it import MarkdownIt
 
-from .analysis import ARABIC, LATIN, script_of
+from .analysis import ARABIC, LATIN, script_of, without_lone_surrogates
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 TEXT_SUFFIXES = {".txt", *MARKDOWN_SUFFIXES}
@@ -454,15 +453,6 @@ def parse_date(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=None)
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def without_lone_surrogates(text: str) -> str:
-    """Text safe to encode: JSON escapes like \\ud800 and undecodable command-line
-    bytes leave unpaired surrogates, which no file, page or index can hold."""
-    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _text_field(record: dict, *names: str) -> str:

@@ -133,7 +133,7 @@ def read_inventory(ix: whoosh_index.Index) -> dict[str, tuple[str, str]]:
         return inventory
 
 
-class _Run:
+class _FolderPass:
     """One pass over a folder, writing changes through one writer (made on the first change).
 
     Deletes by inventory: a document indexed from a file under the folder
@@ -282,7 +282,7 @@ def _build_generation(
         collection = Collection.of(root.resolve())
         expected = _count_documents(root, collection, progress)
         with BulkWriter(ix, procs=_procs_for(root), progress=progress, expected_docs=expected) as writer:
-            report = _Run(ix, {}, root, lambda: writer, progress, collection).run()
+            report = _FolderPass(ix, {}, root, lambda: writer, progress, collection).run()
         report.total_docs = _count(ix)
         if report.total_docs != report.added:
             raise IndexingError(
@@ -335,7 +335,7 @@ def update_index(
         progress = Progress(show_progress)
         try:
             with BulkWriter(ix, procs=_procs_for(root), progress=progress) as writer:
-                report = _Run(ix, read_inventory(ix), root, lambda: writer, progress, collection).run()
+                report = _FolderPass(ix, read_inventory(ix), root, lambda: writer, progress, collection).run()
         except BaseException as error:  # the writer has cancelled itself and released Whoosh's lock
             with suppress(Exception):  # the error that stopped the run is the one to report
                 home.clean_unfinished()  # (and the next run cleans up again before starting)

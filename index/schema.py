@@ -95,29 +95,31 @@ DEFAULT_ANALYSIS = AnalysisConfig()
 def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS) -> Schema:
     """The index schema for an analysis configuration."""
     stemmed = stemmed_analyzer(config.arabic_stemmer, config.normalize_arabic)
-    exact_fields = {}
+    # The fields beside title and body: exact forms and roots, each when configured.
+    extra_fields = {}
     if config.exact_fields:
         exact = exact_analyzer()
-        exact_fields = {
+        extra_fields = {
             "title_exact": AnalysedText(analyzer=exact, phrase=False),
             "body_exact": AnalysedText(analyzer=exact, phrase=False),
         }
     if config.root_fields:
         root = stemmed_analyzer("isri", True)
-        exact_fields["title_root"] = AnalysedText(analyzer=root, phrase=False)
-        exact_fields["body_root"] = AnalysedText(analyzer=root, phrase=False)
+        extra_fields["title_root"] = AnalysedText(analyzer=root, phrase=False)
+        extra_fields["body_root"] = AnalysedText(analyzer=root, phrase=False)
     return Schema(
         id=ID(unique=True, stored=True),
         title=AnalysedText(analyzer=stemmed, stored=True),
         body=AnalysedText(analyzer=stemmed, stored=True),
-        **exact_fields,
+        **extra_fields,
         lang=ID(stored=True, sortable=True),
         source=ID(stored=True, sortable=True),
         date=DATETIME(stored=True, sortable=True),
         url=STORED(),
         path=STORED(),
-        # origin + id + content hash in one term: incremental indexing reads the
-        # whole inventory from the lexicon without loading stored bodies.
+        # origin + id + content hash in one value: incremental indexing reads the
+        # whole inventory from this column (index/indexer.py read_inventory)
+        # without loading stored bodies.
         inventory=ID(sortable=True),
     )
 

@@ -31,10 +31,11 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
@@ -46,6 +47,8 @@ ENV_VAR = "FAHRAS_INDEX"
 LIVE = "live"
 PREVIOUS = "previous"
 LOCK = "write.lock"
+T = TypeVar("T")
+
 BUILD_INFO = "fahras-build.json"
 INDEX_NAME = "MAIN"  # Whoosh's default index name, the prefix of every file it writes
 # What Fahras writes into an index beyond Whoosh's own format: the fields, the
@@ -470,20 +473,18 @@ def _describe_error(error: Exception) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def retrying(open_index, *args, attempts: int = 5, **kwargs):
+def retrying(open_index: Callable[..., T], *args: object, attempts: int = 5, **kwargs: object) -> T:
     """Call a Whoosh open function, retrying when a commit races it.
 
     Whoosh finds the newest table of contents and then reads it; a writer
     committing in between deletes that file. The next attempt finds the new one.
     """
-    for attempt in range(attempts):
+    for attempt in range(attempts - 1):
         try:
             return open_index(*args, **kwargs)
         except FileNotFoundError:
-            if attempt == attempts - 1:
-                raise
             time.sleep(0.01 * (attempt + 1))
-    return None
+    return open_index(*args, **kwargs)  # the last attempt's error is the caller's
 
 
 def _fsync_dir(path: Path) -> None:

@@ -4,6 +4,10 @@ Every subcommand takes ``--index DIR`` (else ``$FAHRAS_INDEX``, else
 ``~/.local/share/fahras/index``). Errors a user can fix are printed as one line
 on stderr with exit status 2; there are no tracebacks for bad input, nor for
 a damaged index (an unexpected error is checked against the index's files).
+
+The ``serve`` command belongs to the web front end, above this package: the
+entry module fahras_cli.py passes its handler in, so that dependencies run
+one way (web → search → index).
 """
 
 from __future__ import annotations
@@ -187,14 +191,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_evaluation(args)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    # The web front end sits above search; it is imported only when serving,
-    # so the rest of the CLI never depends on Flask.
-    from web.server import serve
-
-    return serve(args)
-
-
 def _bounded(convert: Callable[[str], float], noun: str, low: float, high: float | None = None):
     """An argument type: text converted to a number from ``low`` to ``high``.
 
@@ -248,7 +244,11 @@ def _day(start: bool) -> Callable[[str], datetime]:
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser(serve: Command | None = None) -> argparse.ArgumentParser:
+    """Every command's arguments; ``serve`` only when its handler is given (search never imports web)."""
     parser = argparse.ArgumentParser(
         prog="fahras", description="Fahras: search Arabic and English documents."
     )
@@ -309,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help="print the figures as JSON")
     cmd.set_defaults(func=cmd_eval)
 
+    if serve is None:
+        return parser
     cmd = sub.add_parser("serve", parents=[common], help="serve the web search page and JSON API")
     cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     cmd.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
@@ -326,15 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     cmd.add_argument("--demo", action="store_true", help="index and serve the bundled demo corpus")
     cmd.add_argument("--debug", action="store_true", help="Flask's debug server with reloader")
-    cmd.set_defaults(func=cmd_serve)
+    cmd.set_defaults(func=serve)
     return parser
 
 
 _EXPECTED: tuple[type[Exception], ...] = (QueryError, StoreError, EvalInputError, OSError)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, serve: Command | None = None) -> int:
+    """Run one command; ``serve`` is the web front end's, given by the entry module (fahras_cli.py)."""
+    args = build_parser(serve).parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
@@ -365,7 +368,3 @@ def _index_damage(args: argparse.Namespace) -> StoreError | None:
         return check_index(_home(args), checksums=True).error
     except NoIndex:
         return None
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -24,8 +24,7 @@ from pathlib import Path
 
 from whoosh.searching import Searcher
 
-from index.analysis import CachedChain
-from index.documents import without_lone_surrogates
+from index.analysis import CachedChain, without_lone_surrogates
 from index.schema import SEARCH_FIELDS
 from index.store import IndexHome, retrying
 

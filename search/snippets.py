@@ -12,33 +12,12 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
+from itertools import product
 
-from index.analysis import (
-    ARABIC,
-    ArabicLightStemmer,
-    ArabicPresentationForms,
-    AsciiDigits,
-    CachedChain,
-    DaggerAlef,
-    EnglishStemmer,
-    FoldAccents,
-    FoldAlef,
-    FoldHamzaCarriers,
-    FoldTehMarbuta,
-    FoldYeh,
-    Lowercase,
-    StopWords,
-    StripDiacritics,
-    StripFormatChars,
-    StripPossessive,
-    StripTatweel,
-    TanweenAlef,
-    WordTokenizer,
-    script_of,
-)
+from index.analysis import ALL_SCRIPTS, CachedChain, TokenFilter, WordTokenizer, script_of
 
 SNIPPET_CHARS = 320
 FRAGMENTS = 2
@@ -46,91 +25,99 @@ LEAD_CONTEXT = 60  # characters of context shown before a fragment's first match
 MAX_MATCHES = 400  # enough for any snippet; keeps fragment choice cheap on huge texts
 
 
-# Filters whose output a per-character fold of the word still contains (give
-# or take a stem's last letters): only chains made of these get the gate.
-_GATE_SAFE = (
-    ArabicPresentationForms, TanweenAlef, DaggerAlef, StripDiacritics, StripTatweel, StripFormatChars, FoldAlef,
-    FoldHamzaCarriers, FoldYeh, FoldTehMarbuta, Lowercase, FoldAccents, StripPossessive, AsciiDigits,
-    StopWords, ArabicLightStemmer, EnglishStemmer,
-)  # fmt: skip
+@dataclass(frozen=True, eq=False)
+class _Fold:
+    """A chain's character rules turned around, so that its terms can be searched for in text as written.
 
-
-def _fold_table() -> dict[int, str | None]:
-    """One character map doing every normalisation of the chain at once."""
-    arabic = [StripFormatChars, StripDiacritics, StripTatweel, FoldAlef, FoldHamzaCarriers, FoldYeh,
-              FoldTehMarbuta, AsciiDigits]  # fmt: skip
-
-    def fold(text: str) -> str:
-        for flt in arabic:
-            text = text.translate(flt.table)
-        text = unicodedata.normalize("NFKD", text.casefold())
-        return "".join(c for c in text if not unicodedata.combining(c) and c not in "'’")
-
-    chars = {chr(code) for flt in arabic for code in flt.table}
-    chars |= {chr(code) for code in [*range(0x41, 0x5B), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)]}
-    chars |= {"'", "’"}
-    table: dict[int, str | None] = {ord(c): fold(c) or None for c in chars}
-    for code in [*range(0xFB50, 0xFE00), *range(0xFE70, 0xFEFD)]:
-        table[code] = fold(unicodedata.normalize("NFKC", chr(code))) or None
-    return table
-
-
-_FOLD = _fold_table()
-
-
-def _inverse_fold() -> tuple[dict[str, str], str, str]:
-    """The fold turned around, so that it can be searched for in unfolded text.
-
-    For each folded character, a regex class of every character that folds
-    to it; the class of characters the fold deletes (marks, tatweel,
-    joiners, apostrophes), which may sit anywhere inside a word; and the
-    class of characters folding to several (ß, ligatures), whose texts take
-    the slow path.
+    Derived from the filters' own :meth:`TokenFilter.char_map`, so a rule added
+    to the analysis is followed here without being written twice.
     """
+
+    table: dict[int, str | None]  # each changed character to its first reading: folds a term
+    sources: dict[str, str]  # a regex class of every character one character may be read from
+    deleted: str  # the class of characters that may be read as nothing (marks, tatweel, joiners)
+    expanding: re.Pattern  # characters read as several (ß, ligatures): their texts take the slow path
+    ending: dict[str, int]  # per script: how many last letters a filter may rewrite
+
+    def gate(self, terms: frozenset[str]) -> re.Pattern:
+        """A pattern that finds, in the text as written, any of the terms' stems (or their start).
+
+        A stemmer's stem lies whole in the folded word, except for the last
+        letters a filter says it may rewrite (Snowball: happy → happi), which
+        are left out. Each letter matches every character read as it, with
+        any characters read as nothing (diacritics, tatweel) between.
+        """
+        between = f"[{self.deleted}]*"
+        cores = set()
+        for term in terms:
+            folded = term.translate(self.table)
+            cores.add(folded[: max(1, len(folded) - self.ending.get(script_of(term), 0))])
+        patterns = [
+            between.join(self.sources.get(char, re.escape(char)) for char in core)
+            for core in sorted(cores, key=len, reverse=True)
+            if core  # a term of marks alone (from a range query) folds to nothing: no word holds it
+        ]
+        return re.compile("|".join(patterns) or "(?!)")
+
+
+def _readings(char: str, rules: list[dict[str, tuple[str, ...]]]) -> tuple[str, ...]:
+    """Every text the rules, applied in chain order, may turn ``char`` into; the first is the fold."""
+    readings = (char,)
+    for rule in rules:
+        if not any(c in rule for text in readings for c in text):
+            continue
+        readings = tuple(
+            dict.fromkeys(
+                "".join(parts) for text in readings for parts in product(*(rule.get(c, (c,)) for c in text))
+            )
+        )
+    return readings
+
+
+@lru_cache(maxsize=16)
+def _fold(filters: tuple[TokenFilter, ...]) -> _Fold | None:
+    """The fold of a chain of filters, or None when one of them is not a character rule."""
+    rules = [flt.char_map() for flt in filters]
+    if any(rule is None for rule in rules):
+        return None
+    table: dict[int, str | None] = {}
     sources: dict[str, set[str]] = {}
     deleted, expanding = [], []
-    for code, folded in _FOLD.items():
-        char = chr(code)
-        if not folded:
-            deleted.append(char)
-        elif len(folded) > 1:
-            expanding.append(char)
-        else:
-            sources.setdefault(folded, {folded}).add(char)
-    # The fold drops a dagger alef, but DaggerAlef also reads it as ا: it may stand for either.
-    sources.setdefault("\u0627", {"\u0627"}).add("\u0670")
-    classes = {
-        folded: "[" + "".join(map(re.escape, sorted(chars))) + "]" for folded, chars in sources.items()
+    for char in sorted(set().union(*rules)):
+        readings = _readings(char, rules)
+        table[ord(char)] = readings[0] or None
+        for reading in readings:
+            if not reading:
+                deleted.append(char)
+            elif len(reading) > 1:
+                expanding.append(char)
+            else:
+                sources.setdefault(reading, {reading}).add(char)
+    ending = {
+        script: max(
+            (
+                flt.ending_rewritten()
+                for flt in filters
+                if flt.scripts is ALL_SCRIPTS or script in flt.scripts
+            ),
+            default=0,
+        )
+        for script in ALL_SCRIPTS
     }
-    return classes, "".join(map(re.escape, sorted(deleted))), "".join(map(re.escape, sorted(expanding)))
-
-
-_SOURCES, _DELETED, _EXPANDING = _inverse_fold()
-_EXPANDING_CHARS = re.compile(f"[{_EXPANDING}]")
+    return _Fold(
+        table=table,
+        sources={
+            folded: "[" + "".join(map(re.escape, sorted(chars))) + "]" for folded, chars in sources.items()
+        },
+        deleted="".join(map(re.escape, deleted)),
+        expanding=re.compile(f"[{''.join(map(re.escape, expanding))}]" if expanding else "(?!)"),
+        ending=ending,
+    )
 
 
 @lru_cache(maxsize=256)
-def _gate(terms: frozenset[str]) -> re.Pattern:
-    """A pattern that finds, in the text as written, any of the terms' stems (or their start).
-
-    The Arabic light stemmer only cuts affixes, so its stem lies whole in the
-    folded word. Snowball may change an English stem's last letters (happy →
-    happi, dying → die), so two are left out. Each letter matches every
-    character that folds to it, with any deleted characters (diacritics,
-    tatweel) between.
-    """
-    between = f"[{_DELETED}]*"
-    cores = set()
-    for term in terms:
-        folded = term.translate(_FOLD)
-        keep = len(folded) if script_of(term) == ARABIC else max(1, len(folded) - 2)
-        cores.add(folded[:keep])
-    patterns = [
-        between.join(_SOURCES.get(char, re.escape(char)) for char in core)
-        for core in sorted(cores, key=len, reverse=True)
-        if core  # a term of marks alone (from a range query) folds to nothing: no word holds it
-    ]
-    return re.compile("|".join(patterns) or "(?!)")
+def _gate(fold: _Fold, terms: frozenset[str]) -> re.Pattern:
+    return fold.gate(terms)
 
 
 def _word_at(text: str, index: int, floor: int) -> re.Match | None:
@@ -151,14 +138,16 @@ def _word_at(text: str, index: int, floor: int) -> re.Match | None:
 def _candidate_words(text: str, chain: CachedChain, terms: frozenset[str]) -> Iterator[re.Match]:
     """The words that may hold a term: those a gate match falls in, or every word.
 
-    Only chains made of filters whose output a fold still contains can use the
-    gate, and only on texts without characters that fold to several.
+    Only chains whose every filter is a character rule (see
+    :meth:`TokenFilter.char_map`) can use the gate, and only on texts without
+    characters read as several.
     """
-    if not all(isinstance(f, _GATE_SAFE) for f in chain.filters) or _EXPANDING_CHARS.search(text):
+    fold = _fold(chain.filters)
+    if fold is None or fold.expanding.search(text):
         yield from WordTokenizer.matches(text)
         return
     floor = 0
-    for hit in _gate(terms).finditer(text):
+    for hit in _gate(fold, terms).finditer(text):
         if hit.start() < floor:
             continue  # inside the word just given
         found = _word_at(text, hit.start(), floor)

@@ -22,7 +22,7 @@ def free_port() -> int:
 def start_server(index_dir: Path, port: int, *options: str, healthy: bool = True) -> subprocess.Popen:
     """``fahras serve`` on ``port``, returned once /healthz answers (200 unless ``healthy`` is False)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "serve", "--index", str(index_dir), "--port", str(port), *options],
+        [sys.executable, "-m", "fahras_cli", "serve", "--index", str(index_dir), "--port", str(port), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     wait_healthy(f"http://127.0.0.1:{port}", process, expected=200 if healthy else 503)

@@ -47,7 +47,7 @@ def big_folder(folder: Path, count: int = 3000) -> Path:
 
 def start(*args: str, code: str = "") -> subprocess.Popen:
     """``fahras ARGS`` in a process group of its own (``code`` runs first, to simulate faults)."""
-    script = f"import sys\n{code}\nfrom search.cli import main\nsys.exit(main(sys.argv[1:]))"
+    script = f"import sys\n{code}\nfrom fahras_cli import main\nsys.exit(main(sys.argv[1:]))"
     return subprocess.Popen(
         [sys.executable, "-c", script, *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
@@ -180,9 +180,9 @@ def test_an_error_in_the_parent_ends_the_workers_and_the_build(
 
     from index import indexer
 
-    real_index_file = indexer._Run._index_file
+    real_index_file = indexer._FolderPass._index_file
     monkeypatch.setattr(os, "fork", fork)
-    monkeypatch.setattr(indexer._Run, "_index_file", bad_file)
+    monkeypatch.setattr(indexer._FolderPass, "_index_file", bad_file)
     with pytest.raises(RecursionError):
         rebuild_index(built, folder, show_progress=False)
     assert forked and gone(forked) and built.leftovers() == []

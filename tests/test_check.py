@@ -27,7 +27,7 @@ from .damage import DAMAGE, copy_index, damage, edit_build_info, rename_a_pickle
 
 def fahras(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "search.cli", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "fahras_cli", *args], capture_output=True, text=True, timeout=120
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from search.cli import main
+from fahras_cli import main
 
 from .conftest import shared
 

@@ -72,7 +72,7 @@ def test_input_files_are_validated(tmp_path: Path) -> None:
 
 def _eval(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "search.cli", "eval", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "fahras_cli", "eval", *args], capture_output=True, text=True, timeout=300
     )
 
 

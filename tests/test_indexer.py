@@ -170,7 +170,7 @@ def _big_corpus(folder: Path, count: int) -> Path:
 
 def _cli(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "search.cli", *args],
+        [sys.executable, "-m", "fahras_cli", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
 
@@ -259,7 +259,7 @@ def test_an_unreadable_subfolder_keeps_its_documents(home: IndexHome, tmp_path: 
     update_index(home, corpus, show_progress=False)
     (corpus / "sub").chmod(0)
     try:
-        command = [*_unprivileged(), sys.executable, "-m", "search.cli", "index", "--index", str(home.path), str(corpus)]  # fmt: skip
+        command = [*_unprivileged(), sys.executable, "-m", "fahras_cli", "index", "--index", str(home.path), str(corpus)]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     finally:
         (corpus / "sub").chmod(0o755)

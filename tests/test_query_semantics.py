@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from fahras_cli import main
 from index.indexer import rebuild_index
 from index.store import IndexHome
 from search import budget
-from search.cli import main
 from search.engine import SearchEngine
 from web import create_app
 

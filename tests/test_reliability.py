@@ -37,7 +37,7 @@ def _records(count: int, word: str, start: int = 0) -> str:
 
 def _cli(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "search.cli", *args],
+        [sys.executable, "-m", "fahras_cli", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs,
     )  # fmt: skip
 
@@ -79,7 +79,7 @@ def test_cli_searches_while_fahras_index_runs(home: IndexHome, tmp_path: Path) -
     totals = set()
     while process.poll() is None:
         result = subprocess.run(
-            [sys.executable, "-m", "search.cli", "search", "--json", "--index", str(home.path), "gamma"],
+            [sys.executable, "-m", "fahras_cli", "search", "--json", "--index", str(home.path), "gamma"],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -122,7 +122,7 @@ def test_rebuild_killed_just_before_the_swap(built: IndexHome, corpus: Path, tmp
     (orphan / "MAIN_xyz.seg").write_bytes(b"half")
     assert built.live_dir() == live and SearchEngine(built).search("football").total == 1
     result = subprocess.run(
-        [sys.executable, "-m", "search.cli", "stats", "--index", str(built.path)],
+        [sys.executable, "-m", "fahras_cli", "stats", "--index", str(built.path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -146,7 +146,7 @@ def test_full_disk_keeps_the_previous_index(built: IndexHome, corpus: Path, monk
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(indexer._Run, "_delete_missing", no_space)
+    monkeypatch.setattr(indexer._FolderPass, "_delete_missing", no_space)
     with pytest.raises(indexer.IndexingError, match="no space left for the new index"):
         rebuild_index(built, corpus, show_progress=False)
     monkeypatch.undo()
@@ -166,7 +166,7 @@ def test_full_disk_message_from_the_cli(built: IndexHome, corpus: Path, tmp_path
     )  # fmt: skip
     assert result.returncode != 0  # the mechanism the CLI maps to a one-line error
     cli = subprocess.run(
-        [sys.executable, "-m", "search.cli", "index", "--index", "/dev/full/index", str(corpus)],
+        [sys.executable, "-m", "fahras_cli", "index", "--index", "/dev/full/index", str(corpus)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert (
@@ -270,7 +270,7 @@ def test_a_real_write_failure_is_one_line_and_cleaned_up(tmp_path: Path, disk: s
         shutil.copy(tmp_path / "big" / "big.jsonl", folder / "big.jsonl")
         limit = {"preexec_fn": _limit_file_size(512 * 1024)} if disk == "file-size-limit" else {}
         result = subprocess.run(
-            [sys.executable, "-m", "search.cli", "index", "--quiet", "--index", str(home.path), str(folder)],
+            [sys.executable, "-m", "fahras_cli", "index", "--quiet", "--index", str(home.path), str(folder)],
             capture_output=True, text=True, timeout=300, **limit,
         )  # fmt: skip
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr

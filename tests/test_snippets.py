@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from index.analysis import WordTokenizer, stemmed_analyzer
-from search.snippets import lead, mark, matched_spans, snippet
+from index.analysis import WordTokenizer, exact_analyzer, stemmed_analyzer
+from search.snippets import _fold, lead, mark, matched_spans, snippet
 
 from .conftest import demo_texts
 
@@ -70,3 +70,39 @@ def test_a_long_text_without_spaces_is_one_pass() -> None:
     text = "خالد،" * 20_000 + "الخالدون" + ",xa" * 20_000
     assert matched_spans(text, CHAIN, {"خالد"}) == brute_force_spans(text)["خالد"][:400]
     assert matched_spans(text, CHAIN, {"xab"}) == []
+
+
+def _changed_by_the_chain(char: str) -> list[str]:
+    """Words holding ``char`` (Arabic and Latin) whose analysis changes or drops it: a rule applies."""
+    found = []
+    for word in (f"كت{char}اب", f"wor{char}king"):
+        if WordTokenizer.spans(word) == [(0, len(word))] and any(
+            char not in form for form in CHAIN.analyze(word)
+        ):
+            found.append(word)
+    return found
+
+
+def test_the_gate_follows_every_character_rule() -> None:
+    """Every character of the BMP that the chain changes inside a word, found by running the chain.
+
+    The characters are not listed from the filters' own maps, so a rule
+    added to index/analysis.py with its map left out or wrong fails here
+    (its words would go unmarked), without this test being touched.
+    """
+    words = [word for code in range(0x10000) for word in _changed_by_the_chain(chr(code))]
+    assert len(words) > 1000  # marks, tatweel, alef forms, capitals, accents, digits, presentation forms...
+    for word in words:
+        for form in CHAIN.analyze(word):
+            assert matched_spans(word, CHAIN, {form}) == [(0, len(word))], (word, form)
+
+
+def test_the_default_chains_take_the_fast_path() -> None:
+    """Every filter of the stemmed and exact chains declares its character rule, so snippets use the gate.
+
+    A filter that declares none (the root stemmer) is never wrong, but sends
+    every snippet through the analysis of every word.
+    """
+    assert _fold(CHAIN.filters) is not None
+    assert _fold(exact_analyzer().items[-1].filters) is not None
+    assert _fold(stemmed_analyzer("isri").items[-1].filters) is None

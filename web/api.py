@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from search.engine import QueryError, SearchResults
+from search.engine import MAX_QUERY_CHARS, QueryError, SearchResults
 
 from . import engine, health
 from .openapi import OPENAPI
-from .params import MAX_PAGE, ParamError, SearchParams, parse_search_params
+from .params import MAX_PAGE, MAX_SUGGEST_CHARS, ParamError, SearchParams, parse_search_params
 
 api = Blueprint("api", __name__)
-MAX_SUGGEST_CHARS = 100
 
 
 def _error(message: str, status: int):
@@ -47,7 +46,7 @@ def _next_page(params: SearchParams, results: SearchResults) -> str | None:
 
 @api.get("/api/doc/<docid:doc_id>")
 def document(doc_id: str):
-    found = engine().document(doc_id, highlight=request.args.get("q", "")[:1000] or None)
+    found = engine().document(doc_id, highlight=request.args.get("q", "")[:MAX_QUERY_CHARS] or None)
     if found is None:
         return _error(f"no document with id {doc_id!r}", 404)
     return jsonify(found)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SORTS
 
-from .params import LANGS, MAX_PAGE
+from .params import LANGS, MAX_PAGE, MAX_PARAM_CHARS, MAX_SUGGEST_CHARS
 
 
 def _json(description: str, schema: str | dict) -> dict:
@@ -61,7 +61,7 @@ OPENAPI = {
                         {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
                     ),
                     _param("lang", "language filter", {"type": "string", "enum": list(LANGS)}),
-                    _param("source", "source filter", {"type": "string", "maxLength": 200}),
+                    _param("source", "source filter", {"type": "string", "maxLength": MAX_PARAM_CHARS}),
                     _param("from", "earliest date", {"type": "string", "format": "date"}),
                     _param("to", "latest date", {"type": "string", "format": "date"}),
                     _param("sort", "ordering", {"type": "string", "enum": list(SORTS)}),
@@ -97,7 +97,9 @@ OPENAPI = {
         "/api/suggest": {
             "get": {
                 "summary": "Completions of the last word typed, from the index vocabulary",
-                "parameters": [_param("q", "text typed so far", {"type": "string", "maxLength": 100})],
+                "parameters": [
+                    _param("q", "text typed so far", {"type": "string", "maxLength": MAX_SUGGEST_CHARS})
+                ],
                 "responses": {"200": _json("Suggestions", "Suggestions"), "400": _ERROR, "503": _UNUSABLE},
             }
         },

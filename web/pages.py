@@ -14,7 +14,7 @@ from flask import Blueprint, g, jsonify, make_response, redirect, render_templat
 from werkzeug.exceptions import HTTPException
 
 from index.store import NoIndex
-from search.engine import QueryError, SearchResults
+from search.engine import MAX_QUERY_CHARS, QueryError, SearchResults
 
 from . import engine, wants_json
 from . import messages as M
@@ -122,7 +122,7 @@ def _document_count() -> int | None:
 @pages.get("/doc/<docid:doc_id>")
 def document(doc_id: str):
     params = parse_search_params(request.args, lenient=True)
-    found = engine().document(doc_id, highlight=params.q[:1000] or None)
+    found = engine().document(doc_id, highlight=params.q[:MAX_QUERY_CHARS] or None)
     if found is None:
         return render_error(404, "document", params)
     return render_template("document.html", doc=found, params=params)

@@ -16,6 +16,7 @@ from .i18n import N_, Translator
 MAX_PAGE = 1000
 LANGS = ("ar", "en", "mixed")
 MAX_PARAM_CHARS = 200
+MAX_SUGGEST_CHARS = 100  # a prefix being typed; a longer one is not a word's start
 T = TypeVar("T")
 
 
