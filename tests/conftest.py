@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,3 +143,12 @@ def files_opened() -> Iterator[list[str]]:
         yield found
     finally:
         _RECORDERS.remove(found)
+
+
+def like_a_terminal() -> None:
+    """``preexec_fn`` for a ``fahras`` child that must see ^C as a user's terminal sends it.
+
+    A shell starts background jobs with SIGINT ignored, and Python then never raises
+    KeyboardInterrupt; a child of a test run from such a job would ignore ^C.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -23,7 +23,7 @@ from index.indexer import MULTIPROCESS_MIN_BYTES, rebuild_index
 from index.store import LOCK, IndexHome
 from search.engine import SearchEngine
 
-from .conftest import write_corpus
+from .conftest import like_a_terminal, write_corpus
 from .servers import alive, children_of
 
 pytestmark = pytest.mark.skipif(
@@ -51,6 +51,7 @@ def start(*args: str, code: str = "") -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", script, *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=like_a_terminal,
     )  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from index.indexer import rebuild_index, update_index
 from index.store import IndexHome, StoreError
 from search.engine import SearchEngine
 
-from .conftest import write_corpus
+from .conftest import like_a_terminal, write_corpus
 
 
 def _records(count: int, word: str, start: int = 0) -> str:
@@ -38,7 +38,8 @@ def _records(count: int, word: str, start: int = 0) -> str:
 def _cli(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "fahras_cli", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=like_a_terminal, **kwargs,
     )  # fmt: skip
 
 
