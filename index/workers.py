@@ -37,6 +37,7 @@ from .store import StoreError
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 PARENT_POLL_SECONDS = 0.5
 _COUNTER = struct.Struct("q")
+HELD_WHILE_FORKING = {signal.SIGINT, signal.SIGTERM}  # the signals that end a build (see WorkerPool._fork)
 
 
 class WorkerFailed(StoreError):
@@ -172,26 +173,37 @@ class WorkerPool:
             if worker.task is None:
                 return worker
         if len(self._workers) < self.procs:
-            self._workers.append(self._fork(len(self._workers)))
+            self._fork(len(self._workers))
             return self._workers[-1]
         return None
 
-    def _fork(self, slot: int) -> _Worker:
+    def _fork(self, slot: int) -> None:
+        """Start a worker and list it in ``self._workers``, with ^C and SIGTERM held meanwhile.
+
+        A signal in the moment between fork and the worker's own handlers would raise
+        KeyboardInterrupt in the child (a traceback on the user's screen), or in the
+        parent before it knows the worker (one it could not end). Held, it reaches the
+        parent once the worker is listed, and the worker after it has chosen to ignore it.
+        """
         parent_end, child_end = Pipe()
         parent = os.getpid()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the worker: it never returns from here
-            status = 1
-            try:
-                parent_end.close()
-                self.counters.slot = slot
-                status = _serve(child_end, parent, self.handle, self.counters)
-            finally:
-                os._exit(status)
-        child_end.close()
-        return _Worker(pid, parent_end)
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_WHILE_FORKING)
+        try:
+            pid = os.fork()
+            if pid == 0:  # the worker: it never returns from here
+                status = 1
+                try:
+                    parent_end.close()
+                    self.counters.slot = slot
+                    status = _serve(child_end, parent, self.handle, self.counters, held)
+                finally:
+                    os._exit(status)
+            child_end.close()
+            self._workers.append(_Worker(pid, parent_end))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def _death(self, worker: _Worker) -> WorkerFailed:
         """The error for a worker whose pipe closed: how it ended, in one line."""
@@ -208,10 +220,13 @@ class WorkerPool:
         return WorkerFailed(f"a worker process (pid {worker.pid}) {cause}; the index was not changed")
 
 
-def _serve(connection: Connection, parent: int, handle: Callable, counters: Counters) -> int:
+def _serve(
+    connection: Connection, parent: int, handle: Callable, counters: Counters, mask: set[signal.Signals]
+) -> int:
     """A worker's life: tasks in, results out, until told to stop or the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the whole group; the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # the signals held while forking, let through
     die_with_parent(parent)
     # A worker's objects live until it exits: the cyclic collector would only
     # spend time walking them (and copy the parent's pages doing so).
