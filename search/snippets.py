@@ -19,6 +19,8 @@ from itertools import product
 
 from index.analysis import ALL_SCRIPTS, CachedChain, TokenFilter, WordTokenizer, script_of
 
+GATE_LETTERS = 24  # a stem's letters the gate looks for (see _Fold.gate)
+
 SNIPPET_CHARS = 320
 FRAGMENTS = 2
 LEAD_CONTEXT = 60  # characters of context shown before a fragment's first match
@@ -45,13 +47,17 @@ class _Fold:
         A stemmer's stem lies whole in the folded word, except for the last
         letters a filter says it may rewrite (Snowball: happy → happi), which
         are left out. Each letter matches every character read as it, with
-        any characters read as nothing (diacritics, tatweel) between.
+        any characters read as nothing (diacritics, tatweel) between. Only a
+        stem's first ``GATE_LETTERS`` letters are looked for: the words they
+        find are analysed anyway, and a hostile 1,000-letter query word made a
+        pattern that took a second to compile.
         """
         between = f"[{self.deleted}]*"
         cores = set()
         for term in terms:
             folded = term.translate(self.table)
-            cores.add(folded[: max(1, len(folded) - self.ending.get(script_of(term), 0))])
+            core = folded[: max(1, len(folded) - self.ending.get(script_of(term), 0))]
+            cores.add(core[:GATE_LETTERS])
         patterns = [
             between.join(self.sources.get(char, re.escape(char)) for char in core)
             for core in sorted(cores, key=len, reverse=True)

@@ -106,3 +106,12 @@ def test_the_default_chains_take_the_fast_path() -> None:
     assert _fold(CHAIN.filters) is not None
     assert _fold(exact_analyzer().items[-1].filters) is not None
     assert _fold(stemmed_analyzer("isri").items[-1].filters) is None
+
+
+def test_a_word_longer_than_the_gate_is_still_marked() -> None:
+    """The gate looks for a stem's first letters only; the word itself is still checked whole."""
+    word = "pneumonoultramicroscopicsilicovolcanoconiosis"  # 45 letters, past GATE_LETTERS
+    near = word[:30] + "x" * 15  # shares the gate's letters, not the word
+    text = f"rare {word} and {near} words"
+    spans = matched_spans(text, CHAIN, set(CHAIN.analyze(word)))
+    assert marked_words(mark(text, spans)) == [word]
