@@ -30,7 +30,7 @@ from index.store import IndexHome, retrying
 
 from . import budget, syntax
 from .querying import Everything, Plan, Planner
-from .scoring import BM25F, IndexView, rank
+from .scoring import BM25F, FIELD_PAIRS, IndexView, rank
 from .snippets import lead, mark, matched_spans, snippet
 from .suggest import Suggester, swap_layout
 from .syntax import MAX_QUERY_CHARS, QueryError
@@ -65,7 +65,7 @@ class Ranking:
     proximity_slop: int = 0
 
     def bm25f(self) -> BM25F:
-        titles = tuple((f"title{suffix}", self.title_b) for suffix in ("", "_exact", "_root"))
+        titles = tuple((title, self.title_b) for _body, title in FIELD_PAIRS)
         return BM25F(self.k1, self.b, titles, self.title_weight)
 
 

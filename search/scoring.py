@@ -60,7 +60,7 @@ from .querying import (
     ScoringTerm,
     Term,
     Without,
-)  # fmt: skip
+)
 from .syntax import Filter
 
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
