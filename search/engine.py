@@ -31,7 +31,7 @@ from index.store import IndexHome, retrying
 from . import budget, syntax
 from .querying import Everything, Plan, Planner
 from .scoring import BM25F, FIELD_PAIRS, IndexView, rank
-from .snippets import lead, mark, matched_spans, snippet
+from .snippets import lead, mark, matched_spans, prepare_fold, snippet
 from .suggest import Suggester, swap_layout
 from .syntax import MAX_QUERY_CHARS, QueryError
 
@@ -215,9 +215,10 @@ class SearchEngine:
             return self._ix
 
     def warm_up(self) -> None:
-        """Open the index, load every analyzer's stemmers and read the per-document arrays."""
+        """Open the index, load every analyzer's stemmers, read the per-document arrays, derive the snippet fold."""
         self.plan("warm up تحميل")
         self._view()
+        prepare_fold(self._body_chain)
 
     def searcher(self) -> Searcher:
         """This thread's searcher, refreshed when the index has changed."""
