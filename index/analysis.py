@@ -54,9 +54,11 @@ Arabic) that bench/quality.py compares ours with, so one library serves all.
 from __future__ import annotations
 
 import re
+import signal
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -573,11 +575,41 @@ class ExternalArabicStemmer(TokenFilter):
 # may need it in several threads at once: concurrent first imports of NLTK
 # fail (partially initialised modules, import deadlocks), so they take turns.
 _NLTK_IMPORT = threading.Lock()
+# The signals that stop a run (^C, and SIGTERM from a service manager).
+_STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _importing_nltk() -> Iterator[None]:
+    """One thread at a time, and in the main thread with ^C and SIGTERM delivered only afterwards.
+
+    NLTK's package import loads optional packages (SciPy, when installed)
+    under ``except ImportError``; a KeyboardInterrupt raised inside one of
+    their extension modules surfaces as that ImportError and is swallowed,
+    so a ``fahras index`` interrupted in that second would carry on and
+    publish. The signals are recorded during the import and raised again
+    after it, under the handlers the program had.
+    """
+    with _NLTK_IMPORT:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread handles signals
+            return
+        arrived: list[int] = []
+        previous = {
+            number: signal.signal(number, lambda n, _frame: arrived.append(n)) for number in _STOPPING_SIGNALS
+        }
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, signal.SIG_DFL if handler is None else handler)
+            for number in dict.fromkeys(arrived):
+                signal.raise_signal(number)
 
 
 @lru_cache(maxsize=8)
 def _external_stemmer(name: str):
-    with _NLTK_IMPORT:
+    with _importing_nltk():
         return _load_external_stemmer(name)
 
 
@@ -695,7 +727,7 @@ class EnglishStemmer(TokenFilter):
 
 @lru_cache(maxsize=1)
 def _english_snowball():
-    with _NLTK_IMPORT:
+    with _importing_nltk():
         from nltk.stem.snowball import SnowballStemmer
 
         return SnowballStemmer("english")

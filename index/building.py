@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 from whoosh.codec import default_codec
 from whoosh.codec.base import Segment
+from whoosh.fields import Schema
 from whoosh.index import Index
 from whoosh.reading import SegmentReader
 from whoosh.writing import IndexWriter
@@ -170,6 +171,8 @@ class BulkWriter:
             self._segments[number] = self._build(segment, documents, self._here, self._show)
             self._built.add(number)
         else:
+            if not self._pool.started:
+                _load_analysers(self.schema)
             self._collect(self._pool.submit(number, (segment, documents)))
 
     def _build_chunk(self, task: tuple[Segment, list[dict]], counters: Counters) -> Segment:
@@ -241,6 +244,20 @@ class BulkWriter:
         if self._committing and counts[_DOCS] >= self.added and counts[_TERMS]:
             self.progress.phase(WRITING, unit="terms")
             self.progress.reach(counts[_TERMS_WRITTEN], counts[_TERMS])
+
+
+def _load_analysers(schema: Schema) -> None:
+    """Run every field's analyser once here, before the workers are forked.
+
+    The analysers import NLTK's stemmers on first use, about a second of
+    imports; done before the fork, every worker shares them instead of
+    importing them again.
+    """
+    for _name, field_type in schema.items():
+        analyser = getattr(field_type, "analyzer", None)  # stored-only fields have none
+        if analyser is not None:
+            for _token in analyser("كتاب book"):
+                pass
 
 
 def merge_small_segments(writer: IndexWriter, segments: list) -> list:

@@ -300,3 +300,29 @@ def test_the_diacritics_include_pyarabics_tashkeel() -> None:
     from pyarabic import araby
 
     assert {*araby.TASHKEEL, araby.SMALL_ALEF} <= {chr(code) for code in StripDiacritics.table}
+
+
+def test_ctrl_c_while_nltk_is_imported_is_not_lost(monkeypatch) -> None:
+    """An optional import inside NLTK's package swallows a KeyboardInterrupt as an ImportError.
+
+    ``fahras index`` interrupted in that second carried on and published; the
+    ^C must reach the program once the import is over.
+    """
+    import os
+    import signal
+
+    from index import analysis
+
+    def import_that_swallows(_name: str):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # the handler runs between bytecodes
+                pass
+        except KeyboardInterrupt:  # what `except ImportError` around a C extension's import does to it
+            pass
+        return str.lower
+
+    monkeypatch.setattr(analysis, "_load_external_stemmer", import_that_swallows)
+    with pytest.raises(KeyboardInterrupt):
+        analysis._external_stemmer.__wrapped__("isri")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the program's handler is back
