@@ -40,8 +40,9 @@ def check() -> None:
     deadline = getattr(_local, "deadline", None)
     if deadline is not None and time.monotonic() > deadline:
         raise QueryError(
-            f"The query took too long (over {QUERY_SECONDS:g} s): make it more specific, "
-            "with fewer very common words, prefixes or fuzzy terms."
+            "The query took too long (over %(seconds)s s): make it more specific, "
+            "with fewer very common words, prefixes or fuzzy terms.",
+            seconds=f"{QUERY_SECONDS:g}",
         )
 
 

@@ -292,7 +292,9 @@ class SearchEngine:
         plan = planner.plan(parsed)
         if plan.match is None:
             if not plan.stop_words:
-                raise QueryError(f"There is nothing to search for in {request.query!r}: type some words.")
+                raise QueryError(
+                    "There is nothing to search for in %(query)r: type some words.", query=request.query
+                )
             empty = SearchResults(request.query, 0, 0.0, request.page, request.size, [])
             empty.notice = {"kind": "stop_words", "words": list(plan.stop_words)}
             return empty

@@ -161,8 +161,10 @@ class Planner:
             match = Everything()
         if len(part.scoring) > MAX_SCORING_TERMS:
             raise QueryError(
-                f"The query stands for too many words ({len(part.scoring):,}; at most {MAX_SCORING_TERMS:,}):"
-                " use fewer prefixes and fuzzy terms, or make them longer."
+                "The query stands for too many words (%(count)s; at most %(most)s):"
+                " use fewer prefixes and fuzzy terms, or make them longer.",
+                count=f"{len(part.scoring):,}",
+                most=f"{MAX_SCORING_TERMS:,}",
             )
         return Plan(
             match=match,
@@ -192,7 +194,7 @@ class Planner:
             return self._group(node)
         if isinstance(node, And):
             return self._and(node.parts)
-        raise QueryError(f"'{node.name}:' filters the whole query: put it outside parentheses.")  # Filter
+        raise QueryError("'%(field)s:' filters the whole query: put it outside parentheses.", field=node.name)
 
     def _group(self, group: Group) -> _Part:
         by_occur: dict[Occur, list[_Part]] = {occur: [] for occur in Occur}
@@ -278,7 +280,9 @@ class Planner:
         stem = _without_article(_first_form(self.stemmed, node.text, verbatim=True))
         if len(stem) < syntax.MIN_PREFIX_LETTERS and len(exact) < syntax.MIN_PREFIX_LETTERS:
             raise QueryError(
-                f"'{node.text}*': a prefix search needs at least {syntax.MIN_PREFIX_LETTERS} letters before the *."
+                "'%(prefix)s*': a prefix search needs at least %(letters)s letters before the *.",
+                prefix=node.text,
+                letters=syntax.MIN_PREFIX_LETTERS,
             )
         expanded: list[Term] = []
         for name in node.fields:
@@ -299,7 +303,9 @@ class Planner:
         """
         self.fuzzy_terms += 1
         if self.fuzzy_terms > MAX_FUZZY_TERMS:
-            raise QueryError(f"A query may hold at most {MAX_FUZZY_TERMS} fuzzy (~) words: remove some.")
+            raise QueryError(
+                "A query may hold at most %(most)s fuzzy (~) words: remove some.", most=MAX_FUZZY_TERMS
+            )
         stem = _first_form(self.stemmed, node.text)
         if not stem:
             return _Part(None)
@@ -321,7 +327,9 @@ class Planner:
             found.append(word)
             if len(found) > MAX_EXPANSIONS:
                 raise QueryError(
-                    f"'{shown}' stands for more than {MAX_EXPANSIONS} words: add letters to narrow it."
+                    "'%(term)s' stands for more than %(most)s words: add letters to narrow it.",
+                    term=shown,
+                    most=MAX_EXPANSIONS,
                 )
         return found
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import Enum
@@ -45,7 +46,22 @@ _EXAMPLE = {"AND": "heat AND wave", "OR": "heat OR drought", "NOT": "heat NOT wa
 
 
 class QueryError(ValueError):
-    """A query the user must fix; the message says how (shown as-is, one line)."""
+    """A query the user must fix; the message says how, in one line.
+
+    ``template`` is English with ``%(name)s`` fields, in the translation
+    catalogues (pybabel extracts every ``QueryError(...)``'s first argument):
+    the CLI and the API say ``str(error)``, the search page
+    ``error.translated(gettext)`` in its interface language.
+    """
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.template = template
+        self.values = values
+        super().__init__(template % values if values else template)
+
+    def translated(self, gettext: Callable[..., str]) -> str:
+        """The message in a catalogue's language (``gettext(template, **values)``)."""
+        return gettext(self.template, **self.values)
 
 
 class Occur(Enum):
@@ -197,7 +213,9 @@ def _lex_chunk(text: str, i: int, glued: bool, tokens: list[_Token]) -> tuple[in
         if text.startswith(("[", "{"), end):
             close = text.find("]" if text[end] == "[" else "}", end)
             if close == -1:
-                raise QueryError(f"'{field_match.group(0)}{text[end : end + 20]}': close the range with ].")
+                raise QueryError(
+                    "'%(range)s': close the range with ].", range=field_match.group(0) + text[end : end + 20]
+                )
             tokens.append(_Token("range", text[end + 1 : close], glued=True))
             return close + 1, True
         return end, True
@@ -283,7 +301,8 @@ class _Parser:
             inner = self.unary(fields)
             if inner.occur is not Occur.SHOULD:
                 raise QueryError(
-                    f"'{token.text}' cannot be combined with another +, - or NOT on the same word."
+                    "'%(word)s' cannot be combined with another +, - or NOT on the same word.",
+                    word=token.text,
                 )
             occur = Occur.MUST if token.kind == "plus" else Occur.MUST_NOT
             return Clause(occur, inner.node)
@@ -296,7 +315,7 @@ class _Parser:
         if token.kind == "lparen":
             self.depth += 1
             if self.depth > MAX_NESTING:
-                raise QueryError(f"The query nests parentheses more than {MAX_NESTING} deep.")
+                raise QueryError("The query nests parentheses more than %(depth)s deep.", depth=MAX_NESTING)
             self.plain = False
             inner = self.group(fields, closing=True)
             if self.peek() is None:
@@ -310,7 +329,8 @@ class _Parser:
             return self.fielded(token, fields)
         if token.kind == "range":
             raise QueryError(
-                f"'[{token.text}]': ranges work on dates only, as in date:[2015-07-01 TO 2015-07-31]."
+                "'[%(range)s]': ranges work on dates only, as in date:[2015-07-01 TO 2015-07-31].",
+                range=token.text,
             )
         return self.term(token, fields)
 
@@ -318,18 +338,28 @@ class _Parser:
         name = FIELD_ALIASES.get(token.text.lower(), token.text.lower())
         value = self.peek()
         if value is None or not value.glued or value.kind in ("rparen", "op", "field"):
-            raise QueryError(f"'{token.text}:' needs something after it, as in {_field_example(name)}.")
+            raise QueryError(
+                "'%(field)s:' needs something after it, as in %(example)s.",
+                field=token.text,
+                example=_field_example(name),
+            )
         self.plain = False
         if name in FILTER_FIELDS:
             self.take()
             return _filter(name, value)
         if name not in TEXT_FIELDS:
             raise QueryError(
-                f"Unknown field '{token.text}:'. Search in {', '.join(f'{f}:' for f in TEXT_FIELDS)} "
-                f"or filter with {', '.join(f'{f}:' for f in FILTER_FIELDS)}."
+                "Unknown field '%(field)s:'. Search in %(text_fields)s or filter with %(filter_fields)s.",
+                field=token.text,
+                text_fields=", ".join(f"{f}:" for f in TEXT_FIELDS),
+                filter_fields=", ".join(f"{f}:" for f in FILTER_FIELDS),
             )
         if name not in fields:
-            raise QueryError(f"'{token.text}:' inside '{fields[0]}:' can never match: keep one field.")
+            raise QueryError(
+                "'%(field)s:' inside '%(outer)s:' can never match: keep one field.",
+                field=token.text,
+                outer=fields[0],
+            )
         return self.primary((name,))
 
     def term(self, token: _Token, fields: tuple[str, ...]) -> Node:
@@ -341,7 +371,9 @@ class _Parser:
             letters = re.sub(r"\W", "", token.text)
             if len(letters) < MIN_PREFIX_LETTERS:
                 raise QueryError(
-                    f"'{token.text}*': a prefix search needs at least {MIN_PREFIX_LETTERS} letters before the *."
+                    "'%(prefix)s*': a prefix search needs at least %(letters)s letters before the *.",
+                    prefix=token.text,
+                    letters=MIN_PREFIX_LETTERS,
                 )
             return Prefix(token.text, fields)
         if token.kind == "fuzzy":
@@ -356,10 +388,16 @@ def _is_op(token: _Token | None, *names: str) -> bool:
 
 def _dangling(operator: str) -> QueryError:
     if operator in ("-", "+"):
-        return QueryError(f"'{operator}' must be followed by the word it applies to, as in heat -wave.")
+        return QueryError(
+            "'%(operator)s' must be followed by the word it applies to, as in heat -wave.", operator=operator
+        )
     if operator == "NOT":
         return QueryError("'NOT' needs a word to exclude after it, as in: heat NOT wave.")
-    return QueryError(f"'{operator}' needs words on both sides, as in: {_EXAMPLE[operator]}.")
+    return QueryError(
+        "'%(operator)s' needs words on both sides, as in: %(example)s.",
+        operator=operator,
+        example=_EXAMPLE[operator],
+    )
 
 
 def _field_example(name: str) -> str:
@@ -372,7 +410,10 @@ def _slop(token: _Token) -> int:
     slop = int(token.extra)
     if slop > MAX_PHRASE_SLOP:
         raise QueryError(
-            f'"{token.text}"~{slop}: a phrase allows at most {MAX_PHRASE_SLOP} positions of slack.'
+            '"%(phrase)s"~%(slop)s: a phrase allows at most %(most)s positions of slack.',
+            phrase=token.text,
+            slop=slop,
+            most=MAX_PHRASE_SLOP,
         )
     return slop
 
@@ -380,7 +421,12 @@ def _slop(token: _Token) -> int:
 def _edits(token: _Token) -> int:
     edits = int(token.extra) if token.extra else 1
     if not 1 <= edits <= MAX_FUZZY_EDITS:
-        raise QueryError(f"'{token.text}~{token.extra}': a fuzzy search allows 1 or {MAX_FUZZY_EDITS} edits.")
+        raise QueryError(
+            "'%(word)s~%(edits)s': a fuzzy search allows 1 or %(most)s edits.",
+            word=token.text,
+            edits=token.extra,
+            most=MAX_FUZZY_EDITS,
+        )
     return edits
 
 
@@ -391,10 +437,14 @@ def _filter(name: str, token: _Token) -> Filter:
     if name == "date":
         return _date_filter(token)
     if token.kind not in ("word", "phrase") or not token.text.strip():
-        raise QueryError(f"'{name}:' needs a plain value, as in {_field_example(name)}.")
+        raise QueryError(
+            "'%(field)s:' needs a plain value, as in %(example)s.", field=name, example=_field_example(name)
+        )
     value = token.text.strip()
     if name == "lang" and value not in LANGS:
-        raise QueryError(f"'lang:{value}': the language is one of {', '.join(LANGS)}.")
+        raise QueryError(
+            "'lang:%(value)s': the language is one of %(langs)s.", value=value, langs=", ".join(LANGS)
+        )
     return Filter(name, value=value)
 
 
@@ -405,11 +455,13 @@ def _date_filter(token: _Token) -> Filter:
     if token.kind == "range":
         low, sep, high = token.text.partition(" TO ")
         if not sep:
-            raise QueryError(f"'date:[{token.text}]': write a range as date:[2015-07-01 TO 2015-07-31].")
+            raise QueryError(
+                "'date:[%(range)s]': write a range as date:[2015-07-01 TO 2015-07-31].", range=token.text
+            )
         start = None if low.strip() in ("", "*") else _day_bounds(low.strip())[0]
         end = None if high.strip() in ("", "*") else _day_bounds(high.strip())[1]
         if start and end and start > end:
-            raise QueryError(f"'date:[{token.text}]': the range ends before it starts.")
+            raise QueryError("'date:[%(range)s]': the range ends before it starts.", range=token.text)
         return Filter("date", start=start, end=end)
     start, end = _day_bounds(token.text.strip())
     return Filter("date", start=start, end=end)
@@ -430,7 +482,7 @@ def _day_bounds(text: str) -> tuple[datetime, datetime]:
         else:
             first, last = date(year, 1, 1), date(year, 12, 31)
     except ValueError:
-        raise QueryError(f"'date:{text}': write a date as 2015, 2015-07 or 2015-07-21.") from None
+        raise QueryError("'date:%(date)s': write a date as 2015, 2015-07 or 2015-07-21.", date=text) from None
     return datetime.combine(first, time.min), datetime.combine(last, time.max)
 
 
@@ -442,7 +494,11 @@ def parse(text: str) -> ParsedQuery:
     if not text.strip():
         raise QueryError("Type something to search for.")
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"The query is too long ({len(text)} characters; at most {MAX_QUERY_CHARS}).")
+        raise QueryError(
+            "The query is too long (%(length)s characters; at most %(most)s).",
+            length=len(text),
+            most=MAX_QUERY_CHARS,
+        )
     parser = _Parser(_lex(text))
     root = parser.group(TEXT_FIELDS, closing=False)
     root, filters, excluded = _split_filters(root)
@@ -487,8 +543,9 @@ def _refuse_nested_filters(node: Node) -> None:
     for leaf in _leaves(node):
         if isinstance(leaf, Filter):
             raise QueryError(
-                f"'{leaf.name}:' filters the whole query: put it outside parentheses and AND/OR, "
-                f"as in: heat {_field_example(leaf.name)}."
+                "'%(field)s:' filters the whole query: put it outside parentheses and AND/OR, as in: heat %(example)s.",
+                field=leaf.name,
+                example=_field_example(leaf.name),
             )
 
 

@@ -15,7 +15,14 @@ from web import messages as M
 from web.i18n import LANGUAGES, TRANSLATIONS, Translator
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "N_plural": (1, 2)}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "N_": None,
+    "N_plural": (1, 2),
+    "QueryError": None,
+}
 
 
 def test_arabic_plural_forms_follow_cldr() -> None:
@@ -57,12 +64,14 @@ def _catalogue(lang: str):
 
 
 def _messages_in_the_code() -> set[str]:
+    """The interface's strings, and the query errors of search/ that the page shows."""
     found = set()
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT / "web", method_map, keywords=KEYWORDS
-    ):
-        found.add(message[0] if isinstance(message, tuple) else message)
+    for folder in ("web", "search"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT / folder, method_map, keywords=KEYWORDS
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
     return found
 
 

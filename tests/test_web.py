@@ -476,7 +476,14 @@ def test_a_bad_date_range_keeps_the_search_and_speaks_the_interface_language(cli
 def test_a_query_error_keeps_the_query(client) -> None:
     status, html = page(client, "/", "ar", q='"open', source="many")
     assert status == 400 and 'value="&#34;open"' in html and 'name="source" value="many"' in html
-    assert '<p lang="en" dir="ltr">' in html  # the parser's own message is English, and marked so
+    assert "في البحث علامة تنصيص (&#34;) لا تُغلق: أغلقها أو احذفها." in html  # said in the page's language
+    status, html = page(client, "/", "en", q='"open')
+    assert status == 400 and "The query has an unmatched quote (&#34;): close it or remove it." in html
+
+
+def test_a_query_error_with_the_query_in_it_is_translated_whole(client) -> None:
+    status, html = page(client, "/", "ar", q="a*", source="many")
+    assert status == 400 and "&#39;a*&#39;: يحتاج البحث بالبادئة إلى 2 من الأحرف على الأقل قبل *." in html
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def home():
     try:
         results = engine().run(params.request())
     except QueryError as error:
-        return _bad_search(str(error), error_lang="en")
+        return _bad_search(error.translated(g.t.gettext), error_lang=g.t.lang)
     return _search_page(params, results=results, pages_total=min(MAX_PAGE, results.pages))
 
 
