@@ -115,6 +115,10 @@ RANKINGS: dict[str, Ranking] = {
     "no-root-fields": replace(DEFAULT_RANKING, field_boosts=_NO_ROOTS),
     "no-proximity": replace(DEFAULT_RANKING, proximity_boost=0.0),
     "proximity-0.3": replace(DEFAULT_RANKING, proximity_boost=0.3),
+    "sum-alternatives": replace(DEFAULT_RANKING, best_alternative=False),
+    "no-title-match": replace(DEFAULT_RANKING, title_match=0.0),
+    "title-match-0.5": replace(DEFAULT_RANKING, title_match=0.5),
+    "no-absent-words": replace(DEFAULT_RANKING, absent_words=False),
 }
 
 

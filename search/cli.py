@@ -120,6 +120,8 @@ def describe_notice(notice: dict | None) -> str | None:
         words = ", ".join(repr(word) for word in notice["words"])
         return f"Nothing to search for: {words} {'is' if len(notice['words']) == 1 else 'are'} too common to search (stop words)."
     reason = "typed on the other keyboard layout" if notice["kind"] == "keyboard" else "no matches as typed"
+    if notice.get("words"):  # words of the query that matched nothing, searched with an alternative
+        reason = f"{', '.join(repr(word) for word in notice['words'])}: no matches as typed"
     return f"Showing results for {notice['searched']!r} ({reason}); --verbatim searches {notice['original']!r} as typed."
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -63,10 +64,19 @@ class Ranking:
     # How many positions further apart than in the query the pair may stand and
     # still count (0: exactly as typed).
     proximity_slop: int = 0
+    # A query word read in several forms (a proclitic or not: ولدت, لدت) scores its best
+    # form in each document; False adds the forms up, counting the word once per form.
+    best_alternative: bool = True
+    # A document whose whole title is made of the query's words (a question naming an
+    # article's subject) scores this much more: 0.3 is 30%; 0 turns it off.
+    title_match: float = 0.3
+    # A plain query's word that matches nothing also searches the two words it joins
+    # (البحرالميت) or its confident correction, and the results say so (search.querying).
+    absent_words: bool = True
 
     def bm25f(self) -> BM25F:
         titles = tuple((title, self.title_b) for _body, title in FIELD_PAIRS)
-        return BM25F(self.k1, self.b, titles, self.title_weight)
+        return BM25F(self.k1, self.b, titles, self.title_weight, self.best_alternative, self.title_match)
 
 
 DEFAULT_RANKING = Ranking()
@@ -234,7 +244,8 @@ class SearchEngine:
         view = IndexView(searcher, str(self._ix_dir))
         view.prepare(name for name, _weight in self.ranking.field_boosts if name in searcher.schema)
         planner = Planner(searcher.schema, searcher.reader(), dict(self.ranking.field_boosts),
-                          self.ranking.proximity_boost, self.ranking.proximity_slop)  # fmt: skip
+                          self.ranking.proximity_boost, self.ranking.proximity_slop,
+                          searcher if self.ranking.absent_words else None)  # fmt: skip
         planner.plan(syntax.parse("تحميل load"))  # loads the stemmers now, not in a query's time
         self._local.searcher, self._local.ix, self._local.view = searcher, ix, view
         self._local.planner = planner
@@ -289,7 +300,7 @@ class SearchEngine:
     def _answer(self, request: SearchRequest) -> SearchResults:
         parsed = syntax.parse(request.query)
         planner = self._planner()
-        plan = planner.plan(parsed)
+        plan = planner.plan(parsed, rewrite=request.correct)
         if plan.match is None:
             if not plan.stop_words:
                 raise QueryError(
@@ -299,12 +310,18 @@ class SearchEngine:
             empty.notice = {"kind": "stop_words", "words": list(plan.stop_words)}
             return empty
         found = self._ranked(request, plan)
+        searched = request.query
+        if plan.rewritten:  # words that match nothing searched with an alternative: say so
+            searched = _rewritten(request.query, plan.rewritten)
+            found.notice = {"kind": "spelling", "searched": searched, "original": request.query,
+                            "words": [typed for typed, _instead in plan.rewritten]}  # fmt: skip
         if not request.suggest or not parsed.plain:
             return found
         suggester = Suggester(self.searcher())
         words = planner.typed_words(request.query)
         spelling = suggester.did_you_mean(words)
-        if not found.total and request.correct:
+        if request.correct and not self._matches_as_typed(request, found, plan, parsed):
+            # The whole query typed on the other layout, or corrected, explains it better than its words' alternatives.
             confident = spelling.text if spelling and spelling.confident else None
             for kind, other in (("keyboard", swap_layout(request.query)), ("spelling", confident)):
                 if other and self._every_word_matches(other, suggester):
@@ -312,9 +329,22 @@ class SearchEngine:
                     if instead.total:
                         instead.notice = {"kind": kind, "searched": other, "original": request.query}
                         return instead
+        if plan.rewritten:  # offered for the words still unmatched once the others were searched as shown
+            words = planner.typed_words(searched)
+            spelling = suggester.did_you_mean(words)
         if spelling and (found.total < 3 or not all(suggester.matches(word, stems) for word, stems in words)):
             found.suggestion = spelling.text
         return found
+
+    def _matches_as_typed(self, request: SearchRequest, found: SearchResults, plan: Plan, parsed) -> bool:
+        """Whether the query's own words match anything (without the alternatives of words that match nothing)."""
+        if not plan.rewritten:
+            return bool(found.total)
+        typed = self._planner().plan(parsed, rewrite=False)
+        filters = request.filters.as_query_filters()
+        return typed.match is not None and bool(
+            rank(self._view(), typed, self.ranking.bm25f(), 0, filters).total
+        )
 
     def _every_word_matches(self, text: str, suggester: Suggester) -> bool:
         """Whether each searchable word of ``text`` is a word several documents write as such."""
@@ -383,6 +413,13 @@ class SearchEngine:
             }
             self._cache.put(key, cached)
         return cached
+
+
+def _rewritten(query: str, rewritten: tuple[tuple[str, str], ...]) -> str:
+    """The query with each word that matched nothing replaced by what was searched for it."""
+    for typed, instead in rewritten:
+        query = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", lambda _match, text=instead: text, query, count=1)
+    return query
 
 
 def _summary(stored: dict) -> dict:

@@ -22,12 +22,16 @@ from itertools import pairwise
 from index.analysis import ArabicLightStemmer
 
 from . import budget, syntax
-from .phrases import Slot
+from .phrases import PositionalPhrase, Slot
+from .suggest import MAX_CORRECTED_WORDS, Suggester, displayed, normalize
 from .syntax import And, Clause, Filter, Fuzzy, Group, Occur, ParsedQuery, Phrase, Prefix, QueryError, Words
 
 MAX_EXPANSIONS = 100  # words one prefix or fuzzy term may stand for
 MAX_FUZZY_TERMS = 5  # fuzzy terms in one query: each walks the vocabulary
 MAX_SCORING_TERMS = 2000  # terms one query may score, after expansion
+REWRITE_LETTERS = 5  # a word that matches nothing gets its confident correction from this length on
+MAX_SPLIT_LETTERS = 40  # longer words are not tried as two words joined
+MAX_SPLIT_COUNT = 100  # documents counted for each way of splitting a word that matches nothing
 
 # The fields a text field is searched in: its stemmed (matching, positional) field and
 # the fields that only add to the score.
@@ -85,6 +89,9 @@ class ScoringTerm:
     field: str
     text: str
     weight: float
+    # Terms of one group are one query word's alternative forms at one analysis level
+    # (a proclitic read or not: ولدت, لدت): a document scores the best of them, not their sum.
+    group: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,10 @@ class Plan:
     filters: tuple[Filter, ...] = ()
     excluded: tuple[Filter, ...] = ()
     stop_words: tuple[str, ...] = ()  # typed words dropped as too common, when nothing else was left
+    # Words of a plain query that match nothing, each with what was searched beside it (Planner._absent).
+    rewritten: tuple[tuple[str, str], ...] = ()
+    # The stems of a plain query's words, in titles: a title made of them all scores more (search.scoring).
+    title_words: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------- analysis
@@ -137,10 +148,17 @@ class Planner:
     """Turns parsed queries into plans for one index (its schema's analysers and vocabulary)."""
 
     def __init__(
-        self, schema, reader, weights: dict[str, float], proximity_boost: float, proximity_slop: int = 0
+        self,
+        schema,
+        reader,
+        weights: dict[str, float],
+        proximity_boost: float,
+        proximity_slop: int = 0,
+        searcher=None,
     ) -> None:
         self.schema = schema
         self.reader = reader
+        self.searcher = searcher  # for the words that match nothing (None: they get no alternative)
         self.weights = {name: weight for name, weight in weights.items() if name in schema}
         self.proximity_boost = proximity_boost
         self.proximity_slop = proximity_slop
@@ -149,10 +167,18 @@ class Planner:
         self.root = schema[f"body{ROOT_SUFFIX}"].analyzer if f"body{ROOT_SUFFIX}" in schema else None
         self.stopped: list[str] = []
         self.fuzzy_terms = 0
+        self.groups = 0
 
-    def plan(self, parsed: ParsedQuery) -> Plan:
+    def plan(self, parsed: ParsedQuery, rewrite: bool = True) -> Plan:
+        """The plan of a parsed query; ``rewrite`` lets a plain query's words that match nothing
+        search an alternative too (see :meth:`_absent`)."""
         self.stopped = []
         self.fuzzy_terms = 0
+        self.groups = 0
+        self.rewriting = rewrite and parsed.plain
+        self.rewritten: list[tuple[str, str]] = []
+        self.absent = 0
+        self.title_words: set[str] = set()
         part = self._group(parsed.root) if parsed.root.clauses else _Part(Everything())
         if parsed.plain and part.match is not None:
             part.phrases.extend(self._proximity(parsed))
@@ -177,6 +203,8 @@ class Planner:
             filters=parsed.filters,
             excluded=parsed.excluded,
             stop_words=tuple(self.stopped) if match is None else (),
+            rewritten=tuple(self.rewritten),
+            title_words=frozenset(self.title_words) if parsed.plain else frozenset(),
         )
 
     # ------------------------------------------------------------- tree nodes
@@ -232,19 +260,101 @@ class Planner:
         positions = self._analyse(node.text)
         if not positions:
             return _Part(None)
-        matches, scoring = [], []
+        matches, scoring, phrases = [], [], []
+        typed = (
+            {at: word for at, (word, _stop) in _typed(self.stemmed, node.text).items()}
+            if self.rewriting
+            else {}
+        )
         for position in positions:
+            if "title" in node.fields:
+                self.title_words.update(position.stems)
             for name in node.fields:
                 matches.extend(Term(name, stem) for stem in position.stems)
                 scoring.extend(self._scoring_terms(name, position))
-        return _Part(_any(matches), scoring)
+            if position.offset in typed and not self._matches(position.stems, node.fields):
+                found = self._absent(typed[position.offset], node.fields)
+                if found is not None:
+                    matches.append(found.match)
+                    scoring += found.scoring
+                    phrases += found.phrases
+        return _Part(_any(matches), scoring, phrases)
+
+    def _matches(self, stems: tuple[str, ...], fields: tuple[str, ...]) -> bool:
+        return any(self.reader.doc_frequency(name, stem) for name in fields for stem in stems)
+
+    # ------------------------------------------------------------- words that match nothing
+
+    def _absent(self, typed: str, fields: tuple[str, ...]) -> _Part | None:
+        """What a plain query's word that no document holds also searches, or None.
+
+        As search engines do with typos (Meilisearch's split words, a confident
+        did-you-mean): the two words it joins when documents write them side by side
+        (البحرالميت: البحر الميت), else its confident correction when the word is long
+        enough for one edit to be a typo rather than another word (four-letter Arabic
+        words are one letter from many others). Only a word that matches nothing gets
+        an alternative, so what the typed words match is unchanged; the plan records
+        it, and the results say what was searched (``notice``).
+        """
+        self.absent += 1
+        if self.searcher is None or self.absent > MAX_CORRECTED_WORDS:
+            return None
+        word = displayed(typed)
+        instead = self._split(word)
+        if instead is None and len(normalize(word)) >= REWRITE_LETTERS:
+            found = Suggester(self.searcher).correct(word)
+            instead = found.word if found and found.confident else None
+        if instead is None:
+            return None
+        part = self._words(Words(instead, fields))
+        if part.match is None:
+            return None
+        pairs = self._analyse(instead, quiet=True)
+        for first, second in pairwise(pairs):  # the two halves of a split, side by side
+            slots = (Slot(0, first.stems), Slot(second.offset - first.offset, second.stems))
+            part.phrases.append(
+                ScoringPhrase(PhraseMatch("body", slots), self.proximity_boost, bonus_only=True)
+            )
+        self.rewritten.append((typed, instead))
+        return part
+
+    def _split(self, word: str) -> str | None:
+        """``word`` cut into the two words that documents most often write side by side, or None."""
+        if len(word) > MAX_SPLIT_LETTERS:
+            return None
+        best: tuple[int, str] | None = None
+        for cut in range(2, len(word) - 1):
+            halves = [self._analyse(half, quiet=True) for half in (word[:cut], word[cut:])]
+            if any(len(found) != 1 for found in halves):
+                continue  # a stop word, or no word at all
+            slots = (Slot(0, halves[0][0].stems), Slot(1, halves[1][0].stems))
+            count = sum(self._phrase_count(name, slots) for name in ("body", "title"))
+            if count and (best is None or count > best[0]):
+                best = (count, f"{word[:cut]} {word[cut:]}")
+        return best[1] if best else None
+
+    def _phrase_count(self, name: str, slots: tuple[Slot, ...]) -> int:
+        """In how many documents the slots stand side by side in a field (counted up to MAX_SPLIT_COUNT)."""
+        matcher = PositionalPhrase(name, slots).matcher(self.searcher)
+        count = 0
+        while matcher.is_active() and count < MAX_SPLIT_COUNT:
+            count += 1
+            matcher.next()
+            budget.check()
+        return count
 
     def _scoring_terms(self, name: str, position: _Position) -> list[ScoringTerm]:
-        terms = [ScoringTerm(name, stem, self.weights[name]) for stem in position.stems]
-        for suffix, forms in ((EXACT_SUFFIX, position.exact), (ROOT_SUFFIX, position.roots)):
+        terms = []
+        levels = (("", position.stems), (EXACT_SUFFIX, position.exact), (ROOT_SUFFIX, position.roots))
+        for suffix, forms in levels:
             weight = self.weights.get(name + suffix)
-            if weight:
-                terms.extend(ScoringTerm(name + suffix, form, weight) for form in forms)
+            if not weight:
+                continue
+            group = None
+            if len(forms) > 1:  # one word's alternative forms: a document scores the best one
+                self.groups += 1
+                group = self.groups
+            terms.extend(ScoringTerm(name + suffix, form, weight, group) for form in forms)
         return terms
 
     def _phrase(self, node: Phrase) -> _Part:
@@ -347,12 +457,16 @@ class Planner:
         """Each space-separated word of a plain query with its stems (none for a stop word)."""
         return [(word, tuple(s for p in self._analyse(word) for s in p.stems)) for word in text.split()]
 
-    def _analyse(self, text: str) -> list[_Position]:
-        """Each query word's stems, exact forms and roots, at its position (stop words leave gaps)."""
+    def _analyse(self, text: str, quiet: bool = False) -> list[_Position]:
+        """Each query word's stems, exact forms and roots, at its position (stop words leave gaps).
+
+        The stop words met are noted for the plan, unless ``quiet`` (text that is not the query's).
+        """
         stems = _by_position(self.stemmed, text)
         exact = _by_position(self.exact, text) if self.exact else {}
         roots = _by_position(self.root, text) if self.root else {}
-        self.stopped += [word for word, stopped in _stopped_words(self.stemmed, text) if stopped]
+        if not quiet:
+            self.stopped += [word for word, stopped in _typed(self.stemmed, text).values() if stopped]
         return [
             _Position(offset, tuple(forms), tuple(exact.get(offset, ())), tuple(roots.get(offset, ())))
             for offset, forms in sorted(stems.items())
@@ -368,12 +482,13 @@ def _by_position(analyzer, text: str) -> dict[int, list[str]]:
     return found
 
 
-def _stopped_words(analyzer, text: str) -> list[tuple[str, bool]]:
+def _typed(analyzer, text: str) -> dict[int, tuple[str, bool]]:
+    """Each position's word as typed (punctuation around it left out), and whether it is a stop word."""
     tokens = analyzer(text, positions=True, removestops=False, keeporiginal=True, mode="query")
     seen: dict[int, tuple[str, bool]] = {}
     for token in tokens:
         seen.setdefault(token.pos, (token.original, token.stopped))
-    return list(seen.values())
+    return seen
 
 
 def _first_form(analyzer, text: str, verbatim: bool = False) -> str:

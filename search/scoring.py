@@ -81,6 +81,8 @@ class BM25F:
     b: float
     field_b: tuple[tuple[str, float], ...] = ()
     title_weight: float = 1.0
+    best_alternative: bool = True  # a word's alternative forms score their best, not their sum
+    title_match: float = 0.0  # how much more a document scores whose whole title the query's words make up
 
     def b_for(self, fieldname: str) -> float:
         return dict(self.field_b).get(fieldname, self.b)
@@ -93,6 +95,7 @@ class Word:
     text: str
     boost: float
     fields: tuple[tuple[str, float], ...]
+    group: int | None = None  # the ScoringTerm group of the body term
 
 
 def fielded_words(terms: Iterable[ScoringTerm], bm25f: BM25F) -> list[Word]:
@@ -115,9 +118,9 @@ def fielded_words(terms: Iterable[ScoringTerm], bm25f: BM25F) -> list[Word]:
         if partners:
             title = partners.pop()
             fields.append((title.field, bm25f.title_weight * title.weight / term.weight))
-        words.append(Word(term.text, term.weight, tuple(fields)))
+        words.append(Word(term.text, term.weight, tuple(fields), term.group))
     lone = [title for left in titles.values() for title in left]
-    return words + [Word(title.text, title.weight, ((title.field, 1.0),)) for title in lone]
+    return words + [Word(title.text, title.weight, ((title.field, 1.0),), title.group) for title in lone]
 
 
 # --------------------------------------------------------------------------- decoded postings
@@ -418,21 +421,47 @@ def rank(
         order = _by_date(view, docnums)[:depth]
         return Ranked(len(docnums), order.tolist(), [0.0] * len(order), facets)
     scores = _scores(view, plan, bm25f)
-    top, top_scores = _best(view, plan, bm25f, docnums, scores, depth, exhaustive)
+    factor = _title_factor(view, plan, bm25f)
+    top, top_scores = _best(view, plan, bm25f, docnums, scores, depth, exhaustive, factor)
     return Ranked(len(docnums), top, top_scores, facets)
 
 
 def _scores(view: IndexView, plan: Plan, bm25f: BM25F) -> np.ndarray:
     """Every document's score from the plan's terms and user phrases (proximity comes later)."""
     scores = np.zeros(view.count, np.float64)
+    best: dict[int, np.ndarray] = {}  # per group of alternative forms, each document's best score
     for word in fielded_words(plan.scoring, bm25f):
         ids, values = view.contributions(word, bm25f)
-        scores[ids] += values
+        if word.group is None or not bm25f.best_alternative:
+            scores[ids] += values
+        else:
+            group = best.setdefault(word.group, np.zeros(view.count, np.float64))
+            group[ids] = np.maximum(group[ids], values)
+    for group in best.values():
+        scores += group
     for phrase in plan.phrases:
         if not phrase.bonus_only:
             docs = view.phrase_docs(phrase.phrase)
             scores[docs] += phrase.weight * _slot_scores(view, phrase.phrase, bm25f, docs)
     return scores
+
+
+def _title_factor(view: IndexView, plan: Plan, bm25f: BM25F) -> np.ndarray | None:
+    """Each document's score multiplier: 1 + ``title_match`` where the query's words make up its whole
+    title (every word the title field holds is one of them), 1 elsewhere; None when no title can be.
+
+    A question that names an article's subject (جامعة أم القرى, Nikola Tesla) holds the whole
+    title of the article about it, where a news title shares a word or two. Every passage of one
+    article has the same title, so their order among themselves stays the body's.
+    """
+    if not bm25f.title_match or not plan.title_words:
+        return None
+    lengths = view.lengths("title")  # exact up to 10 words, rounded up beyond: never too short
+    matched = np.zeros(view.count, np.float64)
+    for stem in plan.title_words:
+        ids, frequencies = view.postings("title", stem)
+        matched[ids] += frequencies
+    return np.where((lengths > 0) & (matched >= lengths), 1.0 + bm25f.title_match, 1.0)
 
 
 def _slot_scores(view: IndexView, phrase: PhraseMatch, bm25f: BM25F, docs: np.ndarray) -> np.ndarray:
@@ -455,16 +484,22 @@ def _slot_score(view: IndexView, fieldname: str, slot: Slot, bm25f: BM25F, docs:
     return total
 
 
-def _best(view, plan, bm25f, docnums, scores, depth, exhaustive=False) -> tuple[list[int], list[float]]:
-    """The ``depth`` best matches by score (ties by document number), proximity included exactly."""
+def _best(
+    view, plan, bm25f, docnums, scores, depth, exhaustive=False, factor=None
+) -> tuple[list[int], list[float]]:
+    """The ``depth`` best matches by score (ties by document number), proximity included exactly.
+
+    ``factor`` multiplies each document's whole score, proximity bonus included (None: 1).
+    """
     if not len(docnums) or depth <= 0:
         return [], []
-    base = scores[docnums]
+    scale = np.ones(len(docnums)) if factor is None else factor[docnums]
+    base = scores[docnums] * scale
     pairs = [p for p in plan.phrases if p.bonus_only]
     if not pairs:
         order = _top(base, docnums, depth)
         return docnums[order].tolist(), base[order].tolist()
-    bounds = [pair.weight * _pair_bound(view, pair.phrase, bm25f, docnums) for pair in pairs]
+    bounds = [pair.weight * _pair_bound(view, pair.phrase, bm25f, docnums) * scale for pair in pairs]
     ceiling = base + sum(bounds)
     exact: dict[int, float] = {}
     batch = len(docnums) if exhaustive else depth + 16
@@ -472,7 +507,9 @@ def _best(view, plan, bm25f, docnums, scores, depth, exhaustive=False) -> tuple[
     checked = 0
     while True:
         todo = order[checked : checked + batch]
-        bonus = _pair_bonus(view, pairs, [bound[todo] for bound in bounds], bm25f, docnums[todo])
+        bonus = (
+            _pair_bonus(view, pairs, [bound[todo] for bound in bounds], bm25f, docnums[todo]) * scale[todo]
+        )
         for index, extra in zip(todo.tolist(), bonus.tolist(), strict=True):
             exact[index] = float(base[index] + extra)
         checked += len(todo)

@@ -64,6 +64,11 @@ def normalize(word: str) -> str:
     return _NORMALIZE.analyze_word(word)
 
 
+def displayed(word: str) -> str:
+    """A word as typed, without its diacritics, tatweel and invisible format characters."""
+    return _DISPLAY.analyze_word(word)
+
+
 def edit_cost(typed: str, known: str) -> float:
     """Damerau (adjacent swap) edit distance, with the commonly confused Arabic letters at half cost."""
     rows = [[float(j) for j in range(len(known) + 1)]]
@@ -136,7 +141,7 @@ class Suggester:
             text = stored.get("title" if fieldname == "title_exact" else "body", "")
             for token in _TOKENIZE(text):
                 if normalize(token.text) == term:
-                    return _DISPLAY.analyze_word(token.text)
+                    return displayed(token.text)
         return term
 
     def complete(self, prefix: str, limit: int = 8) -> list[str]:

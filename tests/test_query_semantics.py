@@ -332,3 +332,72 @@ def test_json_records_without_a_source_get_their_folder(client) -> None:
 def test_results_are_laid_out_in_the_documents_language(client) -> None:
     page = client.get("/", query_string={"q": "iPhone"}).get_data(as_text=True)
     assert 'lang="ar" dir="rtl"' in page
+
+
+# ------------------------------------------------------------------ words that match nothing
+
+ABSENT = {
+    "dead-sea.txt": "البحر الميت\n\nالبحر الميت بحيرة ملحية تبلغ مساحته نحو 605 كيلومترات مربعة.",
+    "red-sea.txt": "البحر الأحمر\n\nيفصل البحر الأحمر آسيا عن أفريقيا.",
+    "park.txt": "حديقة جديدة\n\nتبلغ مساحة الحديقة الجديدة عشرة آلاف متر مربع.",
+    "story.txt": "قصة قصيرة\n\nوجد الصياد الطائر الميت على الشاطئ.",
+    **{f"notre-dame-{n}.txt": f"كاتدرائية نوتردام\n\nزار السياح كاتدرائية نوتردام في باريس، الزيارة {n}."
+       for n in range(3)},
+    "church.txt": "كنيسة القرية\n\nتقع كنيسة القرية قرب النهر.",
+    **{f"home-{n}.txt": f"Home news\n\nThe family moved home, report {n}." for n in range(3)},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def absent_home(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
+    folder = write_corpus(tmp_path_factory.mktemp("absent") / "corpus", ABSENT)
+    home = IndexHome(folder.parent / "index")
+    rebuild_index(home, folder, show_progress=False)
+    return home
+
+
+def test_a_joined_word_that_matches_nothing_searches_its_two_words(capsys, absent_home: IndexHome) -> None:
+    """البحرالميت is in no document: the query also searches البحر الميت, which documents write,
+    and says so; the document about the Dead Sea comes first."""
+    code, data = cli_json(capsys, absent_home, "كم مساحة البحرالميت")
+    assert code == 0 and data["hits"][0]["id"] == "dead-sea.txt"
+    assert data["notice"] == {"kind": "spelling", "searched": "كم مساحة البحر الميت",
+                              "original": "كم مساحة البحرالميت", "words": ["البحرالميت"]}  # fmt: skip
+    alone = cli_json(capsys, absent_home, "البحرالميت")[1]
+    assert [hit["id"] for hit in alone["hits"]][:1] == ["dead-sea.txt"]
+    code = main(["search", "--index", str(absent_home.path), "--", "كم مساحة البحرالميت"])
+    assert code == 0 and "'البحرالميت': no matches as typed" in capsys.readouterr().out
+
+
+def test_words_that_match_are_never_rewritten(capsys, absent_home: IndexHome) -> None:
+    for query in ("البحر الميت", "مساحة الحديقة", "نوتردام"):
+        code, data = cli_json(capsys, absent_home, query)
+        assert code == 0 and data["total"] and data["notice"] is None, query
+
+
+def test_a_word_that_matches_nothing_keeps_its_meaning_with_verbatim_and_operators(
+    capsys, absent_home: IndexHome
+) -> None:
+    """--verbatim searches what was typed; and a query with operators means exactly what it says:
+    a required or quoted word that matches nothing matches nothing."""
+    code, data = cli_json(capsys, absent_home, "كم مساحة البحرالميت", "--verbatim")
+    typed = cli_json(capsys, absent_home, "كم مساحة")[1]
+    assert code == 0 and data["notice"] is None and data["hits"] == typed["hits"]
+    assert cli_json(capsys, absent_home, "كم مساحة البحرالميت")[1]["total"] > data["total"]
+    for query in ("+البحرالميت", "مساحة +البحرالميت", '"البحرالميت"', "مساحة AND البحرالميت"):
+        code, data = cli_json(capsys, absent_home, query)
+        assert code == 0 and data["total"] == 0 and data["notice"] is None, query
+
+
+def test_a_long_misspelt_word_beside_others_is_searched_as_corrected(absent_home: IndexHome) -> None:
+    """نوثردام matches nothing; three documents write نوتردام, one letter away: searched too."""
+    app = create_app({"INDEX_DIR": str(absent_home.path), "TESTING": True}).test_client()
+    _, data = api(app, q="أين تقع كنيسة نوثردام")
+    notre_dame = {f"notre-dame-{n}.txt" for n in range(3)}
+    assert notre_dame <= {hit["id"] for hit in data["hits"]}
+    assert not notre_dame & {hit["id"] for hit in api(app, q="أين تقع كنيسة نوثردام", verbatim=1)[1]["hits"]}
+    assert data["notice"] == {"kind": "spelling", "searched": "أين تقع كنيسة نوتردام",
+                              "original": "أين تقع كنيسة نوثردام", "words": ["نوثردام"]}  # fmt: skip
+    # A four-letter word is one letter from many real words: hope is not taken for home.
+    _, data = api(app, q="hope family")
+    assert data["notice"] is None and data["suggestion"].lower() == "home family"

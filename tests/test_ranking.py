@@ -6,6 +6,7 @@ import json
 import math
 import random
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,13 @@ def _bm25f(searcher, fields: list[tuple[str, float]], text: str) -> dict[int, fl
 
 def _reference(home: IndexHome, engine: SearchEngine, text: str) -> list[tuple[str, float]]:
     """Every match and its score computed the slow, obvious way: each word's title and body
-    occurrences saturated together per analysis level, plus each adjacent pair standing."""
+    occurrences saturated together per analysis level (a word's alternative forms scoring their
+    best), plus each adjacent pair standing, all times 1 + title_match where the query's words
+    make up the whole title."""
     plan = engine.plan(text)
     typed = {(term.field, term.text) for term in plan.scoring}
     scores: dict[int, float] = defaultdict(float)
+    best: dict[tuple[int, int], float] = defaultdict(float)  # (group, docnum): the best form's score
     with home.open().searcher() as searcher:
         matching = Q.Or([Q.Term(t.field, t.text) for t in plan.scoring if t.field in ("title", "body")])
         matches = set(searcher.docs_for_query(matching))
@@ -89,18 +93,32 @@ def _reference(home: IndexHome, engine: SearchEngine, text: str) -> list[tuple[s
                 (title, term.text) in typed
             )
             for docnum, score in _bm25f(searcher, fields, term.text).items():
-                scores[docnum] += term.weight * score
+                if term.group is None:
+                    scores[docnum] += term.weight * score
+                else:
+                    best[term.group, docnum] = max(best[term.group, docnum], term.weight * score)
+        for (_group, docnum), score in best.items():
+            scores[docnum] += score
         for pair in plan.phrases:
             words = [slot.terms[0] for slot in pair.phrase.slots]
             for docnum in searcher.docs_for_query(Q.Phrase(pair.phrase.field, words)):
                 for word in words:
                     scores[docnum] += pair.weight * _bm25f(searcher, [(pair.phrase.field, 1.0)], word)[docnum]
+        for docnum in matches:
+            in_title = sum(
+                dict(searcher.postings("title", stem).items_as("weight")).get(docnum, 0)
+                for stem in plan.title_words
+                if ("title", stem.encode()) in searcher.reader()
+            )
+            length = searcher.doc_field_length(docnum, "title")
+            if length and in_title >= length:
+                scores[docnum] *= 1 + DEFAULT_RANKING.title_match
         found = [(searcher.stored_fields(docnum)["id"], scores[docnum]) for docnum in matches]
     return sorted(found, key=lambda item: (-item[1], item[0]))
 
 
 @pytest.mark.parametrize(
-    "query", ["oil prices", "election government", "market", "السعودية النفط", "الحكومة"]
+    "query", ["oil prices", "election government", "market", "السعودية النفط", "الحكومة", "والمعلمين مدرسة"]
 )
 def test_scores_are_bm25f_over_title_and_body(varied: IndexHome, query: str) -> None:
     engine = SearchEngine(varied)
@@ -230,3 +248,38 @@ def test_every_word_of_a_long_question_retrieves(tmp_path: Path) -> None:
     )
     assert results.hits[0].id == "answer"
     assert results.total == 42  # documents with only the common words match too, ranked below
+
+
+def test_a_word_read_two_ways_counts_once(tmp_path: Path) -> None:
+    """فرنسا is also read as ف + رنسا, and a document holding it holds both forms: it scores its
+    best form, not both, so it does not outrank a rarer word's document by counting twice."""
+    records = [
+        {"id": "france", "text": "زار الوفد فرنسا أمس"},
+        {"id": "travel", "text": "سافرت الوفود"},
+        {"id": "other", "text": "فرنسا دولة كبيرة في غرب أوروبا"},
+        {"id": "other2", "text": "سافرت العائلة إلى البحر في الصيف الماضي"},
+    ]
+    records += [{"id": f"filler{n}", "text": f"خبر رقم {n} عن الطقس والرياضة"} for n in range(6)]
+    home = _index_of(tmp_path, records)
+    first = SearchEngine(home).search("فرنسا سافرت").hits[0].id
+    summed = SearchEngine(home, replace(DEFAULT_RANKING, best_alternative=False))
+    assert (first, summed.search("فرنسا سافرت").hits[0].id) == ("travel", "france")
+
+
+def test_a_title_the_question_names_whole_ranks_first(tmp_path: Path) -> None:
+    """A question naming an article's subject holds the article's whole title: that passage
+    outranks one whose title shares a word and whose body has the question's verb."""
+    records = [
+        {"id": "umm-al-qura", "title": "جامعة أم القرى",
+         "text": "أنشئت الجامعة في مكة المكرمة بأمر ملكي وتضم كليات للشريعة والتربية واللغة العربية"},
+        {"id": "toronto", "title": "جامعة تورنتو", "text": "تأسست جامعة تورنتو في كندا عام 1827"},
+    ]  # fmt: skip
+    records += [{"id": f"village{n}", "text": f"زار الوفد القرى الجبلية رقم {n}"} for n in range(3)]
+    records += [
+        {"id": f"u{n}", "title": f"جامعة رقم {n}", "text": f"جامعة رقم {n} في مدينة ما"} for n in range(4)
+    ]
+    home = _index_of(tmp_path, records)
+    query = "متى تأسست جامعة أم القرى"
+    assert [hit.id for hit in SearchEngine(home).search(query).hits][:2] == ["umm-al-qura", "toronto"]
+    plain = SearchEngine(home, replace(DEFAULT_RANKING, title_match=0.0))
+    assert [hit.id for hit in plain.search(query).hits][:2] == ["toronto", "umm-al-qura"]

@@ -220,8 +220,9 @@ OPENAPI = {
                     "notice": {
                         "type": ["object", "null"],
                         "description": "why the results are what they are: a correction searched instead "
-                        "(kind spelling or keyboard, with searched and original), or a query of stop words "
-                        "alone (kind stop_words, with words)",
+                        "(kind spelling or keyboard, with searched and original; a spelling notice with words "
+                        "names the query's words that matched nothing and were searched with an alternative), "
+                        "or a query of stop words alone (kind stop_words, with words)",
                         "properties": {
                             "kind": {"type": "string", "enum": ["spelling", "keyboard", "stop_words"]},
                             "searched": {"type": "string"},
