@@ -23,7 +23,7 @@ from index.analysis import ArabicLightStemmer
 
 from . import budget, syntax
 from .phrases import PositionalPhrase, Slot
-from .suggest import MAX_CORRECTED_WORDS, Suggester, displayed, normalize
+from .suggest import MAX_CORRECTED_WORDS, Suggester, displayed, normalize, words_within
 from .syntax import And, Clause, Filter, Fuzzy, Group, Occur, ParsedQuery, Phrase, Prefix, QueryError, Words
 
 MAX_EXPANSIONS = 100  # words one prefix or fuzzy term may stand for
@@ -421,7 +421,7 @@ class Planner:
             return _Part(None)
         expanded = []
         for name in node.fields:
-            words = self.reader.terms_within(name, stem, node.edits, prefix=min(2, len(stem) - 1))
+            words = words_within(self.reader, name, stem, node.edits, prefix=min(2, len(stem) - 1))
             expanded += [Term(name, word) for word in self._bounded(words, f"{node.text}~{node.edits}")]
         return self._expanded(expanded, f"{node.text}~")
 

@@ -14,9 +14,12 @@ need no cost at all: normalisation already made them one letter.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from whoosh.searching import Searcher
+from whoosh.support.levenshtein import distance
 
 from index.analysis import (
     CachedChain,
@@ -67,6 +70,28 @@ def normalize(word: str) -> str:
 def displayed(word: str) -> str:
     """A word as typed, without its diacritics, tatweel and invisible format characters."""
     return _DISPLAY.analyze_word(word)
+
+
+def words_within(reader, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> Iterator[str]:
+    """The words ``reader.terms_within`` yields, in the same order, measured fewer times.
+
+    Whoosh computes, in Python, the edit distance of every term sharing the
+    prefix (about 50 µs a word; a long unmatched word walked 600 of them).
+    An edit changes a word's length, and the letters it holds counted as a
+    bag, by at most one, so a term whose length or bag differs from
+    ``text``'s by more than ``maxdist`` is skipped unmeasured.
+    """
+    from_bytes = reader.schema[fieldname].from_bytes
+    letters = Counter(text)
+    for btext in reader.expand_prefix(fieldname, text[:prefix]):
+        word = from_bytes(btext)
+        if abs(len(word) - len(text)) > maxdist:
+            continue
+        held = Counter(word)
+        if max((held - letters).total(), (letters - held).total()) > maxdist:
+            continue
+        if distance(word, text, limit=maxdist) <= maxdist:
+            yield word
 
 
 def edit_cost(typed: str, known: str) -> float:
@@ -202,7 +227,7 @@ class Suggester:
         prefix = 4 if term.startswith("ال") and len(term) > 5 else 2
         best: tuple[float, int, str] | None = None
         for fieldname in SUGGEST_FIELDS:
-            for candidate in self.reader.terms_within(fieldname, term, int(allowed), prefix=prefix):
+            for candidate in words_within(self.reader, fieldname, term, int(allowed), prefix=prefix):
                 cost = edit_cost(term, candidate)
                 if cost == 0 or cost > allowed:
                     continue

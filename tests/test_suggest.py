@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from whoosh.support.levenshtein import distance
 
-from search.suggest import edit_cost, swap_layout
+from search.suggest import edit_cost, swap_layout, words_within
+
+from .conftest import news_index
 
 
 @pytest.mark.parametrize(
@@ -52,3 +55,51 @@ def test_mixed_or_letterless_text_is_not_mapped(text: str) -> None:
 def test_arabic_mapping_to_punctuation_keys_is_not_english() -> None:
     # ك is the ; key: a real Arabic word with ك never maps to an English word.
     assert swap_layout("كتب") is None
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory):
+    return news_index(tmp_path_factory, 400)
+
+
+def _typos(word: str) -> list[str]:
+    """The word with a letter dropped, two swapped, one changed and one added."""
+    middle = len(word) // 2
+    return [
+        word,
+        word[:middle] + word[middle + 1 :],
+        word[: middle - 1] + word[middle] + word[middle - 1] + word[middle + 1 :],
+        word[:middle] + "ز" + word[middle + 1 :],
+        word + "ها",
+    ]
+
+
+def _within_unfiltered(reader, typed: str, maxdist: int, prefix: int) -> list[str]:
+    """The unoptimised walk: every term with the prefix, its Damerau-Levenshtein distance measured."""
+    terms = (term.decode("utf-8") for term in reader.expand_prefix("body_exact", typed[:prefix]))
+    return [term for term in terms if distance(term, typed, limit=maxdist) <= maxdist]
+
+
+def test_words_within_yields_every_word_within_the_distance(news) -> None:
+    """The pre-filtered walk gives exactly the unfiltered one, word for word and in order, on real news."""
+    with news.open().reader() as reader:
+        vocabulary = [term.decode("utf-8") for term in reader.lexicon("body_exact")]
+        sample = [word for word in vocabulary[:: max(1, len(vocabulary) // 30)] if len(word) >= 4]
+        compared = 0
+        for typed in (typo for word in sample for typo in _typos(word)):
+            fixed = 4 if typed.startswith("ال") else 2  # as Suggester.correct walks: ال narrows nothing
+            for maxdist, prefix in ((1, fixed), (2, fixed)):
+                expected = _within_unfiltered(reader, typed, maxdist, prefix)
+                assert list(words_within(reader, "body_exact", typed, maxdist, prefix)) == expected, typed
+                compared += len(expected)
+        assert compared > 100  # the sample does reach real neighbours
+
+
+def test_a_swap_is_one_edit_whatever_the_segments(news) -> None:
+    """Whoosh's own terms_within counts a swap as two edits in a one-segment index (its automaton)
+    and as one in several; Fahras counts it as one in both, as the suggestions say."""
+    with news.open().reader() as reader:
+        words = (term.decode("utf-8") for term in reader.lexicon("body_exact"))
+        word = next(word for word in words if len(word) >= 7 and word[3] != word[4])
+        swapped = word[:3] + word[4] + word[3] + word[5:]
+        assert word in words_within(reader, "body_exact", swapped, 1, prefix=2)
