@@ -53,12 +53,17 @@ NEWS = {
 }
 
 
-@pytest.fixture(scope="module")
-def news_home(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
-    folder = write_corpus(tmp_path_factory.mktemp("news") / "corpus", NEWS)
+def _index_of(tmp_path_factory: pytest.TempPathFactory, name: str, files: dict[str, str]) -> IndexHome:
+    """An index of written files, built once for the module."""
+    folder = write_corpus(tmp_path_factory.mktemp(name) / "corpus", files)
     home = IndexHome(folder.parent / "index")
     rebuild_index(home, folder, show_progress=False)
     return home
+
+
+@pytest.fixture(scope="module")
+def news_home(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
+    return _index_of(tmp_path_factory, "news", NEWS)
 
 
 @pytest.fixture(scope="module")
@@ -350,10 +355,7 @@ ABSENT = {
 
 @pytest.fixture(scope="module")
 def absent_home(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
-    folder = write_corpus(tmp_path_factory.mktemp("absent") / "corpus", ABSENT)
-    home = IndexHome(folder.parent / "index")
-    rebuild_index(home, folder, show_progress=False)
-    return home
+    return _index_of(tmp_path_factory, "absent", ABSENT)
 
 
 def test_a_joined_word_that_matches_nothing_searches_its_two_words(capsys, absent_home: IndexHome) -> None:
