@@ -31,7 +31,7 @@ from index.store import IndexHome, retrying
 
 from . import budget, syntax
 from .querying import Everything, Plan, Planner
-from .scoring import BM25F, FIELD_PAIRS, IndexView, rank
+from .scoring import BM25F, FIELD_PAIRS, IndexView, matching, rank
 from .snippets import lead, mark, matched_spans, prepare_fold, snippet
 from .suggest import Suggester, swap_layout
 from .syntax import MAX_QUERY_CHARS, QueryError
@@ -318,20 +318,19 @@ class SearchEngine:
         if not request.suggest or not parsed.plain:
             return found
         suggester = Suggester(self.searcher())
-        words = planner.typed_words(request.query)
+        # Suggested for the query as searched: a word already searched with an alternative is not corrected again.
+        words = planner.typed_words(searched)
         spelling = suggester.did_you_mean(words)
         if request.correct and not self._matches_as_typed(request, found, plan, parsed):
             # The whole query typed on the other layout, or corrected, explains it better than its words' alternatives.
-            confident = spelling.text if spelling and spelling.confident else None
+            typed = suggester.did_you_mean(planner.typed_words(request.query)) if plan.rewritten else spelling
+            confident = typed.text if typed and typed.confident else None
             for kind, other in (("keyboard", swap_layout(request.query)), ("spelling", confident)):
                 if other and self._every_word_matches(other, suggester):
                     instead = self._ranked(request, planner.plan(syntax.parse(other)))
                     if instead.total:
                         instead.notice = {"kind": kind, "searched": other, "original": request.query}
                         return instead
-        if plan.rewritten:  # offered for the words still unmatched once the others were searched as shown
-            words = planner.typed_words(searched)
-            spelling = suggester.did_you_mean(words)
         if spelling and (found.total < 3 or not all(suggester.matches(word, stems) for word, stems in words)):
             found.suggestion = spelling.text
         return found
@@ -341,9 +340,9 @@ class SearchEngine:
         if not plan.rewritten:
             return bool(found.total)
         typed = self._planner().plan(parsed, rewrite=False)
-        filters = request.filters.as_query_filters()
-        return typed.match is not None and bool(
-            rank(self._view(), typed, self.ranking.bm25f(), 0, filters).total
+        return (
+            typed.match is not None
+            and len(matching(self._view(), typed, request.filters.as_query_filters())) > 0
         )
 
     def _every_word_matches(self, text: str, suggester: Suggester) -> bool:

@@ -309,12 +309,8 @@ class Planner:
         part = self._words(Words(instead, fields))
         if part.match is None:
             return None
-        pairs = self._analyse(instead, quiet=True)
-        for first, second in pairwise(pairs):  # the two halves of a split, side by side
-            slots = (Slot(0, first.stems), Slot(second.offset - first.offset, second.stems))
-            part.phrases.append(
-                ScoringPhrase(PhraseMatch("body", slots), self.proximity_boost, bonus_only=True)
-            )
+        for first, second in pairwise(self._analyse(instead, quiet=True)):  # a split's halves, side by side
+            part.phrases.append(self._side_by_side(first, second, slop=0))
         self.rewritten.append((typed, instead))
         return part
 
@@ -377,12 +373,14 @@ class Planner:
         positions = self._analyse(parsed.words_only_text)
         pairs = []
         for first, second in pairwise(positions):
-            if set(first.stems) & set(second.stems):
-                continue
-            slots = (Slot(0, first.stems), Slot(second.offset - first.offset, second.stems))
-            phrase = PhraseMatch("body", slots, self.proximity_slop)
-            pairs.append(ScoringPhrase(phrase, self.proximity_boost, bonus_only=True))
+            if not set(first.stems) & set(second.stems):
+                pairs.append(self._side_by_side(first, second, self.proximity_slop))
         return pairs
+
+    def _side_by_side(self, first: _Position, second: _Position, slop: int) -> ScoringPhrase:
+        """The proximity bonus of two query words found as they stand in the query (give or take ``slop``)."""
+        slots = (Slot(0, first.stems), Slot(second.offset - first.offset, second.stems))
+        return ScoringPhrase(PhraseMatch("body", slots, slop), self.proximity_boost, bonus_only=True)
 
     def _prefix(self, node: Prefix) -> _Part:
         """Words starting with the prefix, among the stems (article removed) and the exact forms."""
@@ -408,8 +406,9 @@ class Planner:
     def _fuzzy(self, node: Fuzzy) -> _Part:
         """Stems within the edit distance of the word's own stem (its first two letters kept).
 
-        Whoosh walks the vocabulary with an automaton; a fixed two-letter start makes the
-        walk ten times shorter than one letter (most typos are later in the word).
+        The walk goes over the vocabulary's words with that start (see
+        :func:`search.suggest.words_within`); a fixed two-letter start makes it ten
+        times shorter than one letter (most typos are later in the word).
         """
         self.fuzzy_terms += 1
         if self.fuzzy_terms > MAX_FUZZY_TERMS:

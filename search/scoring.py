@@ -394,6 +394,18 @@ class Ranked:
     facets: dict[str, dict[str, int]]
 
 
+def matching(view: IndexView, plan: Plan, extra_filters: Iterable[Filter] = ()) -> np.ndarray:
+    """The documents ``plan`` matches (live, within its filters and ``extra_filters``), ascending."""
+    matches = view.mask(plan.match) & view.live()
+    allowed = view.filter_mask([*plan.filters, *extra_filters])
+    if allowed is not None:
+        matches &= allowed
+    refused = view.filter_mask(plan.excluded)
+    if refused is not None:
+        matches &= ~refused
+    return np.flatnonzero(matches)
+
+
 def rank(
     view: IndexView,
     plan: Plan,
@@ -408,14 +420,7 @@ def rank(
     ``exhaustive`` computes the proximity bonus of every match instead of only where
     it can change the order: the unoptimised path the tests compare against.
     """
-    matches = view.mask(plan.match) & view.live()
-    allowed = view.filter_mask([*plan.filters, *extra_filters])
-    if allowed is not None:
-        matches &= allowed
-    refused = view.filter_mask(plan.excluded)
-    if refused is not None:
-        matches &= ~refused
-    docnums = np.flatnonzero(matches)
+    docnums = matching(view, plan, extra_filters)
     facets = _facets(view, docnums)
     if by_date:
         order = _by_date(view, docnums)[:depth]
@@ -435,7 +440,9 @@ def _scores(view: IndexView, plan: Plan, bm25f: BM25F) -> np.ndarray:
         if word.group is None or not bm25f.best_alternative:
             scores[ids] += values
         else:
-            group = best.setdefault(word.group, np.zeros(view.count, np.float64))
+            group = best.get(word.group)
+            if group is None:
+                group = best[word.group] = np.zeros(view.count, np.float64)
             group[ids] = np.maximum(group[ids], values)
     for group in best.values():
         scores += group
