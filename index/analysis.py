@@ -83,14 +83,6 @@ _TATWEEL = araby.TATWEEL
 _FORMAT_CHARS = "\u200c\u200d\u200e\u200f\u061c\u00ad\u2060\ufeff"
 _WORD_PATTERN = rf"(?:[^\W_]|[{_MARKS}{_TATWEEL}{_FORMAT_CHARS}])+(?:['’][^\W_]+)*"
 
-_ARABIC_RANGES = (
-    (0x0600, 0x06FF),
-    (0x0750, 0x077F),
-    (0x08A0, 0x08FF),
-    (0xFB50, 0xFDFF),
-    (0xFE70, 0xFEFF),
-)
-
 
 def script_of(word: str) -> str:
     """The script of a word, judged by its first letter (digits are neutral).
@@ -110,7 +102,15 @@ def script_of(word: str) -> str:
 
 
 def _is_arabic(code: int) -> bool:
-    return any(low <= code <= high for low, high in _ARABIC_RANGES)
+    # Arabic, Arabic Supplement, Extended-A, Presentation Forms-A and -B (comparisons
+    # written out: this runs for every new word of a build)
+    return (
+        0x0600 <= code <= 0x06FF
+        or 0x0750 <= code <= 0x077F
+        or 0x08A0 <= code <= 0x08FF
+        or 0xFB50 <= code <= 0xFDFF
+        or 0xFE70 <= code <= 0xFEFF
+    )
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -146,6 +146,11 @@ class WordTokenizer(Tokenizer):
     def matches(cls, value: str, start: int = 0) -> Iterator[re.Match]:
         """Each word of ``value`` from ``start`` on, as a regex match (text and span in one object)."""
         return cls._WORDS.finditer(value, start)
+
+    @classmethod
+    def words(cls, value: str) -> list[str]:
+        """The words of ``value``, in order (what :meth:`spans` cuts out, without the spans)."""
+        return cls._WORDS.findall(value)
 
     @classmethod
     def spans(cls, value: str) -> list[tuple[int, int]]:
@@ -768,6 +773,7 @@ class CachedChain(Filter):
         self.filters = filters
         self._memo: dict[str, tuple[str, ...]] = {}
         self._memo_verbatim: dict[str, tuple[str, ...]] = {}
+        self._steps: dict[tuple[str, bool], tuple[TokenFilter, ...]] = {}
 
     def __getstate__(self) -> dict:
         return {"filters": self.filters}
@@ -789,12 +795,12 @@ class CachedChain(Filter):
         memo = self._memo_verbatim if verbatim else self._memo
         result = memo.get(word)
         if result is None:
-            script = script_of(word)
             result = (word,)
-            for flt in self.filters:
-                if (verbatim and flt.is_stemmer) or not (flt.scripts is ALL_SCRIPTS or script in flt.scripts):
-                    continue
-                result = tuple(form for text in result for form in flt.forms_in_script(text))
+            for step in self._steps_for(script_of(word), verbatim):
+                if len(result) == 1:
+                    result = step.forms_in_script(result[0])
+                else:
+                    result = tuple(form for text in result for form in step.forms_in_script(text))
                 if not result:
                     break
             if verbatim:
@@ -803,6 +809,22 @@ class CachedChain(Filter):
                 memo.clear()
             memo[word] = result
         return result
+
+    def _steps_for(self, script: str, verbatim: bool) -> tuple[TokenFilter, ...]:
+        """The filters that apply to a word of ``script``, with each run of plain character maps made one.
+
+        A new word's analysis was mostly the overhead of a dozen filters that
+        are each one ``str.translate``; folded, their tables are applied as one.
+        """
+        steps = self._steps.get((script, verbatim))
+        if steps is None:
+            applying = [
+                flt
+                for flt in self.filters
+                if not (verbatim and flt.is_stemmer) and (flt.scripts is ALL_SCRIPTS or script in flt.scripts)
+            ]
+            steps = self._steps[(script, verbatim)] = tuple(_folded_translations(applying))
+        return steps
 
     def analyze_word(self, word: str) -> str:
         """The first indexed form of one word ('' for a stop word)."""
@@ -813,6 +835,32 @@ class CachedChain(Filter):
         analyze = self.analyze
         for token in tokens:
             yield from _emit(token, analyze(token.text, getattr(token, "verbatim", False)))
+
+
+def _folded_translations(filters: list[TokenFilter]) -> Iterator[TokenFilter]:
+    """``filters`` in order, each run of consecutive plain character maps replaced by one map that composes them."""
+    run: list[_TranslateFilter] = []
+    for flt in [*filters, None]:
+        if isinstance(flt, _TranslateFilter) and type(flt).forms_in_script is TokenFilter.forms_in_script:
+            run.append(flt)
+            continue
+        if run:
+            yield run[0] if len(run) == 1 else _ComposedTranslation(run)
+            run = []
+        if flt is not None:
+            yield flt
+
+
+class _ComposedTranslation(_TranslateFilter):
+    """Several character maps applied as one: each character goes through every table, in order."""
+
+    def __init__(self, run: list[_TranslateFilter]) -> None:
+        self.table = {}
+        for code in {code for flt in run for code in flt.table}:
+            text = chr(code)
+            for flt in run:
+                text = text.translate(flt.table)
+            self.table[code] = text or None
 
 
 _STOPWORD_DIR = Path(__file__).with_name("stopwords")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 
-from whoosh.codec import default_codec
 from whoosh.codec.base import Segment
 from whoosh.fields import Schema
 from whoosh.index import Index
@@ -32,6 +31,7 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import IndexWriter
 
 from .bulk import SegmentBuilder
+from .postings import segment_codec
 from .progress import ADDING, MERGING, WRITING, Progress
 from .workers import Counters, WorkerFailed, WorkerPool
 
@@ -70,7 +70,7 @@ class BulkWriter:
     ) -> None:
         self.ix = ix
         self.schema = ix.schema
-        self.codec = default_codec()
+        self.codec = segment_codec()
         self.progress = progress
         # Known in advance (a rebuild counts first), the documents are dealt
         # evenly: one segment per worker when they fit.
@@ -192,7 +192,7 @@ class BulkWriter:
 
     def _build(self, segment: Segment, documents: list[dict], counts: list[int], report) -> Segment:
         """Build one segment, keeping ``counts`` (documents, terms, terms written) up to date."""
-        builder = SegmentBuilder(self.ix.storage, self.schema, segment, self.codec)
+        builder = SegmentBuilder(self.ix.storage, self.schema, segment)
         for number, fields in enumerate(documents, 1):
             builder.add_document(fields)
             counts[_DOCS] += 1
@@ -228,7 +228,7 @@ class BulkWriter:
         # compound=False: whoosh-reloaded copies a compound segment into memory
         # for every reader that opens it (see index.store.MappedFileStorage).
         if self._whoosh is None:
-            self._whoosh = self.ix.writer(limitmb=256, compound=False)
+            self._whoosh = self.ix.writer(limitmb=256, compound=False, codec=self.codec)
         return self._whoosh
 
     # ------------------------------------------------------------ progress

@@ -6,10 +6,12 @@ terms; profiling a 10,000-article build put two thirds of the time there.
 A bulk build knows a segment's documents before it writes its terms, so
 :class:`SegmentBuilder` keeps each field's postings in memory, term by term
 and already in document order, and at the end writes the terms once, sorted,
-through the codec's own field writer. Stored fields, lengths and columns go
-through the codec's per-document writer in the order Whoosh's ``SegmentWriter``
-uses, so the files are the ones Whoosh writes for the same documents (the
-tests compare them byte for byte, and every posting, length and score).
+through the codec's own field writer, each term's posting list handed over
+whole (:mod:`index.postings`). Stored fields, lengths and columns go through
+the codec's per-document writer in the order Whoosh's ``SegmentWriter`` uses,
+so a segment holds what Whoosh writes for the same documents (the tests
+compare every posting, term statistic, length and score, and every file but
+the postings' byte for byte).
 
 Text fields indexed through a word memo (:meth:`AnalysedText.memo_chain`)
 that share one value (``body``, ``body_exact`` and ``body_root`` all index the
@@ -23,15 +25,15 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from whoosh.codec import default_codec
-from whoosh.codec.base import Codec, Segment
+from whoosh.codec.base import Segment
 from whoosh.fields import FieldType, Schema, UnknownFieldError
 from whoosh.filedb.filestore import Storage
 
 from .analysis import CachedChain, WordTokenizer, script_of
-from .schema import AnalysedText
+from .postings import BlockCodec
+from .schema import AnalysedText, joined_frequencies
 
 # A word memo this large is dropped and started again (as CachedChain's are).
 MAX_FUSED_WORDS = 1_000_000
@@ -69,23 +71,34 @@ class _MemoField:
     scorable: bool
     encode: Callable[[Sequence[int]], bytes]
     keeps_positions: bool
+    single_position_values: dict[int, bytes] = field(default_factory=dict)  # position -> encode((position,))
 
-    def postings(self, packed: array) -> Iterator[tuple[int, float, bytes]]:
-        """(docnum, weight, value) of one term's packed postings, as Whoosh's field would give them."""
-        encode, boost = self.encode, self.boost
-        end = len(packed)
-        at = 0
-        if not self.keeps_positions:  # the value is the frequency alone: ``encode`` reads only its length
-            while at < end:
-                frequency = packed[at + 1]
-                yield packed[at], frequency * boost, encode(range(frequency))
-                at += 2
-            return
+    def postings(self, packed: array) -> tuple[array, list[float], list[bytes] | bytes]:
+        """The docnums, weights and values of one term's packed postings, as Whoosh's field would give them.
+
+        Frequencies, a fixed-size value, come back joined in one string.
+        """
+        boost = self.boost
+        if not self.keeps_positions:
+            docnums, frequencies = packed[0::2], packed[1::2]
+            return docnums, [f * boost for f in frequencies], joined_frequencies(frequencies)
+        encode, once = self.encode, self.single_position_values
+        docnums, weights, values = array("I"), [], []
+        end, at = len(packed), 0
         while at < end:
             frequency = packed[at + 1]
             start = at + 2
+            docnums.append(packed[at])
+            weights.append(frequency * boost)
             at = start + frequency
-            yield packed[start - 2], frequency * boost, encode(packed[start:at].tolist())
+            if frequency == 1:  # most postings: their values repeat, one per position
+                value = once.get(packed[start])
+                if value is None:
+                    value = once[packed[start]] = encode((packed[start],))
+            else:
+                value = encode(packed[start:at].tolist())
+            values.append(value)
+        return docnums, weights, values
 
 
 class FusedChains:
@@ -109,16 +122,18 @@ class FusedChains:
             CachedChain(*chain.filters[len(shared) :]) if len(chain.filters) > len(shared) else None
             for chain in chains
         )
-        self._memo: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self._memo: dict[str, tuple[tuple[int, str], ...]] = {}
 
-    def forms(self, word: str) -> tuple[tuple[str, ...], ...]:
-        """Each chain's forms of ``word``, in chain order."""
-        forms = self._memo.get(word)
-        if forms is None:
+    def placed_forms(self, word: str) -> tuple[tuple[int, str], ...]:
+        """``(chain number, form)`` for each form of ``word`` under each chain, in chain order."""
+        placed = self._memo.get(word)
+        if placed is None:
             if len(self._memo) >= MAX_FUSED_WORDS:
                 self._memo.clear()
-            forms = self._memo[word] = self._analyze(word)
-        return forms
+            placed = self._memo[word] = tuple(
+                (number, form) for number, forms in enumerate(self._analyze(word)) for form in forms
+            )
+        return placed
 
     def _analyze(self, word: str) -> tuple[tuple[str, ...], ...]:
         middle = self._shared.analyze(word)
@@ -162,13 +177,14 @@ class SegmentBuilder:
     to fails as a whole (nothing partial is ever committed).
     """
 
-    def __init__(self, storage: Storage, schema: Schema, segment: Segment, codec: Codec | None = None):
+    def __init__(self, storage: Storage, schema: Schema, segment: Segment):
         if not supports(schema):
             raise ValueError("the bulk builder does not write term vectors or spelling words")
         self.storage = storage
         self.schema = schema
         self.segment = segment
-        self.codec = codec or default_codec()
+        self.codec = segment.codec()
+        self._block_codec = BlockCodec()
         self.doc_count = 0
         self.text_chars = 0  # characters of text analysed, to bound a segment's memory
         self._perdoc = self.codec.per_document_writer(storage, segment)
@@ -206,7 +222,7 @@ class SegmentBuilder:
         self._perdoc.close()
         self.segment.set_doc_count(self.doc_count)
         lengths_reader = self.codec.per_document_reader(self.storage, self.segment)
-        writer = self.codec.field_writer(self.storage, self.segment)
+        writer = self._block_codec.field_writer(self.storage, self.segment)
         total = sum(len(terms) for terms in self._terms.values())
         written = 0
         try:
@@ -252,8 +268,7 @@ class SegmentBuilder:
     def _index_text(self, value: str, names: list[str], docnum: int, lengths: dict[str, int]) -> None:
         """Index one text into every memo field that holds it, reading its words once."""
         occurrences: dict[str, list[int]] = {}
-        for position, (start, end) in enumerate(WordTokenizer.spans(value)):
-            word = value[start:end]
+        for position, word in enumerate(WordTokenizer.words(value)):
             found = occurrences.get(word)
             if found is None:
                 occurrences[word] = [position]
@@ -265,11 +280,12 @@ class SegmentBuilder:
             fused = self._fused[tuple(names)] = FusedChains(tuple(f.chain for f in memo_fields))
         by_field: list[dict[str, list[int]]] = [{} for _ in names]
         for word, positions in occurrences.items():
-            for forms_of_field, field_forms in zip(by_field, fused.forms(word), strict=True):
-                for form in field_forms:
-                    earlier = forms_of_field.get(form)
-                    # Two words with one form (الانتخابات, انتخابات): positions merged in order.
-                    forms_of_field[form] = positions if earlier is None else sorted(earlier + positions)
+            for field_number, form in fused.placed_forms(word):
+                forms_of_field = by_field[field_number]
+                if form in forms_of_field:  # two words with one form (الانتخابات, انتخابات): positions merged
+                    forms_of_field[form] = sorted(forms_of_field[form] + positions)
+                else:
+                    forms_of_field[form] = positions
         for memo_field, forms_of_field in zip(memo_fields, by_field, strict=True):
             lengths[memo_field.name] = self._add_text_postings(memo_field, forms_of_field, docnum)
 
@@ -307,18 +323,17 @@ class SegmentBuilder:
     def _write_field(self, writer, name: str, terms: dict, lengths: list, every: int) -> Iterator[int]:
         """One field's terms in sorted order (text sorts as its UTF-8 bytes do); yields every ``every`` terms."""
         writer.start_field(name, self.schema[name])
+        postings = self._block_codec.postings  # the postings writer Whoosh's field writer made for this field
         memo_field = self._memo_fields.get(name)
-        add = writer.add
         for number, term in enumerate(sorted(terms), 1):
             found = terms[term]
             if memo_field is None:
                 writer.start_term(term)
-                postings = zip(found.docnums, found.weights, found.values, strict=True)
+                docnums, weights, values = found.docnums, found.weights, found.values
             else:
                 writer.start_term(term.encode("utf-8"))
-                postings = memo_field.postings(found)
-            for docnum, weight, value in postings:
-                add(docnum, weight, value or b"", lengths[docnum])
+                docnums, weights, values = memo_field.postings(found)
+            postings.add_postings(docnums, weights, values, [lengths[docnum] for docnum in docnums])
             writer.finish_term()
             if number % every == 0:
                 yield number

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,11 @@ class AnalysedText(TEXT):
         if type(self.format) is Positions:
             return self.format.encode
         return lambda found: pack_uint(len(found))  # Frequency stores the count alone
+
+
+def joined_frequencies(frequencies: Sequence[int]) -> bytes:
+    """The values of Frequency postings with these counts, in one string (each is Whoosh's ``pack_uint``)."""
+    return struct.pack(f"!{len(frequencies)}I", *frequencies)
 
 
 @dataclass(frozen=True)

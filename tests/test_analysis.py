@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import pickle
+from itertools import islice
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index.analysis import (
+    ALL_SCRIPTS,
     ArabicLightStemmer,
     ArabicPresentationForms,
     AsciiDigits,
+    CachedChain,
     DaggerAlef,
     EnglishStemmer,
     FoldAccents,
@@ -29,6 +36,9 @@ from index.analysis import (
     stemmed_analyzer,
     stop_filters,
 )
+from index.schema import build_schema
+
+from .conftest import demo_texts, shared
 
 
 def words(analyzer, text: str) -> list[str]:
@@ -326,3 +336,64 @@ def test_ctrl_c_while_nltk_is_imported_is_not_lost(monkeypatch) -> None:
     with pytest.raises(KeyboardInterrupt):
         analysis._external_stemmer.__wrapped__("isri")
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the program's handler is back
+
+
+# ---------------------------------------------------------------- a chain's folded character maps
+
+
+def filter_by_filter(chain: CachedChain, word: str, verbatim: bool = False) -> tuple[str, ...]:
+    """What a chain gives for a word when each of its filters is applied in turn (the unoptimised path)."""
+    script = script_of(word)
+    result = (word,)
+    for flt in chain.filters:
+        if (verbatim and flt.is_stemmer) or not (flt.scripts is ALL_SCRIPTS or script in flt.scripts):
+            continue
+        result = tuple(form for text in result for form in flt.forms_in_script(text))
+        if not result:
+            break
+    return result[:1] if verbatim else result
+
+
+def every_chain() -> list[CachedChain]:
+    schema = build_schema()
+    return [schema[name].memo_chain() for name in ("body", "body_exact", "body_root")]
+
+
+def test_folding_a_chains_character_maps_never_changes_a_word() -> None:
+    words = {word for text in demo_texts() for word in WordTokenizer.words(text)}
+    words |= {
+        "ﷺ",
+        "كتابًا",
+        "ٱلْكِتَٰبُ",
+        "O'Neill's",
+        "١٢٣",
+        "ـabc",
+        "مي\u200cخواهم",
+        "ﺍﻟﺴﻼﻡ",
+        "ً",
+        "ـــ",
+        "\u00adكتاب",
+    }
+    for chain in every_chain():
+        for word in sorted(words):
+            assert chain.analyze(word) == filter_by_filter(chain, word), word
+            assert chain.analyze(word, verbatim=True) == filter_by_filter(chain, word, verbatim=True), word
+
+
+@pytest.mark.shared_data
+def test_folding_a_chains_character_maps_never_changes_a_word_of_real_news() -> None:
+    with gzip.open(shared("saudinewsnet", "corpus.jsonl.gz"), "rt", encoding="utf-8") as lines:
+        texts = [json.loads(line)["text"] for line in islice(lines, 1500)]
+    words = {word for text in texts for word in WordTokenizer.words(text)}
+    assert len(words) > 50_000
+    for chain in every_chain():
+        for word in words:
+            assert chain.analyze(word) == filter_by_filter(chain, word), word
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("abcXYZé'’0١۴ابتةىأإآؤئًٌٍَُِّْٰـ\u200c\u00adﻻﷺ"), max_size=12))
+def test_folding_a_chains_character_maps_never_changes_any_word(text: str) -> None:
+    for chain in every_chain():
+        for word in WordTokenizer.words(text):
+            assert chain.analyze(word) == filter_by_filter(chain, word), word

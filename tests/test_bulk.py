@@ -2,9 +2,11 @@
 
 Indexes built by Whoosh's ``SegmentWriter`` and by the bulk builder, from
 the same documents, are opened with plain Whoosh and compared document for
-document: every file of the segment byte for byte, every posting, stored
-field, length, column value and score. On the tricky texts of the analysis
-tests, and on real news articles when ../shared/data is there.
+document: every posting, term statistic, stored field, length, column value
+and score, and every file of the segment byte for byte but the postings and
+the term index (the builder stores its smallest blocks uncompressed: see
+index/postings.py). On the tricky texts of the analysis tests, and on real
+news articles when ../shared/data is there.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 from whoosh import scoring
-from whoosh.codec import default_codec
 from whoosh.index import TOC
 from whoosh.query import Or, Term
 
@@ -29,6 +30,7 @@ from index.building import BulkWriter
 from index.bulk import FusedChains, SegmentBuilder
 from index.documents import Document, document_from_record
 from index.indexer import _fields
+from index.postings import segment_codec
 from index.progress import Progress
 from index.schema import build_schema
 
@@ -72,10 +74,10 @@ def real_documents(count: int = ARTICLES) -> list[dict]:
 
 
 def whoosh_built(folder: Path, documents: list[dict]) -> whoosh_index.Index:
-    """The reference: Whoosh's own writer, one process, one segment."""
+    """The reference: Whoosh's own writer (with Fahras's codec settings), one process, one segment."""
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), build_schema())
-    writer = ix.writer(limitmb=256, compound=False)
+    writer = ix.writer(limitmb=256, compound=False, codec=segment_codec())
     for fields in documents:
         writer.add_document(**fields)
     writer.commit()
@@ -92,11 +94,27 @@ def bulk_built(folder: Path, documents: list[dict], procs: int = 1) -> whoosh_in
     return whoosh_index.open_dir(str(folder))
 
 
+# Postings, and the term index that points into them: equal posting for posting, not byte for byte.
+POSTINGS_FILES = (".pst", ".trm")
+
+
 def segment_files(ix: whoosh_index.Index) -> dict[str, bytes]:
-    """Each file of a one-segment index by its extension (segment names are random)."""
+    """Each file of a one-segment index by its extension (segment names are random), but the postings'."""
     (segment,) = segments(ix)
     prefix = segment.segment_id()
-    return {name[len(prefix) :]: ix.storage.open_file(name).read() for name in segment.list_files(ix.storage)}
+    names = [name for name in segment.list_files(ix.storage) if not name.endswith(POSTINGS_FILES)]
+    assert len(names) == len(segment.list_files(ix.storage)) - len(POSTINGS_FILES)
+    return {name[len(prefix) :]: ix.storage.open_file(name).read() for name in names}
+
+
+def assert_same_term_statistics(expected: whoosh_index.Index, actual: whoosh_index.Index) -> None:
+    """Every term's statistics (what scoring and Whoosh's block skipping read), document numbers included."""
+    statistics = ("weight", "doc_frequency", "min_length", "max_length", "max_weight", "min_id", "max_id")
+    with expected.reader() as want, actual.reader() as got:
+        for fieldname, term in want.all_terms():
+            want_info, got_info = want.term_info(fieldname, term), got.term_info(fieldname, term)
+            for name in statistics:
+                assert getattr(got_info, name)() == getattr(want_info, name)(), (fieldname, term, name)
 
 
 def segments(ix: whoosh_index.Index) -> list:
@@ -153,11 +171,12 @@ def assert_same_scores(expected: whoosh_index.Index, actual: whoosh_index.Index,
             assert got_hits == want_hits, query
 
 
-def test_a_segment_is_whooshs_own_byte_for_byte_on_tricky_texts(tmp_path: Path) -> None:
+def test_a_segment_is_whooshs_own_on_tricky_texts(tmp_path: Path) -> None:
     documents = tricky_documents()
     expected = whoosh_built(tmp_path / "whoosh", documents)
     actual = bulk_built(tmp_path / "bulk", documents)
     assert segment_files(actual) == segment_files(expected)
+    assert_same_term_statistics(expected, actual)
     assert_same_documents(expected, actual)
     assert_same_scores(expected, actual)
 
@@ -173,7 +192,9 @@ def real_indexes(tmp_path_factory) -> tuple[whoosh_index.Index, list[dict], Path
 def test_a_segment_is_whooshs_own_on_real_articles(real_indexes) -> None:
     expected, documents, folder = real_indexes
     actual = bulk_built(folder / "bulk", documents)
-    assert segment_files(actual) == segment_files(expected)  # so every posting, length and score too
+    assert segment_files(actual) == segment_files(expected)  # stored fields, lengths, columns
+    assert_same_term_statistics(expected, actual)
+    assert_same_documents(expected, actual)
     assert_same_scores(expected, actual)
 
 
@@ -197,12 +218,16 @@ def chains_and_fused() -> tuple[tuple, FusedChains]:
     return chains, FusedChains(chains)
 
 
+def each_chains_own(chains, word: str) -> tuple[tuple[int, str], ...]:
+    return tuple((number, form) for number, chain in enumerate(chains) for form in chain.analyze(word))
+
+
 def test_fused_forms_are_each_chains_own_on_tricky_words() -> None:
     chains, fused = chains_and_fused()
     words = {text[s:e] for text in TRICKY_TEXTS for s, e in WordTokenizer.spans(text)}
     words |= {"ـabc", "ـــEnglish", "\u200cword", "ًabc", "a\u0640b", "ﷺ", "ﷲ"}
     for word in sorted(words):
-        assert fused.forms(word) == tuple(chain.analyze(word) for chain in chains), word
+        assert fused.placed_forms(word) == each_chains_own(chains, word), word
 
 
 @pytest.mark.shared_data
@@ -213,7 +238,7 @@ def test_fused_forms_are_each_chains_own_on_every_word_of_real_articles() -> Non
     }
     assert len(words) > 50_000
     for word in words:
-        assert fused.forms(word) == tuple(chain.analyze(word) for chain in chains), word
+        assert fused.placed_forms(word) == each_chains_own(chains, word), word
 
 
 @settings(max_examples=300, deadline=None)
@@ -222,12 +247,12 @@ def test_fused_forms_are_each_chains_own_on_any_word(text: str) -> None:
     chains, fused = chains_and_fused()
     for start, end in WordTokenizer.spans(text):
         word = text[start:end]
-        assert fused.forms(word) == tuple(chain.analyze(word) for chain in chains), word
+        assert fused.placed_forms(word) == each_chains_own(chains, word), word
 
 
 def test_the_builder_refuses_what_it_would_not_write_as_whoosh_does(tmp_path: Path) -> None:
     ix = whoosh_index.create_in(str(tmp_path), build_schema())
-    segment = default_codec().new_segment(ix.storage, ix.indexname)
+    segment = segment_codec().new_segment(ix.storage, ix.indexname)
     builder = SegmentBuilder(ix.storage, ix.schema, segment)
     with pytest.raises(ValueError, match="boosts"):
         builder.add_document({"id": "a", "_boost": 2.0})
