@@ -43,11 +43,12 @@ from whoosh.util.numeric import length_to_byte
 BLOCK_LIMIT, COMPRESSION, INLINE_LIMIT = 128, 1, 1
 # Shorter pickles are stored as they are: compressed, they come out no smaller.
 MIN_COMPRESSED_BYTES = 80
+_SETTINGS = {"blocklimit": BLOCK_LIMIT, "compression": COMPRESSION, "inlinelimit": INLINE_LIMIT}
 
 
 def segment_codec() -> W3Codec:
     """The codec every segment of a Fahras index is written with (and names): Whoosh's, at zlib level 1."""
-    return W3Codec(blocklimit=BLOCK_LIMIT, compression=COMPRESSION, inlinelimit=INLINE_LIMIT)
+    return W3Codec(**_SETTINGS)
 
 
 class BlockCodec(W3Codec):
@@ -58,7 +59,7 @@ class BlockCodec(W3Codec):
     """
 
     def __init__(self) -> None:
-        super().__init__(blocklimit=BLOCK_LIMIT, compression=COMPRESSION, inlinelimit=INLINE_LIMIT)
+        super().__init__(**_SETTINGS)
         self.postings: BlockPostingsWriter | None = None
 
     def postings_writer(self, dbfile, byteids=False) -> BlockPostingsWriter:
