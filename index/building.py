@@ -21,11 +21,9 @@ writes them as follows:
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from whoosh.codec.base import Segment
-from whoosh.fields import Schema
 from whoosh.index import Index
 from whoosh.reading import SegmentReader
 from whoosh.writing import IndexWriter
@@ -65,6 +63,7 @@ class BulkWriter:
         procs: int,
         progress: Progress,
         expected_docs: int | None = None,
+        expected_chars: int | None = None,
         max_docs: int = SEGMENT_MAX_DOCS,
         max_chars: int = SEGMENT_MAX_CHARS,
     ) -> None:
@@ -73,10 +72,14 @@ class BulkWriter:
         self.codec = segment_codec()
         self.progress = progress
         # Known in advance (a rebuild counts first), the documents are dealt
-        # evenly: one segment per worker when they fit.
-        even_share = -(-expected_docs // procs) if expected_docs else max_docs
-        self.chunk_docs = max(1, min(max_docs, even_share))
-        self.max_chars = max_chars
+        # evenly, one segment per worker when they fit: by their text when its
+        # size is known (a worker's time goes with the text it analyses, and the
+        # first half of an archive can hold a quarter more text than the second).
+        if expected_chars:
+            self.chunk_docs, self.chunk_chars = max_docs, min(max_chars, max(1, -(-expected_chars // procs)))
+        else:
+            even_share = -(-expected_docs // procs) if expected_docs else max_docs
+            self.chunk_docs, self.chunk_chars = max(1, min(max_docs, even_share)), max_chars
         self.added = 0
         self._chunk: list[dict] = []
         self._chunk_chars = 0
@@ -87,9 +90,17 @@ class BulkWriter:
         self._shown_docs = 0
         self._committing = False
         self._whoosh: IndexWriter | None = None
-        self._pool = (
-            WorkerPool(procs, self._build_chunk, counters=3, on_wait=self._show) if procs > 1 else None
-        )
+        self._pool = None
+        if procs > 1:
+            self._pool = WorkerPool(
+                procs, self._build_chunk, counters=3, on_wait=self._show, on_start=self._load_analysers
+            )
+            if expected_docs:  # every worker will have a chunk: each loads its analysers while this one reads
+                try:
+                    self._pool.start()
+                except BaseException:
+                    self._pool.close(kill=True)
+                    raise
 
     def __enter__(self) -> BulkWriter:
         return self
@@ -102,9 +113,9 @@ class BulkWriter:
 
     def add_document(self, **fields) -> None:
         self._chunk.append(fields)
-        self._chunk_chars += sum(len(value) for value in fields.values() if isinstance(value, str))
+        self._chunk_chars += text_chars(fields)
         self.added += 1
-        if len(self._chunk) >= self.chunk_docs or self._chunk_chars >= self.max_chars:
+        if len(self._chunk) >= self.chunk_docs or self._chunk_chars >= self.chunk_chars:
             self._dispatch()
 
     def update_document(self, **fields) -> None:
@@ -171,9 +182,19 @@ class BulkWriter:
             self._segments[number] = self._build(segment, documents, self._here, self._show)
             self._built.add(number)
         else:
-            if not self._pool.started:
-                _load_analysers(self.schema)
             self._collect(self._pool.submit(number, (segment, documents)))
+
+    def _load_analysers(self) -> None:
+        """Run every field's analyser once (a worker's start, while the parent reads its chunk).
+
+        The analysers import NLTK's stemmers on first use, up to a second of
+        imports, which would otherwise delay the worker's first document.
+        """
+        for _name, field_type in self.schema.items():
+            analyser = getattr(field_type, "analyzer", None)  # stored-only fields have none
+            if analyser is not None:
+                for _token in analyser("كتاب book"):
+                    pass
 
     def _build_chunk(self, task: tuple[Segment, list[dict]], counters: Counters) -> Segment:
         """A worker's task: one chunk into one segment (runs in the worker process)."""
@@ -186,9 +207,7 @@ class BulkWriter:
             for index, value in enumerate(counts):
                 counters.set(index, value)
 
-        built = self._build(segment, documents, counts, report)
-        gc.collect()  # a worker runs without the cyclic collector; a chunk's leftovers go here
-        return built
+        return self._build(segment, documents, counts, report)
 
     def _build(self, segment: Segment, documents: list[dict], counts: list[int], report) -> Segment:
         """Build one segment, keeping ``counts`` (documents, terms, terms written) up to date."""
@@ -246,18 +265,9 @@ class BulkWriter:
             self.progress.reach(counts[_TERMS_WRITTEN], counts[_TERMS])
 
 
-def _load_analysers(schema: Schema) -> None:
-    """Run every field's analyser once here, before the workers are forked.
-
-    The analysers import NLTK's stemmers on first use, about a second of
-    imports; done before the fork, every worker shares them instead of
-    importing them again.
-    """
-    for _name, field_type in schema.items():
-        analyser = getattr(field_type, "analyzer", None)  # stored-only fields have none
-        if analyser is not None:
-            for _token in analyser("كتاب book"):
-                pass
+def text_chars(fields: Mapping[str, object]) -> int:
+    """The characters of text in a document's fields: what chunks are measured and bounded by."""
+    return sum(len(value) for value in fields.values() if isinstance(value, str))
 
 
 def merge_small_segments(writer: IndexWriter, segments: list) -> list:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from .building import BulkWriter, merge_small_segments
+from .building import BulkWriter, merge_small_segments, text_chars
 from .check import check_index
 from .documents import Collection, Document, FileReader, Skipped, SourceFile, find_files, is_inside
 from .progress import COUNTING, Progress
@@ -255,16 +255,20 @@ def _check_root(root: Path) -> None:
         raise IndexingError(f"{root} does not exist")
 
 
-def _count_documents(root: Path, collection: Collection, progress: Progress) -> int:
-    """How many documents a folder holds (one fast reading pass): the build's total, and its chunks."""
+def _count_documents(root: Path, collection: Collection, schema, progress: Progress) -> tuple[int, int]:
+    """How many documents a folder holds, and their characters of text (one fast reading pass).
+
+    The count is the build's total; the characters decide its chunks.
+    """
     progress.phase(COUNTING)
-    count = 0
+    count = chars = 0
     for item in iter_documents(root, collection):
         if isinstance(item, Document):
             count += 1
+            chars += text_chars(_fields(item, schema))
             progress.advance()
     progress.total_documents = count
-    return count
+    return count, chars
 
 
 def _build_generation(
@@ -280,8 +284,10 @@ def _build_generation(
         ix = whoosh_index.create_in(str(folder), build_schema(analysis))
         progress = Progress(show_progress)
         collection = Collection.of(root.resolve())
-        expected = _count_documents(root, collection, progress)
-        with BulkWriter(ix, procs=_procs_for(root), progress=progress, expected_docs=expected) as writer:
+        expected, chars = _count_documents(root, collection, ix.schema, progress)
+        with BulkWriter(
+            ix, procs=_procs_for(root), progress=progress, expected_docs=expected, expected_chars=chars
+        ) as writer:
             report = _FolderPass(ix, {}, root, lambda: writer, progress, collection).run()
         report.total_docs = _count(ix)
         if report.total_docs != report.added:

@@ -37,13 +37,21 @@ from whoosh.formats import Format
 from whoosh.system import pack_int
 from whoosh.util.numeric import length_to_byte
 
-# Postings per block and an inline limit that inlines no posting list: Whoosh 3's defaults.
-# zlib level 1 rather than Whoosh's 3: a build spends a tenth of its time compressing
-# blocks, level 1 about half as long, for an index 1% larger (reading is as fast).
-BLOCK_LIMIT, COMPRESSION, INLINE_LIMIT = 128, 1, 1
+# Postings per block: Whoosh 3's default. zlib level 1 rather than Whoosh's 3: a build
+# spends a tenth of its time compressing blocks, level 1 about half as long, for an
+# index 1% larger (reading is as fast). Whoosh's writer inlines no posting list (at
+# its default limit of 1; above it, it calls a ``set_inline`` that W3TermInfo lacks).
+BLOCK_LIMIT, COMPRESSION = 128, 1
+_SETTINGS = {"blocklimit": BLOCK_LIMIT, "compression": COMPRESSION, "inlinelimit": 1}
 # Shorter pickles are stored as they are: compressed, they come out no smaller.
 MIN_COMPRESSED_BYTES = 80
-_SETTINGS = {"blocklimit": BLOCK_LIMIT, "compression": COMPRESSION, "inlinelimit": INLINE_LIMIT}
+# The block writer keeps posting lists this short in the term index itself, as
+# Whoosh's format provides (``W3TermInfo.set_inlined``, read back by its reader):
+# half the terms of a segment are in one document only, and a posting list of
+# their own cost each of them a block header and two pickles more. Not for a
+# format without values (ids): Whoosh's reader gives an inlined posting of one
+# the value "", which its writer refuses when it merges the segment.
+INLINE_LIMIT = 2
 
 
 def segment_codec() -> W3Codec:
@@ -95,12 +103,15 @@ class BlockPostingsWriter(PostingsWriter):
 
         For a format whose values have a fixed size, ``values`` may be them all in one string.
         """
-        if not docnums:  # Whoosh's inline limit of 1 inlines only empty lists: none is ever written
+        if not docnums:
             raise ValueError("a term needs a posting")
+        fixed_size = self._format.fixed_value_size()
+        if len(docnums) < INLINE_LIMIT and fixed_size != 0:
+            self._terminfo = _inlined(docnums, weights, values, lengths, fixed_size)
+            return
         postfile = self._postfile
         postfile.write(WHOOSH3_HEADER_MAGIC)
         written = len(WHOOSH3_HEADER_MAGIC)
-        fixed_size = self._format.fixed_value_size()
         joined = isinstance(values, bytes)
         total_weight, minlength, maxlength, maxweight = 0, None, 0, 0
         for start in range(0, len(docnums), BLOCK_LIMIT):
@@ -145,6 +156,31 @@ class BlockPostingsWriter(PostingsWriter):
         if terminfo is None:
             raise ValueError("finish_postings before add_postings")
         return terminfo
+
+
+def _inlined(
+    docnums: Sequence[int],
+    weights: Sequence[float],
+    values: Sequence[bytes] | bytes,
+    lengths: Sequence[int],
+    fixed_size: int | None,
+) -> W3TermInfo:
+    """The term info of a short posting list kept in the term index, as Whoosh's writer inlines it."""
+    stored_weights = array("f", weights)
+    if isinstance(values, bytes):
+        values = [values[at : at + fixed_size] for at in range(0, len(values), fixed_size)]
+    present = [length for length in lengths if length]
+    terminfo = W3TermInfo(
+        sum(stored_weights),
+        len(docnums),
+        min(present) if present else None,
+        max(present, default=0),
+        max(0, max(weights)),
+        docnums[0],
+        docnums[-1],
+    )
+    terminfo.set_inlined(docnums, stored_weights, [value for value in values if value])
+    return terminfo
 
 
 def _delta_encoded(ids: Sequence[int]) -> tuple[int, ...]:

@@ -80,7 +80,10 @@ class WorkerPool:
     """Up to ``procs`` forked processes, each calling ``handle(task, counters)`` for the tasks it is given.
 
     Workers are forked when the first task that needs one is submitted, so
-    a build that never fills a chunk starts none. ``on_wait`` is called
+    a build that never fills a chunk starts none, or all at once by
+    :meth:`start` when they will be needed. Each calls ``on_start`` once
+    forked, before its first task: what every task needs is loaded there
+    while the parent is still preparing the tasks. ``on_wait`` is called
     every ``poll_seconds`` while the parent waits for a worker (to show
     progress). Use as a context manager: leaving it (normally, on an error
     or on an interruption) ends every worker.
@@ -93,9 +96,11 @@ class WorkerPool:
         counters: int = 1,
         on_wait: Callable[[], None] = lambda: None,
         poll_seconds: float = 0.2,
+        on_start: Callable[[], None] = lambda: None,
     ) -> None:
         self.procs = procs
         self.handle = handle
+        self.on_start = on_start
         self.counters = Counters(procs, counters)
         self.on_wait = on_wait
         self.poll_seconds = poll_seconds
@@ -106,6 +111,11 @@ class WorkerPool:
 
     def __exit__(self, kind, error, traceback) -> None:
         self.close(kill=error is not None)
+
+    def start(self) -> None:
+        """Fork every worker now, so that each has started before its first task arrives."""
+        while len(self._workers) < self.procs:
+            self._fork(len(self._workers))
 
     @property
     def started(self) -> bool:
@@ -197,7 +207,7 @@ class WorkerPool:
                 try:
                     parent_end.close()
                     self.counters.slot = slot
-                    status = _serve(child_end, parent, self.handle, self.counters, held)
+                    status = _serve(child_end, parent, self, held)
                 finally:
                     os._exit(status)
             child_end.close()
@@ -220,18 +230,25 @@ class WorkerPool:
         return WorkerFailed(f"a worker process (pid {worker.pid}) {cause}; the index was not changed")
 
 
-def _serve(
-    connection: Connection, parent: int, handle: Callable, counters: Counters, mask: set[signal.Signals]
-) -> int:
-    """A worker's life: tasks in, results out, until told to stop or the parent is gone."""
+def _serve(connection: Connection, parent: int, pool: WorkerPool, mask: set[signal.Signals]) -> int:
+    """A worker's life: tasks in, results out, until told to stop or the parent is gone.
+
+    An error in ``on_start`` is the answer to the first task, like an error in the task.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the whole group; the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # the signals held while forking, let through
     die_with_parent(parent)
-    # A worker's objects live until it exits: the cyclic collector would only
-    # spend time walking them (and copy the parent's pages doing so).
+    # A task's objects live until it ends: the cyclic collector would only
+    # spend time walking them (and copy the parent's pages doing so). They are
+    # collected when the next task arrives, not before the result is sent.
     gc.freeze()
     gc.disable()
+    startup_error = None
+    try:
+        pool.on_start()
+    except Exception as error:
+        startup_error = error
     while True:
         try:
             order, task = connection.recv()
@@ -239,12 +256,16 @@ def _serve(
             return 1  # the parent is gone
         if order == "stop":
             return 0
+        gc.collect()  # the previous task's leftovers (a worker's last task's go with the process)
         try:
-            result = handle(task, counters)
+            if startup_error is not None:
+                raise startup_error
+            result = pool.handle(task, pool.counters)
         except BaseException as error:
             connection.send(("failed", one_line(error)))
             return 1
         connection.send(("done", result))
+        del task, result
 
 
 def one_line(error: BaseException) -> str:

@@ -48,6 +48,18 @@ def test_a_rebuild_deals_one_segment_per_worker_in_input_order(home: IndexHome, 
         assert [reader.stored_fields(d)["id"] for d in reader.all_doc_ids()] == [f"d{i}" for i in range(2400)]
 
 
+def test_a_rebuild_deals_the_text_evenly_between_workers(home: IndexHome, tmp_path: Path) -> None:
+    # The first thousand documents hold four times the text of the last thousand.
+    lines = [f'{{"id": "d{i}", "text": "{"word " * (800 if i < 1000 else 200)}{i}"}}' for i in range(2000)]
+    folder = write_corpus(tmp_path / "c", {"feed.jsonl": "\n".join(lines)})
+    rebuild_index(home, folder, show_progress=False)
+    with home.open().reader() as reader:
+        sizes = [segment.doc_count_all() for segment, _offset in reader.leaf_readers()]
+        texts = [segment.field_length("body") for segment, _offset in reader.leaf_readers()]
+    assert len(sizes) == 2 and sizes[0] < 1000 < sizes[1]  # not 1,000 documents each
+    assert abs(texts[0] - texts[1]) < 0.01 * sum(texts)
+
+
 def test_a_chunk_is_bounded_by_documents_and_characters(home: IndexHome, corpus: Path) -> None:
     rebuild_index(home, corpus, show_progress=False)
     ix = home.open()

@@ -52,6 +52,37 @@ def test_an_error_in_a_worker_comes_back_as_one_line(capfd) -> None:
     assert pool.busy == 0 and not pool.started  # ended and reaped
 
 
+LOADED: list[int] = []
+
+
+def load() -> None:
+    LOADED.append(os.getpid())
+
+
+def loaded_in_this_process(task, counters: Counters) -> bool:
+    return [os.getpid()] == LOADED
+
+
+def test_started_workers_load_what_tasks_need_before_their_first_task() -> None:
+    with WorkerPool(2, loaded_in_this_process, on_start=load) as pool:
+        pool.start()
+        assert pool.started and len(pool._workers) == 2  # forked before any task
+        done = pool.submit("a", None) + pool.submit("b", None) + pool.drain()
+    assert sorted(done) == [("a", True), ("b", True)] and LOADED == []  # loaded in the workers only
+
+
+def test_an_error_while_a_worker_starts_is_its_first_tasks_failure() -> None:
+    def broken() -> None:
+        raise ImportError("No module named 'nltk'")
+
+    with (
+        pytest.raises(WorkerFailed, match="No module named 'nltk'"),
+        WorkerPool(1, square, on_start=broken) as pool,
+    ):
+        pool.submit(1, 3)
+        pool.drain()
+
+
 def test_a_killed_worker_is_noticed_at_once() -> None:
     pool = WorkerPool(1, sleep_forever)
     with pytest.raises(WorkerFailed, match=r"was killed by SIGKILL \(out of memory\?\)"), pool:
