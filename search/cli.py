@@ -76,7 +76,11 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    engine = SearchEngine(_home(args))
+    home = _home(args)
+    found = check_index(home)  # damage says so whatever the query reads (its terms may be intact)
+    if found.error:
+        raise found.error
+    engine = SearchEngine(home)
     filters = Filters(lang=args.lang, source=args.source, date_from=args.date_from, date_to=args.date_to)
     results = engine.search(
         args.query, page=args.page, size=args.limit, filters=filters, sort=args.sort, suggest=True,

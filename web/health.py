@@ -63,11 +63,24 @@ class IndexHealth:
         self._diagnosed: dict[tuple, StoreError | None] = {}
 
     def guard(self) -> None:
-        """Raise IndexDamaged if a file this process has mapped was truncated (before each request)."""
+        """Raise IndexDamaged before a request to a damaged index.
+
+        Damaged: a file this process has mapped was truncated (looked at before
+        each request), or the index failed its opening check (once per index
+        version). A request whose own terms happen to be intact (a word of one
+        document keeps its posting in the term index) is refused all the same:
+        the index says it is damaged in one voice.
+        """
         live = self.home.live_target()
         shrunken = shrunken_files(live)
         if shrunken:
             raise self._logged(self.home.damaged(f"{shrunken[0]} was truncated while the server had it open"))
+        try:
+            found = self._opened_check()
+        except NoIndex:
+            return  # the pages explain a missing index
+        if found.error:
+            raise self._logged(found.error)
 
     def check(self) -> IndexCheck:
         """The index's state (raises its error): file sizes every time, the rest once per generation."""
