@@ -117,13 +117,8 @@ class BlockPostingsWriter(PostingsWriter):
         for start in range(0, len(docnums), BLOCK_LIMIT):
             end = start + BLOCK_LIMIT
             ids = docnums[start:end]
-            block_weights = weights[start:end]
-            stored_weights = array("f", block_weights)  # Whoosh keeps weights as 32-bit floats
+            stored_weights, low, high, heaviest = _statistics(weights[start:end], lengths[start:end])
             total_weight += sum(stored_weights)
-            block_lengths = [length for length in lengths[start:end] if length]
-            low = min(block_lengths) if block_lengths else None
-            high = max(block_lengths, default=0)
-            heaviest = max(0, max(block_weights))
             minlength = low if minlength is None else min(minlength, low)
             maxlength, maxweight = max(maxlength, high), max(maxweight, heaviest)
             block_values = values[start * fixed_size : end * fixed_size] if joined else values[start:end]
@@ -166,21 +161,20 @@ def _inlined(
     fixed_size: int | None,
 ) -> W3TermInfo:
     """The term info of a short posting list kept in the term index, as Whoosh's writer inlines it."""
-    stored_weights = array("f", weights)
+    stored_weights, low, high, heaviest = _statistics(weights, lengths)
     if isinstance(values, bytes):
         values = [values[at : at + fixed_size] for at in range(0, len(values), fixed_size)]
-    present = [length for length in lengths if length]
-    terminfo = W3TermInfo(
-        sum(stored_weights),
-        len(docnums),
-        min(present) if present else None,
-        max(present, default=0),
-        max(0, max(weights)),
-        docnums[0],
-        docnums[-1],
-    )
+    terminfo = W3TermInfo(sum(stored_weights), len(docnums), low, high, heaviest, docnums[0], docnums[-1])
     terminfo.set_inlined(docnums, stored_weights, [value for value in values if value])
     return terminfo
+
+
+def _statistics(weights: Sequence[float], lengths: Sequence[int]) -> tuple[array, int | None, int, float]:
+    """A block's weights as Whoosh stores them (32-bit floats), its shortest and longest
+    field lengths (documents of length 0 left out, as Whoosh does) and its largest weight."""
+    present = [length for length in lengths if length]
+    low = min(present) if present else None
+    return array("f", weights), low, max(present, default=0), max(0, max(weights))
 
 
 def _delta_encoded(ids: Sequence[int]) -> tuple[int, ...]:
