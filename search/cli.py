@@ -25,7 +25,7 @@ from datetime import date, datetime, time
 from importlib import metadata
 from pathlib import Path
 
-from index.check import check_index, outdated
+from index.check import check_index
 from index.indexer import rebuild_index, update_index
 from index.store import IndexHome, NoIndex, StoreError, default_home
 
@@ -86,9 +86,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         args.query, page=args.page, size=args.limit, filters=filters, sort=args.sort, suggest=True,
         correct=not args.verbatim,
     )  # fmt: skip
-    warning = outdated(engine.home, engine.home.open())
-    if warning:
-        print(f"fahras search: warning: {warning}", file=sys.stderr)
+    if found.warning:
+        print(f"fahras search: warning: {found.warning}", file=sys.stderr)
     if args.json:
         data = results.to_dict()
         for key in ("page", "size", "facets"):
