@@ -55,6 +55,16 @@ def start(*args: str, code: str = "") -> subprocess.Popen:
     )  # fmt: skip
 
 
+# For the tests that signal a build in progress: the workers' chunks never
+# finish, so the build cannot complete before the signal lands, however slowly
+# the test runs (a fast build could otherwise finish first and exit 0).
+STALLED_WORKERS = """
+import time
+from index.building import BulkWriter
+BulkWriter._build_chunk = lambda self, task, counters: time.sleep(600)
+"""
+
+
 def wait_for_workers(process: subprocess.Popen, count: int = 2) -> list[int]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
@@ -96,7 +106,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_a_killed_worker_fails_the_build_and_the_old_index_serves(built: IndexHome, folder: Path) -> None:
-    process = start("rebuild", "--quiet", "--index", str(built.path), str(folder))
+    process = start("rebuild", "--quiet", "--index", str(built.path), str(folder), code=STALLED_WORKERS)
     workers = wait_for_workers(process)
     os.kill(workers[0], signal.SIGKILL)  # as the out-of-memory killer would
     out, err = process.communicate(timeout=120)
@@ -111,7 +121,7 @@ def test_a_killed_worker_fails_the_build_and_the_old_index_serves(built: IndexHo
 def test_killing_the_parent_leaves_no_worker_and_no_lock(
     built: IndexHome, folder: Path, corpus: Path, signum
 ) -> None:
-    process = start("rebuild", "--quiet", "--index", str(built.path), str(folder))
+    process = start("rebuild", "--quiet", "--index", str(built.path), str(folder), code=STALLED_WORKERS)
     workers = wait_for_workers(process)
     os.kill(process.pid, signum)  # the parent alone, not its group
     _, err = process.communicate(timeout=120)
@@ -128,7 +138,7 @@ def test_killing_the_parent_leaves_no_worker_and_no_lock(
 
 
 def test_ctrl_c_ends_the_build_cleanly_with_one_line(built: IndexHome, folder: Path) -> None:
-    process = start("rebuild", "--index", str(built.path), str(folder))
+    process = start("rebuild", "--index", str(built.path), str(folder), code=STALLED_WORKERS)
     workers = wait_for_workers(process)
     os.killpg(process.pid, signal.SIGINT)  # a terminal sends ^C to the whole group
     _, err = process.communicate(timeout=120)
