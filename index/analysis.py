@@ -81,7 +81,33 @@ _TATWEEL = araby.TATWEEL
 # joiner (U+2060) and the zero-width no-break space (U+FEFF, a stray BOM):
 # they may sit inside a word and must neither split nor change it.
 _FORMAT_CHARS = "\u200c\u200d\u200e\u200f\u061c\u00ad\u2060\ufeff"
-_WORD_PATTERN = rf"(?:[^\W_]|[{_MARKS}{_TATWEEL}{_FORMAT_CHARS}])+(?:['’][^\W_]+)*"
+# The Unicode blocks of the Arabic script: Arabic, Arabic Supplement, Extended-A,
+# Presentation Forms-A and -B (in script_of's terms, ARABIC).
+_ARABIC_BLOCKS = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+
+
+def _char_class(codes: Iterable[int]) -> str:
+    """The body of a regex character class holding exactly ``codes``, as ranges."""
+    ranges: list[list[int]] = []
+    for code in sorted(codes):
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(
+        re.escape(chr(low)) + (f"-{re.escape(chr(high))}" if high > low else "") for low, high in ranges
+    )
+
+
+_ARABIC_CODES = frozenset(code for low, high in _ARABIC_BLOCKS for code in range(low, high + 1))
+_ARABIC_LETTERS = _char_class(code for code in _ARABIC_CODES if chr(code).isalpha())
+# A word is a run of one script: Arabic letters (with their marks and tatweel),
+# or other letters and digits. Where Arabic letters meet digits or Latin
+# letters without a space (أبولو11، 2019م، بالـiPhone) they are two words, as a
+# reader sees them; Latin letters and digits stay together (G20, mp3).
+_ARABIC_UNIT = f"[{_ARABIC_LETTERS}{_MARKS}{_TATWEEL}{_FORMAT_CHARS}]"
+_OTHER_UNIT = f"(?:[^\\W_{_ARABIC_LETTERS}]|[{_FORMAT_CHARS}])"
+_WORD_PATTERN = rf"{_ARABIC_UNIT}+(?:['’]{_ARABIC_UNIT}+)*|{_OTHER_UNIT}+(?:['’]{_OTHER_UNIT}+)*"
 
 
 def script_of(word: str) -> str:
@@ -102,15 +128,7 @@ def script_of(word: str) -> str:
 
 
 def _is_arabic(code: int) -> bool:
-    # Arabic, Arabic Supplement, Extended-A, Presentation Forms-A and -B (comparisons
-    # written out: this runs for every new word of a build)
-    return (
-        0x0600 <= code <= 0x06FF
-        or 0x0750 <= code <= 0x077F
-        or 0x08A0 <= code <= 0x08FF
-        or 0xFB50 <= code <= 0xFDFF
-        or 0xFE70 <= code <= 0xFEFF
-    )
+    return code in _ARABIC_CODES  # a set lookup: this runs for every new word of a build
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

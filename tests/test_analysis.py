@@ -199,6 +199,16 @@ def test_tokenizer_splits_underscores_and_keeps_apostrophes() -> None:
     assert tokens == ["Super", "Bowl", "50", "Tesla's"]
 
 
+def test_arabic_letters_glued_to_digits_or_latin_letters_are_separate_words() -> None:
+    tokens = [t.text for t in WordTokenizer()("أبولو11 عام 2019م و٢٠٢٠م بالـiPhone قمة G20 mp3")]
+    assert tokens == [
+        "أبولو", "11", "عام", "2019", "م", "و", "٢٠٢٠", "م", "بالـ", "iPhone", "قمة", "G20", "mp3",
+    ]  # fmt: skip
+    analyzer = stemmed_analyzer()
+    assert words(analyzer, "مهمة أبولو11")[-2:] == words(analyzer, "أبولو 11")
+    assert "2019" in words(analyzer, "في عام 2019م")
+
+
 def test_script_detection() -> None:
     assert script_of("كتاب") == "arabic"
     assert script_of("book") == "latin"
