@@ -8,6 +8,9 @@ writes them as follows:
   documents and of characters of text (so a worker's memory is bounded
   too); each chunk becomes one segment, built by :class:`SegmentBuilder`
   in a forked worker process (or in this process, when the build is small);
+- a worker starts on its chunk with the chunk's first documents: the rest
+  follow in batches as they are read, so the first worker builds while
+  this process reads the next chunk, instead of waiting for all of its own;
 - deletions, the merge policy and the commit go through Whoosh's own
   ``SegmentWriter``: it takes Whoosh's lock, merges what the policy asks
   for, and writes one table of contents listing the old segments and then
@@ -21,7 +24,8 @@ writes them as follows:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import chain
 
 from whoosh.codec.base import Segment
 from whoosh.index import Index
@@ -44,6 +48,8 @@ MAX_SMALL_SEGMENTS = 3
 # A last chunk this small is built in this process when no worker was started
 # (the few documents of most incremental runs): forking would cost more.
 IN_PROCESS_MAX_DOCS = 2_000
+# Documents are handed to a chunk's worker in batches of this many.
+BATCH_DOCS = 200
 # How often (in documents, and in terms) a segment being built reports progress.
 REPORT_EVERY = 200
 
@@ -81,8 +87,10 @@ class BulkWriter:
             even_share = -(-expected_docs // procs) if expected_docs else max_docs
             self.chunk_docs, self.chunk_chars = max(1, min(max_docs, even_share)), max_chars
         self.added = 0
-        self._chunk: list[dict] = []
+        self._pending: list[dict] = []  # documents of the open chunk not yet handed to its worker
+        self._chunk_docs = 0  # documents and characters of the open chunk
         self._chunk_chars = 0
+        self._streaming: int | None = None  # the open chunk's number, once a worker has it
         self._segments: list[Segment] = []  # in chunk order
         self._built: set[int] = set()  # chunk numbers whose segment is finished
         self._here = [0, 0, 0]  # progress counters of segments built in this process
@@ -93,8 +101,9 @@ class BulkWriter:
         self._pool = None
         if procs > 1:
             self._pool = WorkerPool(
-                procs, self._build_chunk, counters=3, on_wait=self._show, on_start=self._load_analysers
-            )
+                procs, self._build_chunk, counters=3, on_wait=self._show, on_start=self._load_analysers,
+                spool_dir=getattr(ix.storage, "folder", None),
+            )  # fmt: skip
             if expected_docs:  # every worker will have a chunk: each loads its analysers while this one reads
                 try:
                     self._pool.start()
@@ -112,11 +121,14 @@ class BulkWriter:
     # ------------------------------------------------------------ IndexWriter's methods
 
     def add_document(self, **fields) -> None:
-        self._chunk.append(fields)
+        self._pending.append(fields)
+        self._chunk_docs += 1
         self._chunk_chars += text_chars(fields)
         self.added += 1
-        if len(self._chunk) >= self.chunk_docs or self._chunk_chars >= self.chunk_chars:
-            self._dispatch()
+        if self._chunk_docs >= self.chunk_docs or self._chunk_chars >= self.chunk_chars:
+            self._end_chunk()
+        elif self._pool is not None and len(self._pending) >= self._batch_docs():
+            self._hand_over()
 
     def update_document(self, **fields) -> None:
         """Replace the documents sharing a unique field's value (as Whoosh's writer does)."""
@@ -133,8 +145,8 @@ class BulkWriter:
         policy = mergetype or merge_small_segments
         self._committing = True
         try:
-            if self._chunk:
-                self._dispatch(last=True)
+            if self._chunk_docs:
+                self._end_chunk(last=True)
             if self._pool is not None:
                 self._collect(self._pool.drain())
             new = self._finished_segments()
@@ -173,16 +185,37 @@ class BulkWriter:
 
     # ------------------------------------------------------------ chunks
 
-    def _dispatch(self, last: bool = False) -> None:
-        documents, self._chunk, self._chunk_chars = self._chunk, [], 0
-        number = len(self._segments)
-        segment = self.codec.new_segment(self.ix.storage, self.ix.indexname)
-        self._segments.append(segment)
-        if self._pool is None or (last and not self._pool.started and len(documents) <= IN_PROCESS_MAX_DOCS):
-            self._segments[number] = self._build(segment, documents, self._here, self._show)
+    def _batch_docs(self) -> int:
+        """Pending documents that make a batch: once workers run, a batch; before, more than fit in-process."""
+        return BATCH_DOCS if self._streaming is not None or self._pool.started else IN_PROCESS_MAX_DOCS + 1
+
+    def _hand_over(self) -> None:
+        """Hand the pending documents to the open chunk's worker, giving the chunk to one first."""
+        if self._streaming is None:
+            self._streaming = self._new_segment()
+            self._collect(self._pool.begin(self._streaming, self._segments[self._streaming]))
+        if self._pending:
+            self._pool.send(self._streaming, self._pending)
+            self._pending = []
+
+    def _end_chunk(self, last: bool = False) -> None:
+        """Close the open chunk: its worker gets the rest, or a small last one is built here."""
+        in_process = self._pool is None or (last and not self._pool.started)
+        if self._streaming is None and in_process:
+            number = self._new_segment()
+            self._segments[number] = self._build(
+                self._segments[number], self._pending, self._here, self._show
+            )
             self._built.add(number)
         else:
-            self._collect(self._pool.submit(number, (segment, documents)))
+            self._hand_over()
+            self._pool.end(self._streaming)
+            self._streaming = None
+        self._pending, self._chunk_docs, self._chunk_chars = [], 0, 0
+
+    def _new_segment(self) -> int:
+        self._segments.append(self.codec.new_segment(self.ix.storage, self.ix.indexname))
+        return len(self._segments) - 1
 
     def _load_analysers(self) -> None:
         """Run every field's analyser once (a worker's start, while the parent reads its chunk).
@@ -196,9 +229,9 @@ class BulkWriter:
                 for _token in analyser("كتاب book"):
                     pass
 
-    def _build_chunk(self, task: tuple[Segment, list[dict]], counters: Counters) -> Segment:
-        """A worker's task: one chunk into one segment (runs in the worker process)."""
-        segment, documents = task
+    def _build_chunk(self, segment: Segment, batches: Iterator[list[dict]], counters: Counters) -> Segment:
+        """A worker's task: one chunk, arriving in batches, into one segment (runs in the worker process)."""
+        documents = chain.from_iterable(batches)
         if self._worker_counts is None:  # this worker's first chunk
             self._worker_counts = [0, 0, 0]
         counts = self._worker_counts
@@ -209,7 +242,7 @@ class BulkWriter:
 
         return self._build(segment, documents, counts, report)
 
-    def _build(self, segment: Segment, documents: list[dict], counts: list[int], report) -> Segment:
+    def _build(self, segment: Segment, documents: Iterable[dict], counts: list[int], report) -> Segment:
         """Build one segment, keeping ``counts`` (documents, terms, terms written) up to date."""
         builder = SegmentBuilder(self.ix.storage, self.schema, segment)
         for number, fields in enumerate(documents, 1):

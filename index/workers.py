@@ -7,6 +7,11 @@ back their results. What the parent can count on:
   noticed at once, through its pipe, and fails the build with one line
   that says how it died; a result never goes missing silently;
 - a worker that fails sends its error as one line, without a traceback;
+- a task can be streamed: the worker starts on it at once and its parts
+  follow as the parent produces them, written to the worker's spool file
+  (an unnamed temporary file, gone with the last process that has it open)
+  and announced over the pipe, so the parent never waits for a busy worker
+  to read them;
 - a worker never outlives the parent: on Linux the kernel kills it when the
   parent dies (``PR_SET_PDEATHSIG``), elsewhere it watches its parent and
   exits when it is gone; it ignores SIGINT, which the parent handles for
@@ -23,14 +28,17 @@ import ctypes
 import gc
 import mmap
 import os
+import pickle
 import signal
 import struct
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, Pipe, wait
+from typing import BinaryIO
 
 from .store import StoreError
 
@@ -73,13 +81,18 @@ class Counters:
 class _Worker:
     pid: int
     connection: Connection
+    spool: BinaryIO  # the parts of its task, written by the parent
     task: object = None  # the key of the task it is working on, None when idle
+    spooled: int = 0  # bytes of its task's parts written to the spool
 
 
 class WorkerPool:
-    """Up to ``procs`` forked processes, each calling ``handle(task, counters)`` for the tasks it is given.
+    """Up to ``procs`` forked processes, each calling ``handle(task, parts, counters)`` for the tasks it is given.
 
-    Workers are forked when the first task that needs one is submitted, so
+    A task is given with :meth:`begin`, its parts with :meth:`send` and its
+    end with :meth:`end` (or all at once with :meth:`submit`); ``parts``
+    iterates over the parts as they arrive, ending with the task's end.
+    Workers are forked when the first task that needs one is begun, so
     a build that never fills a chunk starts none, or all at once by
     :meth:`start` when they will be needed. Each calls ``on_start`` once
     forked, before its first task: what every task needs is loaded there
@@ -92,13 +105,15 @@ class WorkerPool:
     def __init__(
         self,
         procs: int,
-        handle: Callable[[object, Counters], object],
+        handle: Callable[[object, Iterator[object], Counters], object],
         counters: int = 1,
         on_wait: Callable[[], None] = lambda: None,
         poll_seconds: float = 0.2,
         on_start: Callable[[], None] = lambda: None,
+        spool_dir: str | None = None,
     ) -> None:
         self.procs = procs
+        self.spool_dir = spool_dir
         self.handle = handle
         self.on_start = on_start
         self.counters = Counters(procs, counters)
@@ -126,18 +141,40 @@ class WorkerPool:
         return sum(1 for worker in self._workers if worker.task is not None)
 
     def submit(self, key: object, task: object) -> list[tuple[object, object]]:
-        """Give ``task`` to an idle worker, waiting for one; returns the results that came back meanwhile."""
+        """Give ``task``, which has no parts, to an idle worker (see :meth:`begin`)."""
+        done = self.begin(key, task)
+        self.end(key)
+        return done
+
+    def begin(self, key: object, task: object) -> list[tuple[object, object]]:
+        """Give ``task`` to an idle worker, waiting for one; returns the results that came back meanwhile.
+
+        The worker starts on it at once; its parts follow with :meth:`send`.
+        """
         done = []
         worker = self._idle_worker()
         while worker is None:
             done += self._wait()
             worker = self._idle_worker()
-        try:
-            worker.connection.send(("run", task))
-        except OSError:  # its end of the pipe is closed: it died
-            raise self._death(worker) from None
+        worker.spool.truncate(0)  # the worker has read its previous task's parts
+        worker.spooled = 0
+        self._tell(worker, "run", task)
         worker.task = key
         return done
+
+    def send(self, key: object, part: object) -> None:
+        """Hand the worker of task ``key`` one more part; never waits for the worker to read it."""
+        worker = self._worker_of(key)
+        data = pickle.dumps(part, pickle.HIGHEST_PROTOCOL)
+        written = 0
+        while written < len(data):
+            written += os.pwrite(worker.spool.fileno(), memoryview(data)[written:], worker.spooled + written)
+        worker.spooled += len(data)
+        self._tell(worker, "part", worker.spooled)
+
+    def end(self, key: object) -> None:
+        """Tell the worker of task ``key`` that its task has no more parts."""
+        self._tell(self._worker_of(key), "end", None)
 
     def drain(self) -> list[tuple[object, object]]:
         """Wait for every task given out; returns their ``(key, result)``."""
@@ -145,6 +182,18 @@ class WorkerPool:
         while self.busy:
             done += self._wait()
         return done
+
+    def _worker_of(self, key: object) -> _Worker:
+        return next(worker for worker in self._workers if worker.task == key)
+
+    def _tell(self, worker: _Worker, order: str, value: object) -> None:
+        """Send a worker one message; a worker that failed or died meanwhile fails the build here."""
+        if worker.task is not None and worker.connection.poll():  # a busy worker spoke first: it failed
+            self._answer(worker)
+        try:
+            worker.connection.send((order, value))
+        except OSError:  # its end of the pipe is closed: it died
+            raise self._death(worker) from None
 
     def close(self, kill: bool = False) -> None:
         """End every worker and reap it: idle ones are told to stop, busy ones (or all, with ``kill``) are killed."""
@@ -157,6 +206,7 @@ class WorkerPool:
         for worker in self._workers:
             _end(worker.pid)
             worker.connection.close()
+            worker.spool.close()
         self._workers = []
 
     def _wait(self) -> list[tuple[object, object]]:
@@ -165,16 +215,20 @@ class WorkerPool:
         done = []
         for connection in wait(list(busy), self.poll_seconds):
             worker = busy[connection]
-            try:
-                status, payload = connection.recv()
-            except (EOFError, OSError):
-                raise self._death(worker) from None
-            if status == "failed":
-                raise WorkerFailed(f"a worker process failed: {payload}; the index was not changed")
-            done.append((worker.task, payload))
+            done.append((worker.task, self._answer(worker)))
             worker.task = None
         self.on_wait()
         return done
+
+    def _answer(self, worker: _Worker) -> object:
+        """A busy worker's message: its task's result, or the failure or death it reports, raised."""
+        try:
+            status, payload = worker.connection.recv()
+        except (EOFError, OSError):
+            raise self._death(worker) from None
+        if status == "failed":
+            raise WorkerFailed(f"a worker process failed: {payload}; the index was not changed")
+        return payload
 
     # ------------------------------------------------------------ processes
 
@@ -196,6 +250,7 @@ class WorkerPool:
         parent once the worker is listed, and the worker after it has chosen to ignore it.
         """
         parent_end, child_end = Pipe()
+        spool = tempfile.TemporaryFile(dir=self.spool_dir)  # noqa: SIM115 (closed with the worker, in close)
         parent = os.getpid()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -207,11 +262,11 @@ class WorkerPool:
                 try:
                     parent_end.close()
                     self.counters.slot = slot
-                    status = _serve(child_end, parent, self, held)
+                    status = _serve(child_end, spool.fileno(), parent, self, held)
                 finally:
                     os._exit(status)
             child_end.close()
-            self._workers.append(_Worker(pid, parent_end))
+            self._workers.append(_Worker(pid, parent_end, spool))
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
@@ -230,7 +285,9 @@ class WorkerPool:
         return WorkerFailed(f"a worker process (pid {worker.pid}) {cause}; the index was not changed")
 
 
-def _serve(connection: Connection, parent: int, pool: WorkerPool, mask: set[signal.Signals]) -> int:
+def _serve(
+    connection: Connection, spool: int, parent: int, pool: WorkerPool, mask: set[signal.Signals]
+) -> int:
     """A worker's life: tasks in, results out, until told to stop or the parent is gone.
 
     An error in ``on_start`` is the answer to the first task, like an error in the task.
@@ -257,15 +314,52 @@ def _serve(connection: Connection, parent: int, pool: WorkerPool, mask: set[sign
         if order == "stop":
             return 0
         gc.collect()  # the previous task's leftovers (a worker's last task's go with the process)
+        parts = _Parts(connection, spool)
         try:
             if startup_error is not None:
                 raise startup_error
-            result = pool.handle(task, pool.counters)
+            result = pool.handle(task, iter(parts), pool.counters)
+            parts.skip_rest()
         except BaseException as error:
             connection.send(("failed", one_line(error)))
             return 1
         connection.send(("done", result))
-        del task, result
+        del task, parts, result
+
+
+class _Parts:
+    """A task's parts, in a worker: each announced by the parent with its end in the spool, then read there."""
+
+    def __init__(self, connection: Connection, spool: int) -> None:
+        self._connection = connection
+        self._spool = spool
+        self._read = 0  # where the next part starts in the spool
+        self._ended = False
+
+    def __iter__(self) -> Iterator[object]:
+        while (end := self._next_end()) is not None:
+            data = bytearray()
+            while len(data) < end - self._read:
+                chunk = os.pread(self._spool, end - self._read - len(data), self._read + len(data))
+                if not chunk:
+                    raise EOFError("the spool file ended before its part")
+                data += chunk
+            self._read = end
+            yield pickle.loads(data)
+
+    def skip_rest(self) -> None:
+        """Read the announcements of parts the task did not ask for, up to its end."""
+        while self._next_end() is not None:
+            pass
+
+    def _next_end(self) -> int | None:
+        if self._ended:
+            return None
+        order, end = self._connection.recv()  # EOFError if the parent is gone
+        if order == "end":
+            self._ended = True
+            return None
+        return end
 
 
 def one_line(error: BaseException) -> str:

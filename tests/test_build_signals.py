@@ -61,7 +61,7 @@ def start(*args: str, code: str = "") -> subprocess.Popen:
 STALLED_WORKERS = """
 import time
 from index.building import BulkWriter
-BulkWriter._build_chunk = lambda self, task, counters: time.sleep(600)
+BulkWriter._build_chunk = lambda self, task, parts, counters: time.sleep(600)
 """
 
 
@@ -203,10 +203,10 @@ def test_an_error_in_the_parent_ends_the_workers_and_the_build(
 def test_a_worker_that_dies_never_publishes(home: IndexHome, folder: Path, monkeypatch) -> None:
     """A worker dying in the middle of its chunk (no result, no error) fails the commit."""
 
-    def dies_halfway(self, task, counters):
+    def dies_halfway(self, task, parts, counters):
         if os.getpid() != parent:
             os._exit(0)  # quietly, as if its result had been lost
-        return real_build_chunk(self, task, counters)
+        return real_build_chunk(self, task, parts, counters)
 
     parent = os.getpid()
     real_build_chunk = BulkWriter._build_chunk

@@ -14,12 +14,12 @@ from index.workers import Counters, WorkerFailed, WorkerPool
 from .test_build_signals import alive, gone
 
 
-def square(task, counters: Counters):
+def square(task, parts, counters: Counters):
     counters.set(0, task)
     return task * task
 
 
-def sleep_forever(task, counters: Counters):
+def sleep_forever(task, parts, counters: Counters):
     time.sleep(3600)
 
 
@@ -36,7 +36,7 @@ def test_results_come_back_with_their_keys() -> None:
 
 
 def test_an_error_in_a_worker_comes_back_as_one_line(capfd) -> None:
-    def fails(task, counters):
+    def fails(task, parts, counters):
         raise OSError(28, "No space left on device", "MAIN_x.pst")
 
     pool = WorkerPool(2, fails)
@@ -52,6 +52,68 @@ def test_an_error_in_a_worker_comes_back_as_one_line(capfd) -> None:
     assert pool.busy == 0 and not pool.started  # ended and reaped
 
 
+def collect_parts(task, parts, counters: Counters) -> list:
+    """Every part, counting them as they come (so the parent sees the worker at work)."""
+    received = []
+    for part in parts:
+        received.append(part)
+        counters.set(0, len(received))
+    return [task, *received]
+
+
+def until(condition, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_worker_starts_on_a_task_before_its_last_part_is_sent() -> None:
+    with WorkerPool(1, collect_parts) as pool:
+        pool.begin("chunk", "head")
+        pool.send("chunk", ["first", "batch"])
+        assert until(lambda: pool.counters.total(0) == 1)  # read and used while the task is still open
+        pool.send("chunk", {"second": 2})
+        pool.end("chunk")
+        done = pool.drain()
+        assert pool.submit("next", "alone") + pool.drain() == [("next", ["alone"])]  # no parts left over
+    assert done == [("chunk", ["head", ["first", "batch"], {"second": 2}])]
+
+
+def wait_for_go_then_count(task, parts, counters: Counters) -> int:
+    """Reads nothing until the parent has created the file ``task`` (or a minute has passed)."""
+    counters.set(0, int(until(lambda: os.path.exists(task))))
+    return sum(len(part) for part in parts)
+
+
+def test_sending_never_waits_for_the_worker_to_read(tmp_path) -> None:
+    go = str(tmp_path / "go")
+    with WorkerPool(1, wait_for_go_then_count, spool_dir=str(tmp_path)) as pool:
+        pool.begin("chunk", go)
+        for _ in range(40):  # 40 MB: far more than a pipe holds
+            pool.send("chunk", b"x" * 1_000_000)
+        pool.end("chunk")
+        open(go, "w").close()  # reached only if no send waited for the worker
+        done = pool.drain()
+        assert pool.counters.total(0) == 1  # the worker saw the file before reading any part
+    assert done == [("chunk", 40_000_000)]
+    assert os.listdir(tmp_path) == ["go"]  # the spool has no name, and is gone with the workers
+
+
+def test_a_worker_that_fails_in_the_middle_of_a_task_is_noticed_when_the_next_part_is_sent() -> None:
+    def fails_at_first_part(task, parts, counters):
+        next(parts)
+        raise ValueError("bad document")
+
+    with pytest.raises(WorkerFailed, match="bad document"), WorkerPool(1, fails_at_first_part) as pool:
+        pool.begin("chunk", None)
+        pool.send("chunk", 1)
+        until(lambda: pool._workers[0].connection.poll())
+        pool.send("chunk", 2)
+
+
 LOADED: list[int] = []
 
 
@@ -59,7 +121,7 @@ def load() -> None:
     LOADED.append(os.getpid())
 
 
-def loaded_in_this_process(task, counters: Counters) -> bool:
+def loaded_in_this_process(task, parts, counters: Counters) -> bool:
     return [os.getpid()] == LOADED
 
 
