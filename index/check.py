@@ -25,7 +25,9 @@ from .schema import analysis_fingerprint, default_fingerprint
 from .store import (
     FORMAT_VERSION,
     INDEX_NAME,
+    IndexDamaged,
     IndexHome,
+    MappedFileStorage,
     NoIndex,
     StoreError,
     file_checksum,
@@ -69,15 +71,36 @@ def check_index(home: IndexHome, checksums: bool = False) -> IndexCheck:
         return result
     try:
         ix = home.open()
-        _read_every_segment(ix)
+        read_every_segment(ix)
     except StoreError as error:
         result.error = error
         return result
+    except UnreadableTerm as error:
+        result.error = home.damaged(str(error))
+        result.damaged_files.append(str(error))
+        return result
     except Exception as error:  # Whoosh reading garbage: any error may come out
-        result.error = home.damaged(f"reading it failed ({type(error).__name__}: {error})")
+        result.error = home.damaged(f"reading it failed ({_describe(error)})")
         return result
     result.warning = outdated(home, ix)
     return result
+
+
+def verify_generation(folder: Path) -> None:
+    """Open a finished generation and read from every segment and field, as a search would.
+
+    The guard before publishing: a build or update that wrote something
+    this version cannot read fails instead of going live. Raises
+    IndexDamaged saying what could not be read.
+    """
+    try:
+        ix = MappedFileStorage(str(folder)).open_index()
+        read_every_segment(ix)
+        ix.close()
+    except UnreadableTerm as error:
+        raise IndexDamaged(f"the new index does not read back: {error}") from error
+    except Exception as error:
+        raise IndexDamaged(f"the new index does not read back ({_describe(error)})") from error
 
 
 def check_files(home: IndexHome, checksums: bool = False) -> IndexCheck:
@@ -157,15 +180,64 @@ def _file_problem(folder: Path, name: str, entry: list[int] | None, checksums: b
     return None
 
 
-def _read_every_segment(ix: Index) -> None:
-    """Open every segment and read a little of each file kind: terms, postings, stored fields."""
+class UnreadableTerm(Exception):
+    """A term whose postings cannot be read back: the message names the segment, the field and the term."""
+
+
+def read_every_segment(ix: Index) -> None:
+    """Read a little of every segment's files: each field's first term, stored fields, columns.
+
+    A term's postings are read through the codec, deleted documents
+    included: the bytes on disk are what is checked, whatever was deleted
+    since (a term whose only documents are deleted is still stored), and
+    through the reader as a search reads them.
+    """
     with ix.reader() as reader:
-        for segment, _ in reader.leaf_readers():
-            for name in segment.indexed_field_names():
-                for text in segment.lexicon(name):
-                    postings = segment.postings(name, text)
-                    postings.id(), postings.value()
-                    break
-            if segment.doc_count_all():
-                segment.stored_fields(0)
-                segment.stored_fields(segment.doc_count_all() - 1)
+        for leaf, _offset in reader.leaf_readers():
+            segment = leaf.segment()
+            if segment is None:  # the reader of an index without segments
+                continue
+            terms = segment.codec().terms_reader(ix.storage, segment)
+            try:
+                for name in leaf.indexed_field_names():
+                    first = next(iter(leaf.lexicon(name)), None)
+                    if first is not None:
+                        _read_term(leaf, terms, segment.segment_id(), name, first)
+            finally:
+                terms.close()
+            _read_documents(leaf)
+
+
+def _read_term(leaf, terms, segment_id: str, name: str, text: bytes) -> None:
+    try:
+        fmt = leaf.schema[name].format
+        raw = terms.matcher(name, text, fmt)
+        while raw.is_active():
+            raw.id(), raw.weight(), raw.value()
+            raw.next()
+        found = leaf.postings(name, text)
+        while found.is_active():
+            found.id(), found.weight()
+            found.next()
+    except Exception as error:
+        term = text.decode("utf-8", "replace")
+        raise UnreadableTerm(
+            f"segment {segment_id}, field {name!r}, term {term[:40]!r}: its postings cannot be read "
+            f"({_describe(error)})"
+        ) from error
+
+
+def _read_documents(leaf) -> None:
+    count = leaf.doc_count_all()
+    if not count:
+        return
+    leaf.stored_fields(0)
+    leaf.stored_fields(count - 1)
+    for name in leaf.schema.names():
+        if leaf.has_column(name):
+            column = leaf.column_reader(name, translate=False)
+            column[0], column[count - 1]
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -21,15 +21,14 @@ import errno
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import suppress
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 
 from .building import BulkWriter, merge_small_segments, text_chars
-from .check import check_index
+from .check import check_index, verify_generation
 from .documents import Collection, Document, FileReader, Skipped, SourceFile, find_files, is_inside
 from .progress import COUNTING, Progress
 from .schema import (
@@ -39,7 +38,7 @@ from .schema import (
     inventory_term,
     parse_inventory_term,
 )
-from .store import IndexHome, StoreError
+from .store import IndexDamaged, IndexHome, StoreError
 
 # Below this much input a single-process writer is faster than starting workers.
 MULTIPROCESS_MIN_BYTES = 4 * 1024 * 1024
@@ -75,7 +74,7 @@ class IndexReport:
 
     def summary(self) -> str:
         if not self.changed and not self.skipped:
-            head = f"Nothing to do: {self.unchanged:,} documents already up to date."
+            head = f"Nothing to do: {plural(self.unchanged, 'document')} already up to date."
         else:
             head = (
                 f"Indexed {self.added:,} new, updated {self.updated:,}, deleted {self.deleted:,}, "
@@ -86,8 +85,13 @@ class IndexReport:
         lines += [f"  skipped {item}" for item in self.skipped[:50]]
         if len(self.skipped) > 50:
             lines.append(f"  ... and {len(self.skipped) - 50} more skipped")
-        lines.append(f"The index now holds {self.total_docs:,} documents.")
+        lines.append(f"The index now holds {plural(self.total_docs, 'document')}.")
         return "\n".join(lines)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 document``, ``2 documents``, with thousands separated."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 class IndexingError(StoreError):
@@ -96,6 +100,10 @@ class IndexingError(StoreError):
 
 class RebuildNeeded(IndexingError):
     """``fahras index`` cannot add to this index as it is; ``fahras rebuild`` can replace it."""
+
+
+class PublishRefused(IndexingError):
+    """A new generation did not open as a search would read it: it was not published."""
 
 
 def _fields(document: Document, schema) -> dict:
@@ -134,11 +142,12 @@ def read_inventory(ix: whoosh_index.Index) -> dict[str, tuple[str, str]]:
 
 
 class _FolderPass:
-    """One pass over a folder, writing changes through one writer (made on the first change).
+    """One pass over a folder, writing its changes through a writer.
 
     Deletes by inventory: a document indexed from a file under the folder
     (as walked) that this pass did not see is gone, unless that file or a
-    folder holding it could not be read this time (``kept``).
+    folder holding it could not be read this time (``kept``). Passes over
+    several folders into one index share ``report`` and ``seen``.
     """
 
     def __init__(
@@ -146,37 +155,29 @@ class _FolderPass:
         ix,
         inventory: dict,
         root: Path,
-        new_writer: Callable[[], BulkWriter],
+        writer: BulkWriter,
         progress: Progress,
-        collection: Collection | None = None,
+        collection: Collection,
+        report: IndexReport | None = None,
+        seen: dict[str, str] | None = None,
     ):
         self.ix = ix
         self.inventory = inventory
         self.root = root.resolve()
-        self.collection = collection or Collection.of(self.root)
-        self.new_writer = new_writer
+        self.collection = collection
+        self.writer = writer
         self.progress = progress
-        self.report = IndexReport()
-        self.writer: BulkWriter | None = None
-        self.seen: dict[str, str] = {}
+        self.report = report if report is not None else IndexReport()
+        self.seen: dict[str, str] = seen if seen is not None else {}  # id -> where it was first read
         self.kept: list[str] = []  # files and folders (as walked) that could not be read
 
-    def _writer(self) -> BulkWriter:
-        if self.writer is None:
-            self.writer = self.new_writer()
-        return self.writer
-
     def run(self) -> IndexReport:
-        started = time.monotonic()
+        """Walk the folder, adding, replacing and deleting documents (the caller commits)."""
         sources = [item for item in find_files(self.root, self.collection) if self._keep_source(item)]
         self.progress.adding()
         for source in sources:
             self._index_file(source)
         self._delete_missing()
-        if self.writer is not None:
-            self.writer.commit(mergetype=merge_small_segments)
-        self.progress.close()
-        self.report.elapsed = time.monotonic() - started
         return self.report
 
     def _keep_source(self, item: SourceFile | Skipped) -> bool:
@@ -214,10 +215,10 @@ class _FolderPass:
             self.report.unchanged += 1
             self.progress.advance()  # the writer counts the documents it indexes
         elif old is None:
-            self._writer().add_document(**_fields(document, self.ix.schema))
+            self.writer.add_document(**_fields(document, self.ix.schema))
             self.report.added += 1
         else:
-            self._writer().update_document(**_fields(document, self.ix.schema))
+            self.writer.update_document(**_fields(document, self.ix.schema))
             self.report.updated += 1
 
     def _held_elsewhere(self, document: Document) -> str | None:
@@ -236,12 +237,12 @@ class _FolderPass:
             if doc_id in self.seen or not is_inside(origin, self.root):
                 continue
             if not any(is_inside(origin, Path(kept)) for kept in self.kept):
-                self._writer().delete_by_term("id", doc_id)
+                self.writer.delete_by_term("id", doc_id)
                 self.report.deleted += 1
 
 
-def _procs_for(root: Path) -> int:
-    size = sum(s.size for s in find_files(root) if isinstance(s, SourceFile))
+def _procs_for(paths: list[Path]) -> int:
+    size = sum(s.size for root in paths for s in find_files(root) if isinstance(s, SourceFile))
     return max(1, min(os.cpu_count() or 1, 4)) if size >= MULTIPROCESS_MIN_BYTES else 1
 
 
@@ -250,52 +251,62 @@ def _count(ix) -> int:
         return reader.doc_count()
 
 
-def _check_root(root: Path) -> None:
-    if not root.exists():
-        raise IndexingError(f"{root} does not exist")
+def _check_paths(paths: list[Path]) -> None:
+    for path in paths:
+        if not path.exists():
+            raise IndexingError(f"{path} does not exist")
 
 
-def _count_documents(root: Path, collection: Collection, schema, progress: Progress) -> tuple[int, int]:
-    """How many documents a folder holds, and their characters of text (one fast reading pass).
+def _count_documents(
+    paths: list[Path], collection: Collection, schema, progress: Progress
+) -> tuple[int, int]:
+    """How many documents the folders hold, and their characters of text (one fast reading pass).
 
     The count is the build's total; the characters decide its chunks.
     """
     progress.phase(COUNTING)
     count = chars = 0
-    for item in iter_documents(root, collection):
-        if isinstance(item, Document):
-            count += 1
-            chars += text_chars(_fields(item, schema))
-            progress.advance()
+    for path in paths:
+        for item in iter_documents(path, collection):
+            if isinstance(item, Document):
+                count += 1
+                chars += text_chars(_fields(item, schema))
+                progress.advance()
     progress.total_documents = count
     return count, chars
 
 
 def _build_generation(
-    home: IndexHome, root: Path, show_progress: bool, analysis: AnalysisConfig
+    home: IndexHome, paths: list[Path], collection: Collection, show_progress: bool, analysis: AnalysisConfig
 ) -> IndexReport:
-    """Index ``root`` into a new generation and publish it (write lock held).
+    """Index ``paths`` into a new generation and publish it (write lock held).
 
-    The build publishes only when the new index holds every document it read;
-    on any failure the new generation is removed and the live one stays.
+    The build publishes only when the new index holds every document it
+    read and opens as a search would read it; on any failure the new
+    generation is removed (or set aside, when it does not open) and the
+    live one stays.
     """
+    started = time.monotonic()
     folder = home.new_generation()
     try:
         ix = whoosh_index.create_in(str(folder), build_schema(analysis))
         progress = Progress(show_progress)
-        collection = Collection.of(root.resolve())
-        expected, chars = _count_documents(root, collection, ix.schema, progress)
+        expected, chars = _count_documents(paths, collection, ix.schema, progress)
+        report, seen = IndexReport(), {}
         with BulkWriter(
-            ix, procs=_procs_for(root), progress=progress, expected_docs=expected, expected_chars=chars
+            ix, procs=_procs_for(paths), progress=progress, expected_docs=expected, expected_chars=chars
         ) as writer:
-            report = _FolderPass(ix, {}, root, lambda: writer, progress, collection).run()
+            for path in paths:
+                _FolderPass(ix, {}, path, writer, progress, collection, report, seen).run()
+            writer.commit()
         report.total_docs = _count(ix)
         if report.total_docs != report.added:
             raise IndexingError(
                 f"the new index holds {report.total_docs:,} of the {report.added:,} documents "
                 "read; the index was not changed"
             )
-        home.record_build(folder, source=str(root.resolve()), documents=report.total_docs)
+        home.record_build(folder, source=str(paths[0].resolve()), roots=_roots_record(collection),
+                          indexed=[str(path.resolve()) for path in paths], documents=report.total_docs)  # fmt: skip
         ix.close()
     except BaseException as error:
         shutil.rmtree(folder, ignore_errors=True)
@@ -303,22 +314,120 @@ def _build_generation(
             error, f"the new index at {home.path}", "the live index is unchanged and the partial build"
         )
         raise
-    home.publish(folder)
+    _publish(home, folder)
+    report.elapsed = time.monotonic() - started
     return report
+
+
+def _publish(home: IndexHome, folder: Path) -> None:
+    """Check that a finished generation opens, then make it live (see IndexHome.publish).
+
+    A generation that does not open is set aside for a bug report and the
+    command fails; the live one stays. A stop signal that arrives while the
+    generation goes live is delivered once it is live: the exception says so
+    (``published``), so the command does not claim the index is unchanged.
+    """
+    try:
+        verify_generation(folder)
+    except IndexDamaged as error:
+        kept = home.set_aside(folder)
+        raise PublishRefused(
+            f"{error}: it was not published and the live index is unchanged; the new one is kept in "
+            f"{kept} for a bug report"
+        ) from error
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    final = home.path / folder.name.replace("tmp-", "gen-", 1)
+    try:
+        home.publish(folder)
+    except BaseException as error:
+        if home.live_target() == final.resolve():
+            error.published = True  # the new generation went live before the signal was delivered
+        else:
+            for begun in (folder, final):
+                shutil.rmtree(begun, ignore_errors=True)
+        raise
+
+
+def _roots_record(collection: Collection) -> list[dict[str, str]]:
+    return [{"path": str(folder), "prefix": prefix} for folder, prefix in collection.roots]
+
+
+def _indexed_after(recorded: list[str], path: Path) -> list[str]:
+    """The paths an index records as indexed, once ``path`` has been indexed too.
+
+    A path inside one already recorded adds nothing; one that holds recorded
+    paths replaces them.
+    """
+    path = path.resolve()
+    if any(is_inside(path, Path(known)) for known in recorded):
+        return recorded
+    return [known for known in recorded if not is_inside(known, path)] + [str(path)]
 
 
 def rebuild_index(
     home: IndexHome,
-    root: Path,
+    paths: list[Path] | Path | None = None,
     *,
+    only: bool = False,
     show_progress: bool = True,
     lock_timeout: float = 30.0,
     analysis: AnalysisConfig = DEFAULT_ANALYSIS,
 ) -> IndexReport:
-    """Build a complete new index of ``root`` and swap it in atomically."""
-    _check_root(root)
+    """Build a complete new index and swap it in atomically.
+
+    Without paths, every folder the index records is rebuilt, with the same
+    ids. With paths, the new index holds those; if the index also holds
+    other folders, that would drop their documents, so it is refused
+    unless ``only`` says that is what is wanted.
+    """
+    given = [paths] if isinstance(paths, Path) else list(paths or [])
+    _check_paths(given)
     with home.write_lock(lock_timeout):
-        return _build_generation(home, root, show_progress, analysis)
+        if not given:
+            given, collection = _recorded_collection(home)
+        else:
+            _refuse_dropping(home, given, only)
+            collection = Collection.of(given[0])
+            for path in given[1:]:
+                collection = collection.including(path)
+        return _build_generation(home, given, collection, show_progress, analysis)
+
+
+def _recorded_collection(home: IndexHome) -> tuple[list[Path], Collection]:
+    """The folders a rebuild without paths reads, and their collection (ids as before)."""
+    info = home.build_info()
+    indexed = info.get("indexed") or [str(folder) for folder, _ in home.roots()]
+    if not indexed and info.get("source"):
+        indexed = [info["source"]]
+    if not indexed:
+        raise IndexingError(
+            f"the index at {home.path} records no folder to rebuild from: name one (fahras rebuild FOLDER)"
+        )
+    paths = [Path(path) for path in indexed]
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise IndexingError(
+            f"{', '.join(missing)} no longer exist(s): rebuilding now would drop its documents; "
+            "bring it back, or name the folders to keep (fahras rebuild --only FOLDER ...)"
+        )
+    roots = tuple(home.roots()) or Collection.of(paths[0]).roots
+    return paths, Collection(roots)
+
+
+def _refuse_dropping(home: IndexHome, paths: list[Path], only: bool) -> None:
+    """Refuse a rebuild from ``paths`` that would drop folders the index holds, unless ``only``."""
+    if only or not home.exists():
+        return
+    recorded = home.build_info().get("indexed") or [str(folder) for folder, _ in home.roots()]
+    dropped = [known for known in recorded if not any(is_inside(known, path.resolve()) for path in paths)]
+    if dropped:
+        raise IndexingError(
+            f"the index also holds {', '.join(dropped)}, which a rebuild from "
+            f"{', '.join(str(path) for path in paths)} alone would drop: run `fahras rebuild` without a path "
+            "to rebuild every folder, or add --only to keep just these"
+        )
 
 
 def update_index(
@@ -326,38 +435,49 @@ def update_index(
 ) -> IndexReport:
     """Add, update and delete documents so that the index matches ``root``.
 
-    Refuses (RebuildNeeded) an index that is damaged or was built by another
-    version: adding to it would mix two analyses. On any failure or
-    interruption the live generation is left as it was.
+    The changes are committed into a copy of the live generation (hard
+    links) that is published like a rebuild, so a run that fails or is
+    interrupted at any point leaves the live generation as it was. Refuses
+    (RebuildNeeded) an index that is damaged or was built by another
+    version: adding to it would mix two analyses.
     """
-    _check_root(root)
+    _check_paths([root])
     with home.write_lock(lock_timeout):
         if not home.exists():  # checked under the lock: another writer may have just built it
-            return _build_generation(home, root, show_progress, DEFAULT_ANALYSIS)
+            return _build_generation(home, [root], Collection.of(root), show_progress, DEFAULT_ANALYSIS)
         _refuse_unusable(home)
-        home.clean_unfinished()
+        started = time.monotonic()
+        info = home.build_info()
         collection = Collection(tuple(home.roots())).including(root)
-        ix = home.open()
-        progress = Progress(show_progress)
+        staged = home.staged_copy()
         try:
-            with BulkWriter(ix, procs=_procs_for(root), progress=progress) as writer:
-                report = _FolderPass(ix, read_inventory(ix), root, lambda: writer, progress, collection).run()
-        except BaseException as error:  # the writer has cancelled itself and released Whoosh's lock
-            with suppress(Exception):  # the error that stopped the run is the one to report
-                home.clean_unfinished()  # (and the next run cleans up again before starting)
+            ix = whoosh_index.open_dir(str(staged))
+            progress = Progress(show_progress)
+            with BulkWriter(ix, procs=_procs_for([root]), progress=progress) as writer:
+                report = _FolderPass(ix, read_inventory(ix), root, writer, progress, collection).run()
+                if report.changed:
+                    writer.commit(mergetype=merge_small_segments)
+                else:
+                    writer.cancel()
+            progress.close()
+            report.total_docs = _count(ix)
+            if report.changed:
+                indexed = _indexed_after(info.get("indexed") or [str(f) for f, _ in home.roots()], root)
+                home.record_build(staged, source=info.get("source", str(root.resolve())),
+                                  roots=_roots_record(collection), indexed=indexed,
+                                  documents=report.total_docs)  # fmt: skip
+            ix.close()
+        except BaseException as error:
+            shutil.rmtree(staged, ignore_errors=True)
             _raise_plainly_if_full(
                 error, f"the index at {home.path}", "the index is unchanged and the partial update"
             )
             raise
-        report.total_docs = _count(ix)
         if report.changed:
-            home.record_build(
-                home.live_dir(),
-                source=home.build_info().get("source", str(root.resolve())),
-                roots=[{"path": str(folder), "prefix": prefix} for folder, prefix in collection.roots],
-                documents=report.total_docs,
-            )
-        ix.close()
+            _publish(home, staged)
+        else:
+            shutil.rmtree(staged, ignore_errors=True)
+        report.elapsed = time.monotonic() - started
         return report
 
 

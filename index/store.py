@@ -26,7 +26,9 @@ import json
 import mmap
 import os
 import re
+import shlex
 import shutil
+import signal
 import threading
 import time
 import weakref
@@ -39,7 +41,7 @@ from typing import TypeVar
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
-from whoosh.index import TOC, Index, clean_files
+from whoosh.index import Index
 
 from .schema import analysis_fingerprint, default_fingerprint
 
@@ -56,7 +58,7 @@ INDEX_NAME = "MAIN"  # Whoosh's default index name, the prefix of every file it 
 FORMAT_VERSION = 2
 _TOC_FILE = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
 _INDEX_FILE = re.compile(rf"^(?:_{INDEX_NAME}_[0-9]+\.toc|{INDEX_NAME}_[0-9a-z]+\..+)$")
-_UNFINISHED = re.compile(rf"^_{INDEX_NAME}_[0-9]+\.toc\..+$")  # a TOC whose commit was cut short
+MAX_FAILED = 2  # generations that failed their opening check, kept for a bug report
 # Errors a pickled schema raises when a class it names is gone or renamed.
 _SCHEMA_ERRORS = (ImportError, AttributeError)
 
@@ -105,11 +107,11 @@ class IndexHome:
     def live_dir(self) -> Path | None:
         """The real folder of the generation being served, or None.
 
-        Only looks for a table of contents, never reads one: a damaged index
-        still has a live folder (to report on, and to replace).
+        Never reads the index: a damaged one still has a live folder (to
+        report on, and to replace), even one whose table of contents is gone.
         """
         target = self.live_target()
-        return target if target and _has_toc(target) else None
+        return target if target and target.is_dir() else None
 
     def live_target(self) -> Path | None:
         """Where the live link points, unchecked: a cheap test for a swap, once per search."""
@@ -123,6 +125,8 @@ class IndexHome:
         live = self.live_dir()
         if live is None:
             raise NoIndex(f"no index at {self.path} (create one with: fahras index FOLDER)")
+        if not _has_toc(live):
+            raise self.damaged("its table of contents (_MAIN_*.toc) is missing")
         try:
             return retrying(MappedFileStorage(str(live)).open_index)
         except StoreError:
@@ -152,10 +156,17 @@ class IndexHome:
         )
 
     def rebuild_command(self) -> str:
-        """The command that rebuilds this index from the folder it was built from."""
-        source = self.build_info().get("source")
-        index = f" --index {self.path}" if self.path != default_home() else ""
-        return f"fahras rebuild{index} {source or 'FOLDER'}"
+        """The command that rebuilds this index from the folders it holds.
+
+        With several folders it names none: ``fahras rebuild`` without a
+        path rebuilds every folder the index records.
+        """
+        index = f" --index {shlex.quote(str(self.path))}" if self.path != default_home() else ""
+        roots = self.roots()
+        if len(roots) > 1:
+            return f"fahras rebuild{index}"
+        source = str(roots[0][0]) if roots else self.build_info().get("source")
+        return f"fahras rebuild{index} {shlex.quote(source) if source else 'FOLDER'}"
 
     def build_info(self) -> dict:
         """What the live generation records about its build (empty when unknown)."""
@@ -215,45 +226,83 @@ class IndexHome:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def new_generation(self) -> Path:
-        """A fresh temporary folder for a rebuild (call with the write lock held)."""
+        """A fresh temporary folder for a build (call with the write lock held)."""
         self.clean_leftovers()
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        folder = self.path / f"tmp-{stamp}-{os.getpid()}"
+        folder = self.path / f"tmp-{_stamp()}-{os.getpid()}"
         folder.mkdir()
         return folder
 
+    def staged_copy(self) -> Path:
+        """A new temporary generation holding the live one's index files, as hard links (write lock held).
+
+        ``fahras index`` commits its changes there and publishes it like a
+        rebuild: the live generation is never written to, so a run that is
+        killed, interrupted or fails at any point (Whoosh's own commit
+        included) leaves it exactly as it was. Whoosh never changes a segment
+        file once written (deletions live in the table of contents), so
+        linking costs no copy and the copy cannot disturb the original.
+        """
+        live = self.live_dir()
+        if live is None:
+            raise NoIndex(f"no index at {self.path} (create one with: fahras index FOLDER)")
+        folder = self.new_generation()
+        for name in index_files(live):
+            os.link(live / name, folder / name)
+        if (live / BUILD_INFO).exists():
+            shutil.copy2(live / BUILD_INFO, folder / BUILD_INFO)
+        return folder
+
     def clean_leftovers(self) -> list[Path]:
-        """Remove interrupted rebuilds' folders (call with the write lock held)."""
+        """Remove interrupted builds' folders (call with the write lock held)."""
         removed = self.leftovers()
         for folder in removed:
             shutil.rmtree(folder, ignore_errors=True)
         return removed
 
-    def publish(self, built: Path) -> None:
-        """Atomically make a finished temporary generation the live one.
+    def set_aside(self, built: Path) -> Path:
+        """Keep a generation that failed its opening check as ``failed-*``, for a bug report.
 
-        Never reads the live index (it may be the damaged one being replaced).
-        The previous generation is kept (an open searcher may still read it)
-        and older ones are deleted. If the swap fails, the new generation goes
-        back to being a temporary folder, which the next rebuild removes.
+        Only the newest MAX_FAILED are kept: a bug that repeats must not fill the disk.
+        """
+        kept = self.path / built.name.replace("tmp-", "failed-", 1)
+        os.rename(built, kept)
+        for old in self.failed()[:-MAX_FAILED]:
+            shutil.rmtree(old, ignore_errors=True)
+        return kept
+
+    def failed(self) -> list[Path]:
+        """Generations set aside because they did not open (oldest first)."""
+        return sorted(p for p in self.path.glob("failed-*") if p.is_dir()) if self.path.is_dir() else []
+
+    def publish(self, built: Path) -> None:
+        """Make a finished temporary generation the live one, durably and atomically.
+
+        First every file of the new generation and its folder reach the disk,
+        then one ``rename`` makes it ``gen-*`` and another swaps ``live``, each
+        followed by a sync of the index folder: after a power cut the live
+        link names either the old generation or the complete new one. SIGINT
+        and SIGTERM are held from the first rename to the last, so a stop
+        signal never leaves a half-done swap (it is delivered afterwards, see
+        :class:`Published`). Never reads the live index (it may be the
+        damaged one being replaced). The previous generation is kept (an open
+        searcher may still read it) and older ones are deleted.
         """
         previous = self.live_target()
+        _sync_tree(built, previous)
         final = self.path / built.name.replace("tmp-", "gen-", 1)
-        os.rename(built, final)
-        try:
+        with held_signals():
+            os.rename(built, final)
+            _fsync_dir(self.path)
             if previous and previous.is_dir() and previous != final.resolve():
                 self._point(PREVIOUS, previous)
             self._point(LIVE, final)
-        except BaseException:
-            os.rename(final, built)
-            raise
-        keep = {final.resolve(), previous}
-        for old in self.path.glob("gen-*"):
-            if old.resolve() not in keep:
-                shutil.rmtree(old, ignore_errors=True)
+            keep = {final.resolve(), previous}
+            for old in self.path.glob("gen-*"):
+                if old.resolve() not in keep:
+                    shutil.rmtree(old, ignore_errors=True)
 
     def _point(self, name: str, folder: Path) -> None:
-        """Make the link ``name`` name ``folder``, in one rename."""
+        """Make the link ``name`` name ``folder``, in one rename, synced."""
         staged = self.path / f".{name}.{os.getpid()}"
         if staged.is_symlink() or staged.exists():
             staged.unlink()
@@ -280,29 +329,11 @@ class IndexHome:
         record["roots"] = info.get("roots") or previous.get("roots") or _roots_of(info.get("source"))
         record["files"] = _manifest(folder, previous.get("files", {}))
         staged = folder / f".{BUILD_INFO}.{os.getpid()}"
-        staged.write_text(json.dumps(record, ensure_ascii=False, indent=1))
+        with open(staged, "w", encoding="utf-8") as file:
+            file.write(json.dumps(record, ensure_ascii=False, indent=1))
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(staged, folder / BUILD_INFO)
-
-    def clean_unfinished(self) -> list[str]:
-        """Remove what an interrupted ``fahras index`` left in the live generation (lock held).
-
-        A run killed while committing leaves segment files its table of
-        contents never named, a half-written table of contents and Whoosh's
-        temporary folder; Whoosh itself only removes the first, and only at
-        the next commit that changes something.
-        """
-        live = self.live_dir()
-        if live is None:
-            return []
-        before = set(os.listdir(live))
-        storage = FileStorage(str(live))
-        toc = TOC.read(storage, INDEX_NAME)
-        clean_files(storage, INDEX_NAME, toc.generation, toc.segments)
-        for name in before:
-            if _UNFINISHED.match(name):
-                (live / name).unlink(missing_ok=True)
-        shutil.rmtree(live / f"{INDEX_NAME}.tmp", ignore_errors=True)
-        return sorted(before - set(os.listdir(live)))
 
 
 class MappedFileStorage(FileStorage):
@@ -493,3 +524,53 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _sync_tree(folder: Path, live: Path | None) -> None:
+    """Flush every new file of a generation, then the folder's entries, to the disk.
+
+    Files hard-linked from the live generation (same inode) reached the disk
+    when it was published; syncing them again would only flush the link
+    count, which the folder's sync commits anyway (about 10 ms a file here).
+    """
+    for path in folder.iterdir():
+        if path.is_file() and not _same_file(path, live / path.name if live else None):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(folder)
+
+
+def _same_file(path: Path, other: Path | None) -> bool:
+    try:
+        return other is not None and os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for a few system calls that must not be cut in the middle.
+
+    A signal that arrives meanwhile is delivered when the block ends (as
+    KeyboardInterrupt, or the SIGTERM handler's exception), after the work
+    it would have cut short is done. Only the main thread can hold them;
+    elsewhere signals go to the main thread anyway.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")

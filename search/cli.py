@@ -63,9 +63,13 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    build = rebuild_index if args.command == "rebuild" else update_index
+    options = {"show_progress": not args.quiet, "lock_timeout": args.wait}
     with _terminate_as_interrupt():
-        report = build(_home(args), Path(args.path), show_progress=not args.quiet, lock_timeout=args.wait)
+        if args.command == "rebuild":
+            paths = [Path(path) for path in args.paths]
+            report = rebuild_index(_home(args), paths, only=args.only, **options)
+        else:
+            report = update_index(_home(args), Path(args.path), **options)
     print(report.summary())
     return 0
 
@@ -252,11 +256,16 @@ def _day(start: bool) -> Callable[[str], datetime]:
 Command = Callable[[argparse.Namespace], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument told in one line (and where to read the usage) instead of five."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser(serve: Command | None = None) -> argparse.ArgumentParser:
     """Every command's arguments; ``serve`` only when its handler is given (search never imports web)."""
-    parser = argparse.ArgumentParser(
-        prog="fahras", description="Fahras: search Arabic and English documents."
-    )
+    parser = _Parser(prog="fahras", description="Fahras: search Arabic and English documents.")
     parser.add_argument("--version", action="version", version=f"fahras {_version()}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -267,10 +276,16 @@ def build_parser(serve: Command | None = None) -> argparse.ArgumentParser:
 
     for name, text in (
         ("index", "add, update and delete documents to match PATH"),
-        ("rebuild", "build a fresh index of PATH and swap it in atomically"),
+        ("rebuild", "build a fresh index of the folders it holds (or of PATHs) and swap it in atomically"),
     ):
         cmd = sub.add_parser(name, parents=[common], help=text, description=text)
-        cmd.add_argument("path", metavar="PATH", help="a folder (searched recursively) or one file")
+        if name == "index":
+            cmd.add_argument("path", metavar="PATH", help="a folder (searched recursively) or one file")
+        else:
+            cmd.add_argument("paths", metavar="PATH", nargs="*",
+                             help="folders or files (default: every folder the index holds)")  # fmt: skip
+            cmd.add_argument("--only", action="store_true",
+                             help="keep only PATHs, dropping the other folders the index holds")  # fmt: skip
         cmd.add_argument("--quiet", action="store_true", help="no progress bar")
         cmd.add_argument("--wait", type=_seconds, default=30.0, metavar="SECONDS",
                          help="how long to wait for another writer (default 30)")  # fmt: skip
@@ -354,8 +369,7 @@ def main(argv: Sequence[str] | None = None, serve: Command | None = None) -> int
         return 2
     except KeyboardInterrupt as error:
         how, status = ("terminated (SIGTERM)", 143) if isinstance(error, Terminated) else ("interrupted", 130)
-        left = "; nothing half-written is left in the index" if args.command in {"index", "rebuild"} else ""
-        print(f"fahras {args.command}: {how}{left}", file=sys.stderr)
+        print(f"fahras {args.command}: {how}{_outcome(args, error)}", file=sys.stderr)
         return status
     except Exception:
         damage = _index_damage(args)
@@ -363,6 +377,15 @@ def main(argv: Sequence[str] | None = None, serve: Command | None = None) -> int
             raise
         print(f"fahras {args.command}: {damage}", file=sys.stderr)
         return 2
+
+
+def _outcome(args: argparse.Namespace, error: KeyboardInterrupt) -> str:
+    """What a stopped ``index`` or ``rebuild`` left: the new index when it had gone live, else the old one."""
+    if args.command not in {"index", "rebuild"}:
+        return ""
+    if getattr(error, "published", False):
+        return " after the new index went live: it holds the changes"
+    return "; the index is unchanged"
 
 
 def _index_damage(args: argparse.Namespace) -> StoreError | None:

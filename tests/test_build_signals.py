@@ -106,7 +106,9 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_a_killed_worker_fails_the_build_and_the_old_index_serves(built: IndexHome, folder: Path) -> None:
-    process = start("rebuild", "--quiet", "--index", str(built.path), str(folder), code=STALLED_WORKERS)
+    process = start(
+        "rebuild", "--only", "--quiet", "--index", str(built.path), str(folder), code=STALLED_WORKERS
+    )
     workers = wait_for_workers(process)
     os.kill(workers[0], signal.SIGKILL)  # as the out-of-memory killer would
     out, err = process.communicate(timeout=120)
@@ -121,7 +123,9 @@ def test_a_killed_worker_fails_the_build_and_the_old_index_serves(built: IndexHo
 def test_killing_the_parent_leaves_no_worker_and_no_lock(
     built: IndexHome, folder: Path, corpus: Path, signum
 ) -> None:
-    process = start("rebuild", "--quiet", "--index", str(built.path), str(folder), code=STALLED_WORKERS)
+    process = start(
+        "rebuild", "--only", "--quiet", "--index", str(built.path), str(folder), code=STALLED_WORKERS
+    )
     workers = wait_for_workers(process)
     os.kill(process.pid, signum)  # the parent alone, not its group
     _, err = process.communicate(timeout=120)
@@ -129,21 +133,19 @@ def test_killing_the_parent_leaves_no_worker_and_no_lock(
     assert lock_is_free(built) and serving_the_small_corpus(built)
     if signum == signal.SIGTERM:
         assert process.returncode == 128 + signal.SIGTERM
-        assert (
-            err.strip() == "fahras rebuild: terminated (SIGTERM); nothing half-written is left in the index"
-        )
+        assert err.strip() == "fahras rebuild: terminated (SIGTERM); the index is unchanged"
         assert built.leftovers() == []
     rebuild_index(built, corpus, show_progress=False, lock_timeout=5)  # the next rebuild works
     assert serving_the_small_corpus(built) and built.leftovers() == []
 
 
 def test_ctrl_c_ends_the_build_cleanly_with_one_line(built: IndexHome, folder: Path) -> None:
-    process = start("rebuild", "--index", str(built.path), str(folder), code=STALLED_WORKERS)
+    process = start("rebuild", "--only", "--index", str(built.path), str(folder), code=STALLED_WORKERS)
     workers = wait_for_workers(process)
     os.killpg(process.pid, signal.SIGINT)  # a terminal sends ^C to the whole group
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130
-    assert err.strip() == "fahras rebuild: interrupted; nothing half-written is left in the index"
+    assert err.strip() == "fahras rebuild: interrupted; the index is unchanged"
     assert gone(workers) and lock_is_free(built) and built.leftovers() == []
     assert serving_the_small_corpus(built)
 
@@ -164,7 +166,7 @@ def write(self, data):
     return _write(self, data)
 StructFile.write = write
 """
-    process = start("rebuild", "--quiet", "--index", str(built.path), str(folder), code=full_disk)
+    process = start("rebuild", "--only", "--quiet", "--index", str(built.path), str(folder), code=full_disk)
     out, err = process.communicate(timeout=300)
     assert process.returncode == 2 and "Indexed" not in out
     assert err.strip().count("\n") == 0 and "Traceback" not in err and "No space left on device" in err
@@ -195,7 +197,7 @@ def test_an_error_in_the_parent_ends_the_workers_and_the_build(
     monkeypatch.setattr(os, "fork", fork)
     monkeypatch.setattr(indexer._FolderPass, "_index_file", bad_file)
     with pytest.raises(RecursionError):
-        rebuild_index(built, folder, show_progress=False)
+        rebuild_index(built, folder, only=True, show_progress=False)
     assert forked and gone(forked) and built.leftovers() == []
     assert serving_the_small_corpus(built) and lock_is_free(built)
 

@@ -172,5 +172,6 @@ def test_version() -> None:
 )
 def test_argument_errors_say_what_was_expected(args: tuple[str, ...], message: str) -> None:
     result = fahras(*args)
-    assert result.returncode == 2 and result.stderr.strip().endswith(message)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"fahras {args[0]}: {message} (see: fahras {args[0]} --help)"]
     assert "_positive" not in result.stderr and "invalid" not in result.stderr

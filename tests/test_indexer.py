@@ -178,7 +178,9 @@ def _cli(*args: str) -> subprocess.Popen:
 @pytest.mark.parametrize("delay", [0.0, 1.0])
 def test_killed_rebuild_leaves_the_old_index_serving(built: IndexHome, tmp_path: Path, delay: float) -> None:
     before = hits(built, "football")
-    process = _cli("rebuild", "--quiet", "--index", str(built.path), str(_big_corpus(tmp_path / "big", 4000)))
+    process = _cli(
+        "rebuild", "--only", "--quiet", "--index", str(built.path), str(_big_corpus(tmp_path / "big", 4000))
+    )
     deadline = time.monotonic() + 20
     while not built.leftovers() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.02)  # wait until the new generation is being written
@@ -189,7 +191,7 @@ def test_killed_rebuild_leaves_the_old_index_serving(built: IndexHome, tmp_path:
     process.wait(10)
     assert hits(built, "football") == before and len(ids(built)) == 7
     assert built.leftovers()  # reported by `fahras stats`, removed by the next rebuild
-    report = rebuild_index(built, tmp_path / "big", show_progress=False)
+    report = rebuild_index(built, tmp_path / "big", only=True, show_progress=False)
     assert report.total_docs == 4000 and built.leftovers() == []
 
 
