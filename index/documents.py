@@ -39,6 +39,9 @@ SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a single text/HTML/JSON file read whole
 MAX_LINE_BYTES = 32 * 1024 * 1024  # one JSON line (one document)
 MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024 * 1024  # a gzip bomb stops here
+# Lines of one JSON lines file, blank ones included: a gzip of newlines or of tiny
+# records must not cost hours and unbounded memory; a larger feed is split in files.
+MAX_LINES_PER_FILE = 2_000_000
 MAX_SKIPS_PER_FILE = 20  # skipped lines listed per file; the rest are counted in one record
 # Stored and shown with every hit: a longer title is cut (its full text goes
 # to the body, where it stays searchable); longer ids are refused.
@@ -46,6 +49,7 @@ MAX_TITLE_CHARS = 300
 MAX_SOURCE_CHARS = 200
 MAX_URL_CHARS = 2000
 MAX_ID_CHARS = 1000
+LANGUAGES = ("ar", "en", "mixed")
 
 
 @dataclass
@@ -61,6 +65,7 @@ class Document:
     date: datetime | None = None
     url: str = ""
     path: str = ""
+    notes: list[str] = field(default_factory=list)  # values of the record set aside, and why (not indexed)
 
     def __post_init__(self) -> None:
         if len(self.title) > MAX_TITLE_CHARS:
@@ -90,6 +95,19 @@ class Skipped:
     line: int | None = None
     keep: str | None = None
     count: int = 1
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class Note:
+    """A document indexed with a value of its record set aside (an invalid date or language), and why."""
+
+    path: str
+    reason: str
+    line: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -230,17 +248,32 @@ def find_files(root: Path, collection: Collection | None = None) -> Iterator[Sou
         seen_dirs.add((info.st_dev, info.st_ino))
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in list(dirs):
-            reason = _unfollowed_link(Path(folder, name), root, boundary)
+            reason = _bad_name(name) or _unfollowed_link(Path(folder, name), root, boundary)
             if reason:
                 dirs.remove(name)
-                yield Skipped(str(Path(folder, name)), reason)
+                yield Skipped(printable_path(Path(folder, name)), reason)
         for name in sorted(files):
             path = Path(folder, name)
             if name.startswith("."):
                 continue
+            if _bad_name(name):
+                yield Skipped(printable_path(path), _bad_name(name))
+                continue
             reason = _unsupported(path) or _unfollowed_link(path, root, boundary)
             yield Skipped(str(path), reason) if reason else _source_file(path, collection)
     yield from _unreadable_folders(errors)
+
+
+def _bad_name(name: str) -> str | None:
+    """Why a file or folder name cannot be an id: bytes that are not UTF-8 (Python keeps them as surrogates)."""
+    if name != without_lone_surrogates(name):
+        return "its name is not valid UTF-8 text: not read (rename it to index it)"
+    return None
+
+
+def printable_path(path: Path | str) -> str:
+    """A path as text that can be printed: bytes that are not UTF-8 shown as \\xff escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _unsupported(path: Path) -> str | None:
@@ -472,16 +505,26 @@ def document_from_record(record: object, fallback_id: str, origin: str) -> Docum
     if not title and not body:
         raise BadFile("record has no title or text")
     lang = _text_field(record, "lang")
-    return Document(
+    date = parse_date(record.get("date"))
+    document = Document(
         id=_record_id(record.get("id"), fallback_id),
         title=title,
         body=body,
         origin=origin,
-        lang=lang if lang in {"ar", "en", "mixed"} else "",
+        lang=lang if lang in LANGUAGES else "",
         source=capped(_text_field(record, "source"), MAX_SOURCE_CHARS),
-        date=parse_date(record.get("date")),
+        date=date,
         url=_text_field(record, "url")[:MAX_URL_CHARS],
     )
+    if lang and lang not in LANGUAGES:
+        document.notes.append(
+            f"'lang' {lang[:20]!r} is not one of {', '.join(LANGUAGES)}: detected as {document.lang}"
+        )
+    if date is None and record.get("date") not in (None, ""):
+        document.notes.append(
+            f"'date' {str(record['date'])[:30]!r} is not a date like 2015-07-21: indexed undated"
+        )
+    return document
 
 
 def _record_id(raw: object, fallback: str) -> str:
@@ -515,6 +558,11 @@ def _json_lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 return
             number += 1
             total += len(line)
+            if number > MAX_LINES_PER_FILE:
+                raise BadFile(
+                    f"stopped after line {MAX_LINES_PER_FILE:,}: a file may hold at most {MAX_LINES_PER_FILE:,} "
+                    "lines (split it into several files); the lines before were read"
+                )
             if len(line) > MAX_LINE_BYTES:
                 raise BadFile(f"line {number} is longer than {MAX_LINE_BYTES // 1_000_000} MB")
             if total > MAX_DECOMPRESSED_BYTES:
@@ -601,7 +649,7 @@ class FileReader:
                 continue
             yield from self._record(record, number, number)
 
-    def _record(self, record: object, number: int, line: int) -> Iterator[Document | Skipped]:
+    def _record(self, record: object, number: int, line: int) -> Iterator[Document | Skipped | Note]:
         fallback_id = f"{self.source.relative}#{number}"
         try:
             document = document_from_record(record, fallback_id, self.origin)
@@ -612,6 +660,8 @@ class FileReader:
         document.path = self.source.relative
         document.source = document.source or _source_of(self.source)
         yield document
+        for note in document.notes:
+            yield Note(str(self.source.path), note, line)
 
 
 def _source_of(source: SourceFile) -> str:

@@ -29,7 +29,7 @@ from whoosh import index as whoosh_index
 
 from .building import BulkWriter, merge_small_segments, text_chars
 from .check import check_index, verify_generation
-from .documents import Collection, Document, FileReader, Skipped, SourceFile, find_files, is_inside
+from .documents import Collection, Document, FileReader, Note, Skipped, SourceFile, find_files, is_inside
 from .progress import COUNTING, Progress
 from .schema import (
     DEFAULT_ANALYSIS,
@@ -45,6 +45,7 @@ MULTIPROCESS_MIN_BYTES = 4 * 1024 * 1024
 # A body is indexed whole, but stored (for snippets and the document page) up to here.
 MAX_STORED_BODY_CHARS = 1_000_000
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+SHOWN = 50  # skipped files and notes listed one by one in a summary
 
 
 @dataclass
@@ -56,6 +57,7 @@ class IndexReport:
     deleted: int = 0
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)  # documents indexed with a value set aside
     elapsed: float = 0.0
     total_docs: int = 0
 
@@ -82,9 +84,12 @@ class IndexReport:
             )
         timing = f" in {self.elapsed:.1f} s ({self.docs_per_second:,.0f} docs/s)."
         lines = [head + (timing if self.changed else "")]
-        lines += [f"  skipped {item}" for item in self.skipped[:50]]
-        if len(self.skipped) > 50:
-            lines.append(f"  ... and {len(self.skipped) - 50} more skipped")
+        lines += [f"  skipped {item}" for item in self.skipped[:SHOWN]]
+        if len(self.skipped) > SHOWN:
+            lines.append(f"  ... and {len(self.skipped) - SHOWN} more skipped")
+        lines += [f"  note: {item}" for item in self.notes[:SHOWN]]
+        if len(self.notes) > SHOWN:
+            lines.append(f"  ... and {len(self.notes) - SHOWN} more notes")
         lines.append(f"The index now holds {plural(self.total_docs, 'document')}.")
         return "\n".join(lines)
 
@@ -196,6 +201,8 @@ class _FolderPass:
         for item in reader:
             if isinstance(item, Skipped):
                 self._skip(item)
+            elif isinstance(item, Note):
+                self.report.notes.append(item)
             else:
                 self._index_document(item)
         if reader.failed:
@@ -299,6 +306,7 @@ def _build_generation(
             for path in paths:
                 _FolderPass(ix, {}, path, writer, progress, collection, report, seen).run()
             writer.commit()
+        _verified(home, folder)
         report.total_docs = _count(ix)
         if report.total_docs != report.added:
             raise IndexingError(
@@ -319,13 +327,11 @@ def _build_generation(
     return report
 
 
-def _publish(home: IndexHome, folder: Path) -> None:
-    """Check that a finished generation opens, then make it live (see IndexHome.publish).
+def _verified(home: IndexHome, folder: Path) -> None:
+    """Check that a committed generation reads back as a search reads it, before anything else reads it.
 
-    A generation that does not open is set aside for a bug report and the
-    command fails; the live one stays. A stop signal that arrives while the
-    generation goes live is delivered once it is live: the exception says so
-    (``published``), so the command does not claim the index is unchanged.
+    One that does not is set aside for a bug report and the command fails
+    in one line; the live generation stays.
     """
     try:
         verify_generation(folder)
@@ -335,9 +341,15 @@ def _publish(home: IndexHome, folder: Path) -> None:
             f"{error}: it was not published and the live index is unchanged; the new one is kept in "
             f"{kept} for a bug report"
         ) from error
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+
+
+def _publish(home: IndexHome, folder: Path) -> None:
+    """Make a verified generation live (see IndexHome.publish).
+
+    A stop signal that arrives while it goes live is delivered once it is
+    live: the exception says so (``published``), so that the command does
+    not claim the index is unchanged.
+    """
     final = home.path / folder.name.replace("tmp-", "gen-", 1)
     try:
         home.publish(folder)
@@ -460,6 +472,8 @@ def update_index(
                 else:
                     writer.cancel()
             progress.close()
+            if report.changed:
+                _verified(home, staged)
             report.total_docs = _count(ix)
             if report.changed:
                 indexed = _indexed_after(info.get("indexed") or [str(f) for f, _ in home.roots()], root)

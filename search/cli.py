@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 from index.check import check_index
+from index.documents import LANGUAGES
 from index.indexer import rebuild_index, update_index
 from index.store import IndexHome, NoIndex, StoreError, default_home
 
@@ -33,6 +34,19 @@ from .engine import Filters, QueryError, SearchEngine
 from .evaluate import EvalInputError, run_evaluation
 
 BOLD, RESET, DIM = "\033[1m", "\033[0m", "\033[2m"
+# Control characters from documents, file names and queries are shown, never obeyed:
+# a title holding ESC]0;…BEL or ESC[2J would retitle or clear the user's terminal.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters (but line breaks and tabs) written as \\x1b escapes."""
+    return _CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
+def _line(text: str) -> str:
+    """One line of output from text that may hold line breaks and control characters."""
+    return printable(text.replace("\n", " ").replace("\r", " "))
 
 
 def _home(args: argparse.Namespace) -> IndexHome:
@@ -70,13 +84,16 @@ def cmd_index(args: argparse.Namespace) -> int:
             report = rebuild_index(_home(args), paths, only=args.only, **options)
         else:
             report = update_index(_home(args), Path(args.path), **options)
-    print(report.summary())
+    print(printable(report.summary()))
     return 0
 
 
 def _terminal_snippet(snippet: str, color: bool) -> str:
-    marked = re.sub(r"<mark>(.*?)</mark>", (BOLD + r"\1" + RESET) if color else r"[\1]", snippet)
-    return html.unescape(marked).replace("\n", " ")
+    """The snippet's text with its marks as bold (or [brackets]); its own characters shown, never obeyed."""
+    parts = re.split(r"<mark>(.*?)</mark>", snippet)
+    shown = [_line(html.unescape(part)) for part in parts]
+    start, end = (BOLD, RESET) if color else ("[", "]")
+    return "".join(f"{start}{part}{end}" if index % 2 else part for index, part in enumerate(shown))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -85,7 +102,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     if found.error:
         raise found.error
     engine = SearchEngine(home)
-    filters = Filters(lang=args.lang, source=args.source, date_from=args.date_from, date_to=args.date_to)
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        print(
+            "fahras search: --from must not be after --to: the start date is later than the end date",
+            file=sys.stderr,
+        )
+        return 2
+    filters = Filters(tuple(args.lang or ()), tuple(args.source or ()), args.date_from, args.date_to)
     results = engine.search(
         args.query, page=args.page, size=args.limit, filters=filters, sort=args.sort, suggest=True,
         correct=not args.verbatim,
@@ -103,17 +126,19 @@ def cmd_search(args: argparse.Namespace) -> int:
     first = (results.page - 1) * results.size + 1
     notice = describe_notice(results.notice)
     if notice:
-        print(notice)
+        print(_line(notice))
     print(
         f"{results.total:,} result{'' if results.total == 1 else 's'} for {results.query!r} ({results.took_ms:.0f} ms)"
     )
     if results.suggestion:
-        print(f"Did you mean: {results.suggestion}")
+        print(f"Did you mean: {_line(results.suggestion)}")
     if results.total and not results.hits:
         print(f"Page {results.page} is past the last page ({results.pages:,}).")
     for rank, hit in enumerate(results.hits, first):
-        title = f"{BOLD}{hit.title}{RESET}" if color else hit.title
-        meta = " · ".join(filter(None, [hit.id, hit.lang, hit.source, hit.date, f"score {hit.score:.2f}"]))
+        title = f"{BOLD}{_line(hit.title)}{RESET}" if color else _line(hit.title)
+        meta = _line(
+            " · ".join(filter(None, [hit.id, hit.lang, hit.source, hit.date, f"score {hit.score:.2f}"]))
+        )
         print(f"\n{rank}. {title}\n   {DIM if color else ''}{meta}{RESET if color else ''}")
         print(f"   {_terminal_snippet(hit.snippet, color)}")
     return 0
@@ -161,6 +186,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _print_stats(stats: dict) -> None:
+    stats = {key: printable(value) if isinstance(value, str) else value for key, value in stats.items()}
+    stats["roots"] = [_line(root) for root in stats["roots"]]
+    stats["leftovers"] = [_line(path) for path in stats["leftovers"]]
+    for key in ("languages", "sources"):
+        stats[key] = {_line(name): count for name, count in stats[key].items()}
     print(f"Index:       {stats['index']}")
     if stats["documents"] is not None:
         print(f"Documents:   {stats['documents']:,}")
@@ -190,9 +220,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         }
         print(json.dumps(data, ensure_ascii=False, indent=1))
     else:
-        print(found.summary())
+        print(printable(found.summary()))
         for problem in found.damaged_files[1:]:
-            print(f"  also: {problem}")
+            print(f"  also: {_line(problem)}")
     return 0 if found.ok else 1
 
 
@@ -221,6 +251,7 @@ def _bounded(convert: Callable[[str], float], noun: str, low: float, high: float
 
 
 _positive = _bounded(int, "a whole number", 1)
+_count = _bounded(int, "a whole number", 0)
 _port = _bounded(int, "a port number", 0, 65535)
 _seconds = _bounded(float, "a number of seconds", 0)
 
@@ -298,8 +329,9 @@ def build_parser(serve: Command | None = None) -> argparse.ArgumentParser:
     )
     cmd.add_argument("--limit", type=_positive, default=10, metavar="N", help="results per page (default 10)")
     cmd.add_argument("--page", type=_positive, default=1, metavar="N", help="page number (default 1)")
-    cmd.add_argument("--lang", choices=["ar", "en", "mixed"], help="only documents in this language")
-    cmd.add_argument("--source", help="only documents from this source")
+    cmd.add_argument("--lang", choices=LANGUAGES, action="append",
+                     help="only documents in this language (repeat for several)")  # fmt: skip
+    cmd.add_argument("--source", action="append", help="only documents from this source (repeat for several)")
     cmd.add_argument("--from", dest="date_from", type=_day(start=True), metavar="YYYY-MM-DD",
                      help="only documents dated on or after this day")  # fmt: skip
     cmd.add_argument("--to", dest="date_to", type=_day(start=False), metavar="YYYY-MM-DD",
@@ -346,6 +378,10 @@ def build_parser(serve: Command | None = None) -> argparse.ArgumentParser:
         "--cors", nargs="?", const="*", type=_origin, metavar="ORIGIN",
         help="let web pages on other origins read the JSON API (all origins, or only ORIGIN); off by default",
     )  # fmt: skip
+    cmd.add_argument(
+        "--per-client", type=_count, default=100, metavar="N",
+        help="connections one client address may hold per worker (default 100; 0: no limit, e.g. behind a proxy)",
+    )  # fmt: skip
     cmd.add_argument("--demo", action="store_true", help="index and serve the bundled demo corpus")
     cmd.add_argument("--debug", action="store_true", help="Flask's debug server with reloader")
     cmd.set_defaults(func=serve)
@@ -365,7 +401,7 @@ def main(argv: Sequence[str] | None = None, serve: Command | None = None) -> int
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except _EXPECTED as error:
-        print(f"fahras {args.command}: {error}", file=sys.stderr)
+        print(f"fahras {args.command}: {_line(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as error:
         how, status = ("terminated (SIGTERM)", 143) if isinstance(error, Terminated) else ("interrupted", 130)
@@ -375,7 +411,7 @@ def main(argv: Sequence[str] | None = None, serve: Command | None = None) -> int
         damage = _index_damage(args)
         if damage is None:
             raise
-        print(f"fahras {args.command}: {damage}", file=sys.stderr)
+        print(f"fahras {args.command}: {_line(str(damage))}", file=sys.stderr)
         return 2
 
 

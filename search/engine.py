@@ -150,19 +150,19 @@ class ResultCache:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrictions on the result set (the facets a user clicked, the CLI's --lang and dates)."""
+    """Restrictions on the result set (the facets a user clicked, the CLI's --lang, --source and dates).
 
-    lang: str | None = None
-    source: str | None = None
+    Several languages or sources are OR-ed: documents in any of them.
+    """
+
+    lang: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
     date_from: datetime | None = None
     date_to: datetime | None = None
 
     def as_query_filters(self) -> list[syntax.Filter]:
-        found = []
-        if self.lang:
-            found.append(syntax.Filter("lang", value=self.lang))
-        if self.source:
-            found.append(syntax.Filter("source", value=self.source))
+        found = [syntax.Filter("lang", value=value) for value in self.lang]
+        found += [syntax.Filter("source", value=value) for value in self.source]
         if self.date_from or self.date_to:
             found.append(syntax.Filter("date", start=self.date_from, end=self.date_to))
         return found
@@ -241,7 +241,9 @@ class SearchEngine:
             # and so misses documents deleted from an existing segment.
             current.close()
         searcher = retrying(ix.searcher)
-        view = IndexView(searcher, str(self._ix_dir))
+        # Keyed by the home, not the generation: an update links the segments it keeps into its new
+        # generation, and their decoded postings stay good (a segment's id names its content).
+        view = IndexView(searcher, str(self.home.path))
         view.prepare(name for name, _weight in self.ranking.field_boosts if name in searcher.schema)
         planner = Planner(searcher.schema, searcher.reader(), dict(self.ranking.field_boosts),
                           self.ranking.proximity_boost, self.ranking.proximity_slop,
@@ -357,20 +359,24 @@ class SearchEngine:
         ranked = rank(view, plan, self.ranking.bm25f(), depth, request.filters.as_query_filters(),
                       by_date=request.sort == "date")  # fmt: skip
         start = (request.page - 1) * request.size
-        terms = set(plan.highlight) if request.snippets else set()
+        marked = (plan.highlight, plan.title_highlight) if request.snippets else (frozenset(), frozenset())
         hits = [
-            self._hit(view.searcher, docnum, score, terms, self._body_chain)
+            self._hit(view.searcher, docnum, score, marked, self._body_chain)
             for docnum, score in zip(ranked.docnums[start:], ranked.scores[start:], strict=True)
         ]
         facets = ranked.facets if request.facets else {}
         return SearchResults(request.query, ranked.total, 0.0, request.page, request.size, hits, facets)
 
-    def _hit(self, searcher: Searcher, docnum: int, score: float, terms: set[str], chain) -> SearchHit:
+    def _hit(
+        self, searcher: Searcher, docnum: int, score: float, marked: tuple[frozenset, frozenset], chain
+    ) -> SearchHit:
+        """A hit: its body terms mark the snippet, its title terms the title."""
+        body_terms, title_terms = marked
         stored = searcher.stored_fields(docnum)
         body = stored.get("body", "")
-        text = snippet(body, matched_spans(body, chain, terms)) if terms else lead(body)
+        text = snippet(body, matched_spans(body, chain, body_terms)) if body_terms else lead(body)
         summary = _summary(stored)
-        title_html = mark(summary["title"], matched_spans(summary["title"], chain, terms))
+        title_html = mark(summary["title"], matched_spans(summary["title"], chain, title_terms))
         return SearchHit(**summary, snippet=text, score=round(score or 0.0, 4), title_html=title_html)
 
     def document(self, doc_id: str, highlight: str | None = None) -> dict | None:
@@ -381,13 +387,16 @@ class SearchEngine:
             return None
         body = stored.get("body", "")
         summary = _summary(stored)
-        terms: frozenset[str] = frozenset()
+        terms = title_terms = frozenset()
         if highlight:
             with contextlib.suppress(QueryError):  # a bad ?q= only loses the marks
-                terms = self.plan(highlight).highlight
+                plan = self.plan(highlight)
+                terms, title_terms = plan.highlight, plan.title_highlight
         return {
             **summary,
-            "title_html": mark(summary["title"], matched_spans(summary["title"], self._body_chain, terms)),
+            "title_html": mark(
+                summary["title"], matched_spans(summary["title"], self._body_chain, title_terms)
+            ),
             "body": body,
             "body_html": mark(body, matched_spans(body, self._body_chain, terms)),
             "path": stored.get("path") or None,

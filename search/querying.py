@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from index.analysis import ArabicLightStemmer
+from index.analysis import ArabicLightStemmer, WordTokenizer
 
 from . import budget, syntax
 from .phrases import PositionalPhrase, Slot
@@ -113,6 +113,7 @@ class Plan:
     scoring: tuple[ScoringTerm, ...]
     phrases: tuple[ScoringPhrase, ...]  # user phrases and adjacent-word proximity pairs
     highlight: frozenset[str]  # body terms whose words the snippets mark
+    title_highlight: frozenset[str] = frozenset()  # title terms whose words the title marks
     filters: tuple[Filter, ...] = ()
     excluded: tuple[Filter, ...] = ()
     stop_words: tuple[str, ...] = ()  # typed words dropped as too common, when nothing else was left
@@ -163,6 +164,7 @@ class Planner:
         self.proximity_boost = proximity_boost
         self.proximity_slop = proximity_slop
         self.stemmed = schema["body"].analyzer
+        self.stem_chain = self.stemmed.items[-1]  # the body analyser's CachedChain: one word's stems
         self.exact = schema[f"body{EXACT_SUFFIX}"].analyzer if f"body{EXACT_SUFFIX}" in schema else None
         self.root = schema[f"body{ROOT_SUFFIX}"].analyzer if f"body{ROOT_SUFFIX}" in schema else None
         self.stopped: list[str] = []
@@ -196,10 +198,8 @@ class Planner:
             match=match,
             scoring=tuple(part.scoring),
             phrases=tuple(part.phrases),
-            highlight=frozenset(term.text for term in part.scoring if term.field == "body")
-            | frozenset(
-                t for p in part.phrases if p.phrase.field == "body" for s in p.phrase.slots for t in s.terms
-            ),
+            highlight=_highlighted(part, "body"),
+            title_highlight=_highlighted(part, "title"),
             filters=parsed.filters,
             excluded=parsed.excluded,
             stop_words=tuple(self.stopped) if match is None else (),
@@ -384,8 +384,10 @@ class Planner:
 
     def _prefix(self, node: Prefix) -> _Part:
         """Words starting with the prefix, among the stems (article removed) and the exact forms."""
-        exact = _first_form(self.exact, node.text) if self.exact else ""
-        stem = _without_article(_first_form(self.stemmed, node.text, verbatim=True))
+        # The first word, normalised: stop words are letters like any others at the start of a word.
+        typed = normalize(next(iter(WordTokenizer.words(node.text)), ""))
+        exact = typed if self.exact else ""
+        stem = _without_article(typed)
         if len(stem) < syntax.MIN_PREFIX_LETTERS and len(exact) < syntax.MIN_PREFIX_LETTERS:
             raise QueryError(
                 "'%(prefix)s*': a prefix search needs at least %(letters)s letters before the *.",
@@ -404,24 +406,39 @@ class Planner:
         return self._expanded(expanded, node.text + "*")
 
     def _fuzzy(self, node: Fuzzy) -> _Part:
-        """Stems within the edit distance of the word's own stem (its first two letters kept).
+        """The typed word and the words written within the edit distance of it, in every form the stemmer relates.
 
-        The walk goes over the vocabulary's words with that start (see
-        :func:`search.suggest.words_within`); a fixed two-letter start makes it ten
-        times shorter than one letter (most typos are later in the word).
+        The typed word (normalised) is compared with the words as documents
+        write them (the exact-form fields), not with stems: a stem is not what
+        was typed (``goverment`` stems to ``gover``, two edits from ``goe``).
+        Each word found matches in all its forms through its stems, as a typed
+        word does. The walk goes over the vocabulary's words with the typed
+        word's first two letters (see :func:`search.suggest.words_within`),
+        ten times shorter than with one (most typos are later in the word).
         """
         self.fuzzy_terms += 1
         if self.fuzzy_terms > MAX_FUZZY_TERMS:
             raise QueryError(
                 "A query may hold at most %(most)s fuzzy (~) words: remove some.", most=MAX_FUZZY_TERMS
             )
-        stem = _first_form(self.stemmed, node.text)
-        if not stem:
+        typed = normalize(next(iter(WordTokenizer.words(node.text)), ""))
+        if not typed:
             return _Part(None)
-        expanded = []
+        shown, expanded = f"{node.text}~{node.edits}", []
         for name in node.fields:
-            words = words_within(self.reader, name, stem, node.edits, prefix=min(2, len(stem) - 1))
-            expanded += [Term(name, word) for word in self._bounded(words, f"{node.text}~{node.edits}")]
+            exact_field = name + EXACT_SUFFIX
+            if exact_field not in self.schema:  # an index without exact forms (a comparison build): stems
+                stem = _first_form(self.stemmed, node.text)
+                words = words_within(self.reader, name, stem, node.edits, prefix=min(2, len(stem) - 1))
+                expanded += [Term(name, word) for word in self._bounded(words, shown)] if stem else []
+                continue
+            words = words_within(self.reader, exact_field, typed, node.edits, prefix=min(2, len(typed) - 1))
+            written = self._bounded(words, shown)
+            own = self.stem_chain.analyze(node.text)  # the word itself, in every form, as when typed plainly
+            stems = dict.fromkeys(
+                [*own, *(stem for word in written for stem in self.stem_chain.analyze(word))]
+            )
+            expanded += [Term(name, stem) for stem in stems] + [Term(exact_field, word) for word in written]
         return self._expanded(expanded, f"{node.text}~")
 
     def _expand(self, name: str, prefix: str, shown: str) -> list[str]:
@@ -470,6 +487,15 @@ class Planner:
             _Position(offset, tuple(forms), tuple(exact.get(offset, ())), tuple(roots.get(offset, ())))
             for offset, forms in sorted(stems.items())
         ]
+
+
+def _highlighted(part: _Part, name: str) -> frozenset[str]:
+    """The stemmed terms a field's text is marked with: the query's scoring terms and phrase words there."""
+    terms = {term.text for term in part.scoring if term.field == name}
+    phrases = {
+        t for p in part.phrases if p.phrase.field == name for slot in p.phrase.slots for t in slot.terms
+    }
+    return frozenset(terms | phrases)
 
 
 def _by_position(analyzer, text: str) -> dict[int, list[str]]:

@@ -422,11 +422,13 @@ def rank(
     """
     docnums = matching(view, plan, extra_filters)
     facets = _facets(view, docnums)
-    if by_date:
-        order = _by_date(view, docnums)[:depth]
-        return Ranked(len(docnums), order.tolist(), [0.0] * len(order), facets)
     scores = _scores(view, plan, bm25f)
     factor = _title_factor(view, plan, bm25f)
+    if by_date:  # ordered by date; each hit still shows its relevance score
+        order = _by_date(view, docnums)[:depth]
+        return Ranked(
+            len(docnums), order.tolist(), _exact_scores(view, plan, bm25f, order, scores, factor), facets
+        )
     top, top_scores = _best(view, plan, bm25f, docnums, scores, depth, exhaustive, factor)
     return Ranked(len(docnums), top, top_scores, facets)
 
@@ -527,6 +529,17 @@ def _best(
             break
         batch *= 2
     return [int(docnums[i]) for i in best], [exact[i] for i in best]
+
+
+def _exact_scores(view, plan, bm25f, docs: np.ndarray, scores: np.ndarray, factor) -> list[float]:
+    """The whole ranking's score of each of ``docs`` (proximity bonus and title factor included)."""
+    scale = np.ones(len(docs)) if factor is None else factor[docs]
+    exact = scores[docs] * scale
+    pairs = [p for p in plan.phrases if p.bonus_only]
+    if pairs and len(docs):
+        bounds = [pair.weight * _pair_bound(view, pair.phrase, bm25f, docs) * scale for pair in pairs]
+        exact = exact + _pair_bonus(view, pairs, bounds, bm25f, docs) * scale
+    return exact.tolist()
 
 
 def _top(values: np.ndarray, docnums: np.ndarray, depth: int) -> np.ndarray:

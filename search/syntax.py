@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import Enum
 
+from index.documents import LANGUAGES
+
 MAX_QUERY_CHARS = 1000
 MAX_NESTING = 20
 MIN_PREFIX_LETTERS = 2
@@ -39,7 +41,7 @@ MAX_PHRASE_SLOP = 20
 TEXT_FIELDS = ("title", "body")
 FIELD_ALIASES = {"text": "body"}
 FILTER_FIELDS = ("source", "lang", "date")
-LANGS = ("ar", "en", "mixed")
+LANGS = LANGUAGES  # the languages a document can be in (lang:ar, lang:en, lang:mixed)
 OPERATORS = ("AND", "OR", "NOT")
 
 _EXAMPLE = {"AND": "heat AND wave", "OR": "heat OR drought", "NOT": "heat NOT wave"}
@@ -264,8 +266,8 @@ class _Parser:
             if _is_op(token, "AND", "OR"):  # an AND here has no left side: the chain took every other
                 if not clauses or after_or or token.text == "AND":
                     raise _dangling(token.text)
-                self.take()
-                self.plain, after_or = False, True
+                self.take()  # OR between words is what a space means: the query stays plain
+                after_or = True
                 continue
             clauses.append(self.chain(fields))
             after_or = False
@@ -343,10 +345,10 @@ class _Parser:
                 field=token.text,
                 example=_field_example(name),
             )
-        self.plain = False
-        if name in FILTER_FIELDS:
+        if name in FILTER_FIELDS:  # a filter narrows the documents; the words still rank as typed
             self.take()
             return _filter(name, value)
+        self.plain = False
         if name not in TEXT_FIELDS:
             raise QueryError(
                 "Unknown field '%(field)s:'. Search in %(text_fields)s or filter with %(filter_fields)s.",

@@ -22,6 +22,7 @@ from index.store import LIVE, IndexDamaged, IndexHome, IndexOutdated
 from search.engine import SearchEngine
 from web import create_app
 
+from .conftest import write_corpus
 from .damage import DAMAGE, copy_index, damage, edit_build_info, rename_a_pickled_class
 
 
@@ -231,3 +232,70 @@ def test_an_unreadable_pickled_schema_says_rebuild(built: IndexHome, corpus: Pat
         assert response.status_code == 503 and "older version" in response.get_json()["error"]
     assert fahras("rebuild", "--quiet", "--index", index, str(corpus)).returncode == 0
     assert SearchEngine(IndexHome(index)).search("football").total == 1
+
+
+# ------------------------------------------------------------------ damage met by a request
+
+
+def _zero_postings_of(home: IndexHome, field: str, word: str) -> None:
+    """Overwrite one term's posting blocks with zeros (same size: only reading them tells)."""
+    ix = home.open()
+    with ix.reader() as reader:
+        leaf = next(leaf for leaf, _ in reader.leaf_readers() if (field, word) in leaf)
+        segment = leaf.segment()
+        info = segment.codec().terms_reader(ix.storage, segment).term_info(field, word.encode())
+        offset, _length = info.extent()  # (Whoosh reads the length back as a tuple)
+    path = home.live_target() / f"{segment.make_filename('.pst')}"
+    with open(path, "r+b") as file:
+        file.seek(offset)
+        file.write(b"\0" * 64)  # the start of its first block
+
+
+@pytest.mark.parametrize("record", ["with checksums", "without a build record"])
+def test_damage_a_search_meets_makes_the_server_say_unusable_until_rebuilt(
+    tmp_path: Path, record: str
+) -> None:
+    docs = {f"d{i}.txt": f"Note {i}\nharbour news {i} " + "port " * (i % 7) for i in range(300)}
+    folder = write_corpus(tmp_path / "c", docs)
+    home = IndexHome(tmp_path / "index")
+    rebuild_index(home, folder, show_progress=False)
+    if record == "without a build record":
+        edit_build_info(home, files=None)
+    _zero_postings_of(home, "body", "harbour")
+    client = create_app({"INDEX_DIR": str(home.path), "TESTING": True}).test_client()
+    assert client.get("/healthz").status_code == 200  # the opening check reads other terms: it passes
+    assert client.get("/api/search?q=port").status_code == 200
+    failed = client.get("/api/search?q=harbour")
+    assert failed.status_code == 503 and "damaged" in failed.get_json()["error"]  # never a 500
+    for path in ("/healthz", "/api/search?q=port", "/?q=port"):
+        assert client.get(path).status_code == 503, path  # once seen, the damage is the index's state
+    rebuild_index(home, folder, show_progress=False)
+    assert (
+        client.get("/healthz").status_code == 200 and client.get("/api/search?q=harbour").status_code == 200
+    )
+
+
+def test_an_index_of_a_newer_format_is_called_newer(built: IndexHome) -> None:
+    edit_build_info(built, format=99)
+    client = create_app({"INDEX_DIR": str(built.path), "TESTING": True}).test_client()
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "outdated" and "newer version" in health["warning"]
+
+
+def test_a_missing_table_of_contents_is_damage_not_a_missing_index(built: IndexHome) -> None:
+    for toc in built.live_target().glob("*.toc"):
+        toc.unlink()
+    found = check_index(built)
+    assert isinstance(found.error, IndexDamaged) and "_MAIN_" in str(found.error)
+    client = create_app({"INDEX_DIR": str(built.path), "TESTING": True}).test_client()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.get_json()["status"] == "unusable"
+
+
+def test_no_index_says_so_without_the_servers_paths(tmp_path: Path) -> None:
+    client = create_app({"INDEX_DIR": str(tmp_path / "secret-place"), "TESTING": True}).test_client()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.get_json()["status"] == "no index"
+    assert (
+        "secret-place" not in health.get_data(as_text=True) and "fahras index" in health.get_json()["error"]
+    )

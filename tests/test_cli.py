@@ -15,7 +15,7 @@ import pytest
 
 from fahras_cli import main
 
-from .conftest import shared
+from .conftest import shared, write_corpus
 
 
 @dataclass
@@ -175,3 +175,21 @@ def test_argument_errors_say_what_was_expected(args: tuple[str, ...], message: s
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"fahras {args[0]}: {message} (see: fahras {args[0]} --help)"]
     assert "_positive" not in result.stderr and "invalid" not in result.stderr
+
+
+def test_control_characters_from_documents_are_shown_not_obeyed(tmp_path: Path) -> None:
+    """A title, id or text holding terminal escapes (retitle, clear screen) prints them as \\x1b, never raw."""
+    hostile = "\x1b]0;owned\x07 \x1b[2J"
+    records = [{"id": f"evil{hostile}", "title": f"Harbour {hostile}", "text": f"harbour {hostile} news"}]
+    folder = write_corpus(tmp_path / "c", {"feed.jsonl": json.dumps(records[0])})
+    (folder / "bad\x1b[31mname.txt").write_bytes(b"\x00\x01binary")
+    index = str(tmp_path / "index")
+    indexed = fahras("index", "--index", index, str(folder))
+    searched = fahras("search", "--index", index, "harbour")
+    for result in (indexed, searched):
+        assert (
+            result.returncode == 0
+            and "\x1b" not in result.stdout + result.stderr
+            and "\x07" not in result.stdout
+        )
+    assert "\\x1b]0;owned\\x07" in searched.stdout and "bad\\x1b[31mname.txt" in indexed.stdout

@@ -14,13 +14,15 @@ from index import documents
 from index.documents import (
     Document,
     FileReader,
+    Note,
     Skipped,
     SourceFile,
     decode_text,
     detect_language,
     parse_html,
 )
-from index.indexer import iter_documents
+from index.indexer import iter_documents, update_index
+from index.store import IndexHome
 
 from .conftest import write_corpus
 
@@ -30,7 +32,7 @@ def load(root: Path) -> tuple[dict[str, Document], list[Skipped]]:
     for item in iter_documents(root):
         if isinstance(item, Skipped):
             skipped.append(item)
-        else:
+        elif isinstance(item, Document):
             docs[item.id] = item
     return docs, skipped
 
@@ -123,6 +125,22 @@ def test_truncated_gzip_keeps_the_records_before_the_damage(tmp_path: Path) -> N
     docs, skipped = load(tmp_path)
     assert 100 < len(docs) < 200
     assert "truncated" in skipped[0].reason
+
+
+def test_an_invalid_date_or_language_is_reported_and_the_record_indexed(tmp_path: Path) -> None:
+    records = [
+        {"id": "a", "title": "Harbour", "text": "harbour news", "date": "yesterday", "lang": "english"},
+        {"id": "b", "title": "Harbour", "text": "harbour news", "date": "2015-07-21", "lang": "en"},
+    ]
+    write_corpus(tmp_path / "c", {"feed.jsonl": "\n".join(json.dumps(r) for r in records)})
+    notes = [item for item in iter_documents(tmp_path / "c") if isinstance(item, Note)]
+    assert [(note.line, note.reason) for note in notes] == [
+        (1, "'lang' 'english' is not one of ar, en, mixed: detected as en"),
+        (1, "'date' 'yesterday' is not a date like 2015-07-21: indexed undated"),
+    ]
+    report = update_index(IndexHome(tmp_path / "index"), tmp_path / "c", show_progress=False)
+    assert report.added == 2 and report.skipped == []
+    assert "  note: " + str(notes[1]) in report.summary().splitlines()
 
 
 def test_invalid_json_line_is_reported_with_its_number(tmp_path: Path) -> None:
@@ -221,6 +239,21 @@ def test_gzip_bomb_is_stopped_and_reported(tmp_path: Path, monkeypatch) -> None:
     docs, skipped = load(tmp_path)
     assert "good.txt" in docs
     assert "gzip bomb" in skipped[0].reason
+
+
+def test_a_gzip_of_newlines_costs_a_bounded_number_of_lines(tmp_path: Path) -> None:
+    """200 MiB of newlines from a 200 KB file: read up to the cap (seconds), not to the end (minutes)."""
+    write_corpus(tmp_path, {"newlines.jsonl.gz": gzip.compress(b"\n" * 200 * 1024 * 1024, compresslevel=9)})
+    docs, skipped = load(tmp_path)
+    assert docs == {} and [item.reason.split(":")[0] for item in skipped] == ["stopped after line 2,000,000"]
+
+
+def test_a_file_of_tiny_records_is_read_up_to_the_cap(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(documents, "MAX_LINES_PER_FILE", 1000)
+    lines = "".join(json.dumps({"id": i, "text": "x"}) + "\n" for i in range(5000))
+    write_corpus(tmp_path, {"tiny.jsonl": lines})
+    docs, skipped = load(tmp_path)
+    assert len(docs) == 1000 and "split it into several files" in skipped[0].reason
 
 
 def test_endless_line_in_a_gzip_is_stopped(tmp_path: Path, monkeypatch) -> None:

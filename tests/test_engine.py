@@ -20,7 +20,7 @@ def test_pages_are_slices_of_one_ranking(built: IndexHome) -> None:
 def test_a_language_filter_keeps_only_that_language(built: IndexHome) -> None:
     engine = SearchEngine(built)
     everything = engine.search("الانتخابات OR election OR football", size=20)
-    arabic = engine.search("الانتخابات OR election OR football", size=20, filters=Filters(lang="ar"))
+    arabic = engine.search("الانتخابات OR election OR football", size=20, filters=Filters(lang=("ar",)))
     assert {hit.lang for hit in everything.hits} > {"ar"}
     assert arabic.hits and {hit.lang for hit in arabic.hits} == {"ar"}
     assert arabic.total == sum(hit.lang == "ar" for hit in everything.hits)

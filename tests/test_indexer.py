@@ -288,3 +288,17 @@ def test_an_index_of_an_empty_folder_takes_documents_later(home: IndexHome, tmp_
     assert update_index(home, folder, show_progress=False).total_docs == 0
     write_corpus(folder, {"first.txt": "First\n\nAt last a document"})
     assert update_index(home, folder, show_progress=False).added == 1 and ids(home) == {"first.txt"}
+
+
+def test_a_name_that_is_not_utf8_is_reported_and_the_rest_indexed(home: IndexHome, tmp_path: Path) -> None:
+    folder = write_corpus(tmp_path / "f", {"ok.txt": "Fine\nharbour news\n"})
+    (folder / os.fsdecode(b"\xff\xfe.txt")).write_text("Bad\nharbour name\n", encoding="utf-8")
+    (folder / os.fsdecode(b"\xfadir")).mkdir()
+    (folder / os.fsdecode(b"\xfadir") / "inside.txt").write_text("In\nharbour folder\n", encoding="utf-8")
+    report = update_index(home, folder, show_progress=False)
+    assert report.added == 1 and ids(home) == {"ok.txt"}
+    assert sorted(str(item) for item in report.skipped) == [
+        f"{folder}/\\xfadir: its name is not valid UTF-8 text: not read (rename it to index it)",
+        f"{folder}/\\xff\\xfe.txt: its name is not valid UTF-8 text: not read (rename it to index it)",
+    ]
+    report.summary().encode("utf-8")  # printable as it is

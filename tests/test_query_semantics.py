@@ -403,3 +403,75 @@ def test_a_long_misspelt_word_beside_others_is_searched_as_corrected(absent_home
     # A four-letter word is one letter from many real words: hope is not taken for home.
     _, data = api(app, q="hope family")
     assert data["notice"] is None and data["suggestion"].lower() == "home family"
+
+
+# ------------------------------------------------------------------ issue 23's smaller findings
+
+
+def hits(client, query: str) -> list[dict]:
+    status, data = api(client, q=query, size=100)
+    assert status == 200, data
+    return data["hits"]
+
+
+def test_a_title_query_marks_the_title_and_a_body_query_does_not(client) -> None:
+    titled = {hit["id"]: hit["title_html"] for hit in hits(client, "title:heat")}
+    assert titled == {
+        "weather/heatwave.txt": "<mark>Heat</mark> wave grips the coast",
+        "weather/heat.txt": "Kitchen <mark>heat</mark>",
+    }
+    assert "<mark>" in hits(client, "title:الرياض")[0]["title_html"]
+    assert all("<mark>" not in hit["title_html"] for hit in hits(client, "body:ovens"))
+
+
+@pytest.mark.parametrize("prefix", ["الا*", "الأ*", "ال*"])
+def test_a_prefix_of_stop_word_letters_is_a_prefix_like_any_other(client, prefix: str) -> None:
+    status, data = api(client, q=prefix)
+    assert status == 200 and data["total"] >= 1  # الانتخابات, الأراضي, ... (no "needs 2 letters")
+
+
+def test_or_between_words_ranks_exactly_as_a_space(snn_home: IndexHome) -> None:
+    engine = SearchEngine(snn_home)
+    for words in (("وزارة", "الصحة"), ("مطار", "الملك"), ("كرة", "القدم")):
+        spaced = engine.search(" ".join(words), size=50)
+        ored = engine.search(" OR ".join(words), size=50)
+        assert [(h.id, h.score) for h in ored.hits] == [(h.id, h.score) for h in spaced.hits]
+        assert ored.total == spaced.total
+
+
+def test_fuzzy_words_are_compared_as_written_not_as_stems(client) -> None:
+    assert ids(client, "governmnt~1") == [
+        "sport/government.txt"
+    ]  # its stem 'governmnt' is 3 edits from 'govern'
+    assert ids(client, "goverment~2")[0] == "sport/government.txt"
+    assert ids(client, "goverment~2") == ids(
+        client, "government"
+    )  # nothing that merely shares letters with a stem
+
+
+def test_date_sort_shows_each_hit_with_its_relevance_score(snn_home: IndexHome) -> None:
+    engine = SearchEngine(snn_home)
+    by_relevance = {hit.id: hit.score for hit in engine.search("وزارة الصحة", size=100).hits}
+    by_date = engine.search("وزارة الصحة", size=100, sort="date").hits
+    assert all(hit.score > 0 for hit in by_date)
+    shared_ids = [hit for hit in by_date if hit.id in by_relevance]
+    assert shared_ids and all(hit.score == by_relevance[hit.id] for hit in shared_ids)
+
+
+def test_a_repeated_filter_keeps_every_value(client) -> None:
+    status, both = api(client, q="minister OR الرياض OR heat", source=["politics", "weather"], size=100)
+    assert status == 200 and {hit["source"] for hit in both["hits"]} == {"politics", "weather"}
+    one = api(client, q="minister OR الرياض OR heat", source="politics", size=100)[1]
+    assert (
+        both["total"]
+        == one["total"] + api(client, q="minister OR الرياض OR heat", source="weather")[1]["total"]
+    )
+    status, data = api(client, q="minister", lang=["en", "xx"])
+    assert status == 400 and "'lang' must be one of" in data["error"]
+
+
+def test_a_reversed_date_range_is_an_error_on_the_command_line(capsys, news_home: IndexHome) -> None:
+    code = main(
+        ["search", "--index", str(news_home.path), "minister", "--from", "2016-01-01", "--to", "2015-01-01"]
+    )
+    assert code == 2 and "--from must not be after --to" in capsys.readouterr().err

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import signal
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,8 +19,9 @@ import pytest
 
 from index.indexer import rebuild_index
 from index.store import IndexHome
-from web import SECURITY_HEADERS
+from web import SECURITY_HEADERS, server
 
+from .conftest import write_corpus
 from .damage import copy_index, damage, rename_a_pickled_class
 from .servers import alive, children_of, free_port, start_server, stop_server, wait_healthy
 
@@ -149,7 +152,7 @@ def test_a_file_truncated_under_the_server_gives_errors_not_dead_workers(
 def test_idle_connections_do_not_lock_clients_out(built: IndexHome) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = start_server(built.path, port, "--workers", "2")
+    process = start_server(built.path, port, "--workers", "2", "--per-client", "0")
     idle: list[socket.socket] = []
     try:
         for _ in range(500):  # waitress's default was 100 connections per worker
@@ -160,6 +163,104 @@ def test_idle_connections_do_not_lock_clients_out(built: IndexHome) -> None:
         for connection in idle:
             connection.close()
         stop_server(process)
+
+
+def _attacker(port: int) -> socket.socket:
+    """A connection from another address of the loopback network (127.0.0.2): another client."""
+    return socket.create_connection(("127.0.0.1", port), timeout=10, source_address=("127.0.0.2", 0))
+
+
+@needs_proc
+def test_slow_headers_from_many_connections_never_lock_clients_out(built: IndexHome) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_server(built.path, port, "--workers", "1")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    slow: list[socket.socket] = []
+    try:
+        for _ in range(1200):  # more than a worker's 1,000 connections: waitress alone stopped accepting
+            connection = _attacker(port)
+            connection.sendall(b"GET / HTTP/1.1\r\n")  # and never the end of its headers
+            slow.append(connection)
+        status, body = get(base, "/healthz")
+        assert status == 200 and body["documents"] == 7
+        refused = sum(1 for connection in slow if _closed(connection))
+        assert refused >= 1200 - server.CONNECTIONS_PER_CLIENT
+        trickling = next(connection for connection in slow if not _closed(connection))
+        deadline = time.monotonic() + server.HEADER_SECONDS + 3 * server.WAITRESS_SETTINGS["cleanup_interval"]
+        while not _closed(trickling) and time.monotonic() < deadline + 5:
+            with contextlib.suppress(OSError):
+                trickling.sendall(
+                    b"X-Slow: 1\r\n"
+                )  # a header line at a time keeps waitress's idle timer reset
+            time.sleep(0.5)
+        assert _closed(trickling)  # its headers took too long
+    finally:
+        for connection in slow:
+            connection.close()
+        stop_server(process)
+
+
+def _closed(connection: socket.socket) -> bool:
+    """Whether the server has closed the connection (EOF or reset), without waiting."""
+    connection.setblocking(False)
+    try:
+        return connection.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    finally:
+        connection.setblocking(True)
+
+
+@needs_proc
+def test_an_oversized_url_gets_an_answer_not_a_reset(built: IndexHome) -> None:
+    port = free_port()
+    process = start_server(built.path, port, "--workers", "1")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            with contextlib.suppress(OSError):  # the server may stop reading before all is sent
+                connection.sendall(b"GET /?q=" + b"a" * 1_000_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            response = b""
+            while chunk := connection.recv(65536):
+                response += chunk
+    finally:
+        stop_server(process)
+    assert response.split(b"\r\n", 1)[0].split()[1] in (b"414", b"431")
+
+
+@needs_proc
+def test_healthz_never_waits_behind_searches(tmp_path: Path) -> None:
+    """With one thread busy on a queue of slow searches, /healthz still answers before they are done."""
+    folder = write_corpus(
+        tmp_path / "c",
+        {f"d{i}.txt": f"Note {i}\n" + " ".join(f"w{i}x{j} common" for j in range(400)) for i in range(3000)},
+    )
+    home = IndexHome(tmp_path / "index")
+    rebuild_index(home, folder, show_progress=False)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_server(home.path, port, "--workers", "1", "--threads", "1")
+    finished: list[str] = []
+    try:
+
+        def search(number: int) -> None:
+            words = "+".join(f"w{number * 7 + k}x{k}" for k in range(30))
+            get(base, f"/api/search?q=common+{words}&size=100")
+            finished.append("search")
+
+        searches = [threading.Thread(target=search, args=(n,)) for n in range(12)]
+        for thread in searches:
+            thread.start()
+        time.sleep(0.3)  # the searches are queued behind the one thread
+        status, _ = get(base, "/healthz")
+        finished.append("healthz")
+        for thread in searches:
+            thread.join()
+    finally:
+        stop_server(process)
+    assert status == 200 and finished.index("healthz") < len(finished) - 1
 
 
 @pytest.mark.parametrize(

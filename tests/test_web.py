@@ -277,7 +277,13 @@ def test_language_switch_sets_a_cookie_and_stays_on_site(client) -> None:
     assert "ui=ar" in response.headers["Set-Cookie"]
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'dir="rtl"' in page  # the cookie wins over Accept-Language
-    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+    for target in (
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "////evil.example/phish",
+        "///evil",
+    ):
         assert client.get("/ui/en", query_string={"next": target}).headers["Location"] == "/"
 
 

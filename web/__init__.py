@@ -138,8 +138,7 @@ def _unusable(error: StoreError):
     """503 for a missing or unusable index: JSON for the API, a page otherwise."""
     if wants_json():
         status = "no index" if isinstance(error, NoIndex) else "unusable"
-        message = str(error) if isinstance(error, NoIndex) else public_message(error)
-        return jsonify(status=status, error=message, documents=0), 503
+        return jsonify(status=status, error=public_message(error), documents=0), 503
     from .pages import render_error
 
     return render_error(503, "no_index" if isinstance(error, NoIndex) else "index_unusable")

@@ -10,21 +10,36 @@ short message without paths.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 from index.check import IndexCheck, check_files, check_index
-from index.store import IndexDamaged, IndexHome, IndexOutdated, NoIndex, StoreError, shrunken_files
+from index.store import (
+    FORMAT_VERSION,
+    IndexDamaged,
+    IndexHome,
+    IndexOutdated,
+    NoIndex,
+    StoreError,
+    shrunken_files,
+)
 
 PUBLIC_MESSAGES = {
     IndexDamaged: "The index is damaged: searches are unavailable until it is repaired "
     "(on the server: fahras check, then fahras rebuild).",
     IndexOutdated: "The index was built by an older version of Fahras and cannot be read: "
     "run `fahras rebuild` on the server.",
+    NoIndex: "There is no index yet: build one on the server with `fahras index FOLDER`.",
 }
 OUTDATED_WARNING = (
     "This index was built by an older version of Fahras: run `fahras rebuild` on the server "
+    "(until then, searches may miss documents)."
+)
+NEWER_WARNING = (
+    "This index was built by a newer version of Fahras: upgrade Fahras on the server, or run `fahras rebuild` "
     "(until then, searches may miss documents)."
 )
 
@@ -50,7 +65,13 @@ def public_message(error: StoreError) -> str:
     for kind, message in PUBLIC_MESSAGES.items():
         if isinstance(error, kind):
             return message
-    return str(error) if isinstance(error, NoIndex) else PUBLIC_MESSAGES[IndexDamaged]
+    return PUBLIC_MESSAGES[IndexDamaged]
+
+
+def _raised_reading_the_index(error: BaseException) -> bool:
+    """Whether ``error`` came out of Whoosh's reading code: the index files, not a bug of ours."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(f"{os.sep}whoosh{os.sep}" in frame.filename for frame in frames)
 
 
 class IndexHealth:
@@ -60,7 +81,8 @@ class IndexHealth:
         self.home = home
         self._lock = threading.Lock()
         self._opened: dict[tuple, IndexCheck] = {}  # check_index results by generation
-        self._diagnosed: dict[tuple, StoreError | None] = {}
+        self._diagnosed: dict[tuple, StoreError] = {}  # damage that requests met, by generation
+        self._checksummed: set[tuple] = set()  # generations whose checksums a failed request checked
 
     def guard(self) -> None:
         """Raise IndexDamaged before a request to a damaged index.
@@ -81,23 +103,37 @@ class IndexHealth:
             return  # the pages explain a missing index
         if found.error:
             raise self._logged(found.error)
+        self._raise_if_failed()
 
     def check(self) -> IndexCheck:
-        """The index's state (raises its error): file sizes every time, the rest once per generation."""
+        """The index's state (raises its error): file sizes every time, the rest once per generation.
+
+        Damage that a request met (see :meth:`diagnose`) counts too, until the index changes.
+        """
         files = check_files(self.home)
         if files.error:
             raise self._logged(files.error)
         found = self._opened_check()
         if found.error:
             raise self._logged(found.error)
+        self._raise_if_failed()
         return found
+
+    def _raise_if_failed(self) -> None:
+        with self._lock:
+            found = self._diagnosed.get(self._generation())
+        if found is not None:
+            raise found
 
     def warning(self) -> str | None:
         """The public warning for an index built by another version (cheap: once per generation)."""
         try:
-            return OUTDATED_WARNING if self._opened_check().warning else None
+            if not self._opened_check().warning:
+                return None
         except NoIndex:
             return None
+        recorded = self.home.build_info().get("format")
+        return NEWER_WARNING if isinstance(recorded, int) and recorded > FORMAT_VERSION else OUTDATED_WARNING
 
     def _opened_check(self) -> IndexCheck:
         key = self._generation()
@@ -112,20 +148,30 @@ class IndexHealth:
         return found
 
     def diagnose(self, error: Exception) -> StoreError | None:
-        """After an unexpected error: the index damage that explains it (checksums, once per generation)."""
+        """After an unexpected error: the index damage that explains it (checksums, once per generation).
+
+        An error raised while Whoosh read the index is damage even when the
+        checksums cannot tell (an index without a build record): every request
+        gets 503 from then on, /healthz included, until the index changes.
+        """
         if isinstance(error, StoreError):
             return error
         key = self._generation()
         with self._lock:
-            known = key in self._diagnosed
-            found = self._diagnosed.get(key)
-        if not known:
-            try:
-                found = check_index(self.home, checksums=True).error
-            except NoIndex as missing:
-                found = missing
-            with self._lock:
-                self._diagnosed[key] = found
+            found, checked = self._diagnosed.get(key), key in self._checksummed
+        if found is None:
+            if not checked:  # once per generation: a bug that fails every request must not checksum each time
+                try:
+                    found = check_index(self.home, checksums=True).error
+                except NoIndex as missing:
+                    found = missing
+                with self._lock:
+                    self._checksummed.add(key)
+            if found is None and _raised_reading_the_index(error):
+                found = self.home.damaged(f"reading it failed ({type(error).__name__}: {error})")
+            if found is not None:
+                with self._lock:
+                    self._diagnosed[key] = found
         return self._logged(found) if found else None
 
     def _generation(self) -> tuple:

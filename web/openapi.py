@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SORTS
+from search.syntax import LANGS
 
-from .params import LANGS, MAX_PAGE, MAX_PARAM_CHARS, MAX_SUGGEST_CHARS
+from .params import MAX_PAGE, MAX_PARAM_CHARS, MAX_SUGGEST_CHARS
 
 
 def _json(description: str, schema: str | dict) -> dict:
@@ -50,7 +51,7 @@ OPENAPI = {
                 "parameters": [
                     _param(
                         "q",
-                        "query (Whoosh syntax)",
+                        'query (Fahras\'s query language: words, "phrases", AND/OR/NOT, fields, prefix*, fuzzy~)',
                         {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
                         True,
                     ),
@@ -60,8 +61,16 @@ OPENAPI = {
                         "results per page",
                         {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
                     ),
-                    _param("lang", "language filter", {"type": "string", "enum": list(LANGS)}),
-                    _param("source", "source filter", {"type": "string", "maxLength": MAX_PARAM_CHARS}),
+                    _param(
+                        "lang",
+                        "language filter (repeat for several: any of them)",
+                        {"type": "array", "items": {"type": "string", "enum": list(LANGS)}},
+                    ),
+                    _param(
+                        "source",
+                        "source filter (repeat for several: any of them)",
+                        {"type": "array", "items": {"type": "string", "maxLength": MAX_PARAM_CHARS}},
+                    ),
                     _param("from", "earliest date", {"type": "string", "format": "date"}),
                     _param("to", "latest date", {"type": "string", "format": "date"}),
                     _param("sort", "ordering", {"type": "string", "enum": list(SORTS)}),

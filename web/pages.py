@@ -76,8 +76,8 @@ def home():
 def _search_page(params: SearchParams, status: int = 200, results: SearchResults | None = None, **context):
     selected = {"lang": params.filters.lang, "source": params.filters.source}
     facets = {field: dict(counts) for field, counts in (results.facets if results else {}).items()}
-    for field, value in selected.items():
-        if value and results:
+    for field, values in selected.items():
+        for value in values if results else ():
             facets.setdefault(field, {}).setdefault(value, 0)  # a chosen value stays visible, with its 0
     page = render_template(
         "search.html", params=params, results=results, facets=facets, selected=selected,
@@ -91,18 +91,23 @@ def active_filters(params: SearchParams) -> list[tuple[str, str]]:
     """The filters in force, each as a label and the link that removes it (the page's chips)."""
     t, found = g.t, params.filters
     chips = []
-    if found.lang:
-        name = t.gettext(M.SCRIPT.get(f"lang_{found.lang}", found.lang))
-        chips.append((t.gettext("Language: %(value)s", value=name), {"lang": None}))
-    if found.source:
-        chips.append((t.gettext("Source: %(value)s", value=found.source), {"source": None}))
+    for lang in found.lang:
+        name = t.gettext(M.SCRIPT.get(f"lang_{lang}", lang))
+        chips.append((t.gettext("Language: %(value)s", value=name), params.toggled("lang", lang)))
+    for source in found.source:
+        chips.append((t.gettext("Source: %(value)s", value=source), params.toggled("source", source)))
     if found.date_from:
-        chips.append((t.gettext("From %(day)s", day=found.date_from.date()), {"from": None}))
+        chips.append(
+            (
+                t.gettext("From %(day)s", day=found.date_from.date()),
+                params.url_args(page=None, **{"from": None}),
+            )
+        )
     if found.date_to:
-        chips.append((t.gettext("Until %(day)s", day=found.date_to.date()), {"to": None}))
-    return [
-        (label, url_for("pages.home", **params.url_args(page=None, **without))) for label, without in chips
-    ]
+        chips.append(
+            (t.gettext("Until %(day)s", day=found.date_to.date()), params.url_args(page=None, to=None))
+        )
+    return [(label, url_for("pages.home", **args)) for label, args in chips]
 
 
 def _bad_search(message: str, error_lang: str):
@@ -129,10 +134,20 @@ def document(doc_id: str):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect to another host, never a control character in a header."""
+    """Only same-site paths: never redirect to another host, never a control character in a header.
+
+    A path must start with one slash and not two: ``//host`` (or ``////host``,
+    which browsers and Werkzeug collapse to it) names another site.
+    """
     target = target or "/"
     parts = urlsplit(target)
-    unsafe = parts.scheme or parts.netloc or not target.startswith("/") or "\\" in target
+    unsafe = (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    )
     if unsafe or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
         return url_for("pages.home")
     return target

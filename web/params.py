@@ -10,12 +10,13 @@ from typing import TypeVar
 from werkzeug.datastructures import MultiDict
 
 from search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SORTS, Filters, SearchRequest
+from search.syntax import LANGS
 
 from .i18n import N_, Translator
 
 MAX_PAGE = 1000
-LANGS = ("ar", "en", "mixed")
 MAX_PARAM_CHARS = 200
+MAX_VALUES = 20  # values of one facet in one request (lang=ar&lang=en, source=a&source=b...)
 MAX_SUGGEST_CHARS = 100  # a prefix being typed; a longer one is not a word's start
 T = TypeVar("T")
 
@@ -60,13 +61,13 @@ class SearchParams:
         )
 
     def url_args(self, **changes: object) -> dict[str, object]:
-        """Query-string arguments for a link to a variant of this search."""
+        """Query-string arguments for a link to a variant of this search (a facet's values as a list)."""
         args = {
             "q": self.q,
             "page": self.page,
             "sort": self.sort,
-            "lang": self.filters.lang,
-            "source": self.filters.source,
+            "lang": list(self.filters.lang),
+            "source": list(self.filters.source),
             "from": self.filters.date_from.date().isoformat() if self.filters.date_from else None,
             "to": self.filters.date_to.date().isoformat() if self.filters.date_to else None,
             "verbatim": 1 if self.verbatim else None,
@@ -74,7 +75,20 @@ class SearchParams:
         }
         args.update(changes)
         defaults = {"page": 1, "sort": "relevance", "size": self.default_size}
-        return {k: v for k, v in args.items() if v not in (None, "", defaults.get(k)) or k == "q"}
+        return {k: v for k, v in args.items() if v not in (None, "", [], defaults.get(k)) or k == "q"}
+
+    def toggled(self, field: str, value: str) -> dict[str, object]:
+        """The arguments of this search with ``value`` added to a facet's values, or removed if chosen."""
+        chosen = list(getattr(self.filters, field))
+        values = [v for v in chosen if v != value] if value in chosen else [*chosen, value]
+        return self.url_args(page=None, **{field: values})
+
+    def hidden_fields(self, **changes: object) -> list[tuple[str, object]]:
+        """``url_args`` as (name, value) pairs, one per value: a form's hidden fields."""
+        pairs = []
+        for name, value in self.url_args(**changes).items():
+            pairs += [(name, item) for item in value] if isinstance(value, list) else [(name, value)]
+        return [(name, value) for name, value in pairs if value not in (None, "")]
 
 
 def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
@@ -102,6 +116,23 @@ def _date(args: MultiDict, name: str, end_of_day: bool) -> datetime | None:
         message = N_("'%(name)s' must be a date like 2024-05-31, not %(value)r")
         raise ParamError(message, name=name, value=raw[:20]) from None
     return datetime.combine(day, time.max if end_of_day else time.min)
+
+
+def _values(args: MultiDict, name: str, choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Every value of a repeated parameter (each checked), without repeats."""
+    raw = [value.strip() for value in args.getlist(name) if value.strip()]
+    if len(raw) > MAX_VALUES:
+        raise ParamError(
+            N_("'%(name)s' is given too many times (at most %(most)s)"), name=name, most=MAX_VALUES
+        )
+    for value in raw:
+        if choices is not None and value not in choices:
+            message = N_("'%(name)s' must be one of: %(choices)s")
+            raise ParamError(message, name=name, choices=", ".join(choices))
+        if len(value) > MAX_PARAM_CHARS:
+            message = N_("'%(name)s' is too long (%(length)s characters; at most %(limit)s)")
+            raise ParamError(message, name=name, length=len(value), limit=MAX_PARAM_CHARS)
+    return tuple(dict.fromkeys(raw))
 
 
 def _choice(args: MultiDict, name: str, choices: tuple[str, ...], default: str | None) -> str | None:
@@ -152,8 +183,8 @@ def parse_search_params(args: MultiDict, default_size: int = 10, lenient: bool =
         size=parsed(lambda: _int(args, "size", default_size, 1, MAX_PAGE_SIZE), default_size),
         sort=parsed(lambda: _choice(args, "sort", SORTS, "relevance"), "relevance") or "relevance",
         filters=Filters(
-            lang=parsed(lambda: _choice(args, "lang", LANGS, None), None),
-            source=parsed(lambda: _text(args, "source", MAX_PARAM_CHARS), "") or None,
+            lang=parsed(lambda: _values(args, "lang", LANGS), ()),
+            source=parsed(lambda: _values(args, "source"), ()),
             date_from=date_from,
             date_to=date_to,
         ),

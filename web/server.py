@@ -26,6 +26,8 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 try:
@@ -33,9 +35,10 @@ try:
 except ImportError:  # Windows: no open-files limit to raise
     resource = None
 
+from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
-from waitress.server import create_server
-from waitress.task import ErrorTask
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask, ThreadedTaskDispatcher
 
 from index.indexer import RebuildNeeded, rebuild_index, update_index
 from index.store import IndexHome, NoIndex, StoreError, data_dir, default_home
@@ -58,7 +61,19 @@ MAX_RESTART_DELAY = 30.0
 # descriptors) and closes a connection idle for 30 s (default 120).
 CONNECTION_LIMIT = 1000
 FILE_DESCRIPTORS_SPARE = 256  # for index files (one per memory map), logs, pipes
-WAITRESS_SETTINGS = {"channel_timeout": 30, "cleanup_interval": 10, "asyncore_use_poll": True}
+# What a reverse proxy would bound, bounded here (slowloris): one client address
+# holds at most this many of a worker's connections, and a request's line and
+# headers must arrive within HEADER_SECONDS, however slowly each byte comes
+# (waitress's idle timeout starts again with every byte).
+CONNECTIONS_PER_CLIENT = 100
+HEADER_SECONDS = 10.0
+# A request refused before it was read whole (headers too large) is answered,
+# then the rest of what the client sends is read and dropped for a moment:
+# closing with unread bytes makes the kernel reset the connection, and the
+# client never sees the answer.
+LINGER_SECONDS, LINGER_BYTES = 2.0, 4 * 1024 * 1024
+WAITRESS_SETTINGS = {"channel_timeout": 30, "cleanup_interval": 2, "asyncore_use_poll": True}
+HEALTH_PATH = "/healthz"
 
 
 def demo_home(requested: str | None) -> IndexHome:
@@ -104,9 +119,11 @@ def serve(args: argparse.Namespace) -> int:
     )
     _report_index(home)
     if workers == 1:
-        _serve_on(listener, _app_config(home, args), args.threads, connections)
+        _serve_on(listener, _app_config(home, args), _Limits(args.threads, connections, args.per_client))
     else:
-        _prefork(listener, _app_config(home, args), args.threads, workers, connections)
+        _prefork(
+            listener, _app_config(home, args), _Limits(args.threads, connections, args.per_client), workers
+        )
     return 0
 
 
@@ -171,8 +188,113 @@ class _SecureErrorTask(ErrorTask):
         super().execute()
 
 
-class _SecureChannel(HTTPChannel):
+class _Channel(HTTPChannel):
+    """waitress's connection, with a deadline for each request's headers and a lingering close after errors."""
+
     error_task_class = _SecureErrorTask
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_began: float | None = None  # when the request being read began to arrive
+        self.answered_error = False
+        self.lingering_until: float | None = None
+        self.drained = 0
+
+    def received(self, data: bytes) -> bool:
+        if self.request is None and self.request_began is None:
+            self.request_began = time.monotonic()
+        done = super().received(data)
+        if self.request is None:  # every request received so far was read whole
+            self.request_began = None
+        return done
+
+    def service(self) -> None:
+        if self.requests and self.requests[0].error:
+            self.answered_error = True
+        super().service()
+
+    def handle_close(self) -> None:
+        if self.answered_error and self.lingering_until is None and self.connected:
+            with contextlib.suppress(OSError):
+                self.socket.shutdown(socket.SHUT_WR)  # the answer is out; now drop what still comes
+                self.lingering_until = time.monotonic() + LINGER_SECONDS
+                self.will_close = self.close_when_flushed = False
+                return
+        super().handle_close()
+
+    def readable(self) -> bool:
+        return self.lingering_until is not None or super().readable()
+
+    def writable(self) -> bool:
+        return self.lingering_until is None and super().writable()
+
+    def handle_read(self) -> None:
+        if self.lingering_until is None:
+            super().handle_read()
+            return
+        try:
+            data = self.socket.recv(65536)
+        except OSError:
+            data = b""
+        self.drained += len(data)
+        if not data or self.drained > LINGER_BYTES or time.monotonic() > self.lingering_until:
+            HTTPChannel.handle_close(self)
+
+    def overdue(self, now: float) -> bool:
+        """Whether this connection has had its time: headers too slow, or lingering long enough."""
+        if self.lingering_until is not None:
+            return now > self.lingering_until
+        return (
+            self.request_began is not None and not self.requests and now - self.request_began > HEADER_SECONDS
+        )
+
+
+class _Server(TcpWSGIServer):
+    """waitress's server on one listening socket, bounded like a reverse proxy would bound it.
+
+    Besides waitress's own limits: at most CONNECTIONS_PER_CLIENT connections
+    per client address, headers within HEADER_SECONDS, and /healthz answered by
+    a thread of its own, so that a load balancer's health check never waits
+    behind a queue of slow searches.
+    """
+
+    channel_class = _Channel
+
+    def __init__(self, *args, per_client: int = CONNECTIONS_PER_CLIENT, **kwargs) -> None:
+        self.per_client = per_client
+        self.health_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthz")
+        super().__init__(*args, **kwargs)
+
+    def add_task(self, channel: _Channel) -> None:
+        request = channel.requests[0]
+        if not request.error and getattr(request, "path", None) == HEALTH_PATH:
+            self.health_thread.submit(channel.service)
+        else:
+            super().add_task(channel)
+
+    def handle_accept(self) -> None:
+        try:
+            accepted = self.accept()
+        except OSError:
+            return
+        if accepted is None:
+            return
+        connection, address = accepted
+        host = address[0] if isinstance(address, tuple) else address
+        held = sum(
+            1 for channel in list(self.active_channels.values()) if channel.addr and channel.addr[0] == host
+        )
+        if self.per_client and held >= self.per_client:
+            connection.close()  # one client may not take every connection (a reverse proxy would refuse it too)
+            return
+        self.channel_class(self, connection, self.fix_addr(address), self.adj, map=self._map)
+
+    def maintenance(self, now: float) -> None:
+        super().maintenance(now)
+        clock = time.monotonic()
+        for channel in list(self.active_channels.values()):
+            if isinstance(channel, _Channel) and channel.overdue(clock):
+                HTTPChannel.handle_close(channel)
 
 
 def _app_config(home: IndexHome, args: argparse.Namespace) -> dict[str, object]:
@@ -180,21 +302,32 @@ def _app_config(home: IndexHome, args: argparse.Namespace) -> dict[str, object]:
     return {"INDEX_DIR": str(home.path), "CORS_ORIGIN": args.cors}
 
 
-def _serve_on(listener: socket.socket, config: dict[str, object], threads: int, connections: int) -> None:
-    """One worker: the app (built here, after any fork) under waitress's thread pool."""
+@dataclass(frozen=True)
+class _Limits:
+    """What one worker may take on: threads, connections, and connections per client address."""
+
+    threads: int
+    connections: int
+    per_client: int
+
+
+def _serve_on(listener: socket.socket, config: dict[str, object], limits: _Limits) -> None:
+    """One worker: the app (built here, after any fork) under waitress's thread pool (as create_server builds it)."""
     app = create_app(config)
-    server = create_server(
-        app, sockets=[listener], threads=threads, ident="fahras", connection_limit=connections,
+    adjustments = Adjustments(
+        sockets=[listener], threads=limits.threads, ident="fahras", connection_limit=limits.connections,
         **WAITRESS_SETTINGS,
     )  # fmt: skip
-    server.channel_class = _SecureChannel
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(limits.threads)
+    sockinfo = (listener.family, listener.type, listener.proto, listener.getsockname())
+    server = _Server(app, {}, True, listener, dispatcher=dispatcher, adj=adjustments, bind_socket=False,
+                     sockinfo=sockinfo, per_client=limits.per_client)  # fmt: skip
     logging.basicConfig()  # waitress logs through logging, as waitress.serve would set up
     server.run()
 
 
-def _prefork(
-    listener: socket.socket, config: dict[str, object], threads: int, workers: int, connections: int
-) -> None:
+def _prefork(listener: socket.socket, config: dict[str, object], limits: _Limits, workers: int) -> None:
     """Run ``workers`` child processes on one socket; restart any that dies until told to stop."""
     parent = os.getpid()
     children: dict[int, float] = {}  # pid -> when it started
@@ -204,7 +337,7 @@ def _prefork(
     def spawn() -> None:
         pid = os.fork()
         if pid == 0:  # the child: serve until killed, never return into the parent's code
-            _run_worker(lambda: _serve_on(listener, config, threads, connections), parent)
+            _run_worker(lambda: _serve_on(listener, config, limits), parent)
         children[pid] = time.monotonic()
 
     def stop(signum: int, _frame: object) -> None:

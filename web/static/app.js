@@ -91,17 +91,21 @@
   function direction(lang) { return { ar: "rtl", en: "ltr" }[lang] || "auto"; }
   function langName(lang) { return ui.strings["lang_" + lang] || lang; }
 
-  // The search as the form holds it (the box, and the filters in hidden fields).
+  // The search as the form holds it (the box, and the filters in hidden fields: a facet may have several).
+  // A change of null removes a parameter, an array gives it those values, anything else one value.
   function state(changes) {
     const params = new URLSearchParams();
     params.set("q", input.value.trim());
     FILTERS.forEach((name) => {
-      const field = form.elements.namedItem(name);
-      if (field && field.value) params.set(name, field.value);
+      form.querySelectorAll("input[type=hidden][name='" + name + "']").forEach((field) => {
+        if (field.value) params.append(name, field.value);
+      });
     });
     Object.entries(changes || {}).forEach(([name, value]) => {
-      if (value === null || value === "" || value === undefined) params.delete(name);
-      else params.set(name, value);
+      params.delete(name);
+      [].concat(value === null || value === undefined ? [] : value).forEach((one) => {
+        if (one !== "") params.append(name, one);
+      });
     });
     return params;
   }
@@ -172,18 +176,19 @@
     ["lang", "source"].forEach((field) => {
       const list = document.querySelector("#facet-" + field + " ul");
       const all = list.querySelector("li");  // "All": counts every match while this field is not filtered
-      const chosen = state().get(field);
+      const chosen = state().getAll(field);
       const allCount = all.querySelector(".count");
-      if (allCount && !chosen) allCount.textContent = numbers.format(data.total);
+      if (allCount && !chosen.length) allCount.textContent = numbers.format(data.total);
       const counts = Object.assign({}, data.facets[field] || {});
-      if (chosen && !(chosen in counts)) counts[chosen] = 0;
+      chosen.forEach((value) => { if (!(value in counts)) counts[value] = 0; });
       const items = Object.entries(counts).map(([value, count]) => {
         const item = template.content.cloneNode(true);
         const link = item.querySelector("a");
-        link.href = pageUrl({ [field]: value, page: null });
+        const toggled = chosen.includes(value) ? chosen.filter((one) => one !== value) : chosen.concat([value]);
+        link.href = pageUrl({ [field]: toggled, page: null });
         link.dataset.facet = field;
         link.dataset.value = value;
-        if (chosen === value) link.setAttribute("aria-current", "true");
+        if (chosen.includes(value)) link.setAttribute("aria-current", "true");
         const label = item.querySelector(".label");
         if (field === "lang") label.textContent = langName(value); else label.append(isolated(value));
         item.querySelector(".count").textContent = numbers.format(count);

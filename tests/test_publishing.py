@@ -1,0 +1,164 @@
+"""What ``fahras index`` and ``fahras rebuild`` publish: only generations that read back, every folder kept.
+
+The minimal reproduction of the defect where deleting a folder's
+alphabetically first file made every command call the index damaged; the
+guard that refuses to publish a generation that does not read back; what
+``fahras check`` names; and rebuilds of an index that holds several folders.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.building import BulkWriter
+from index.check import check_index
+from index.indexer import IndexingError, PublishRefused, rebuild_index, update_index
+from index.store import IndexHome
+from search.engine import SearchEngine
+
+from .conftest import write_corpus
+from .damage import edit_build_info, index_file
+
+
+def fahras(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "fahras_cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def found(home: IndexHome, query: str) -> set[str]:
+    return {hit.id for hit in SearchEngine(home).search(query, size=100, correct=False).hits}
+
+
+def test_deleting_the_first_file_leaves_an_index_every_command_reads(tmp_path: Path) -> None:
+    folder = write_corpus(
+        tmp_path / "d", {"a.txt": "First note\nalpha quokka\n", "b.txt": "Second note\nbeta quokka\n"}
+    )
+    index = str(tmp_path / "idx")
+    assert fahras("index", "--quiet", "--index", index, str(folder)).returncode == 0
+    (folder / "a.txt").unlink()  # the only holder of its segment's lowest terms (alpha, first, a.txt)
+    indexed = fahras("index", "--quiet", "--index", index, str(folder))
+    assert indexed.returncode == 0 and "deleted 1" in indexed.stdout
+    searched = fahras("search", "--index", index, "quokka")
+    assert (
+        searched.returncode == 0 and "1 result for 'quokka'" in searched.stdout and "b.txt" in searched.stdout
+    )
+    assert fahras("check", "--index", index).returncode == 0
+    (folder / "b.txt").write_text("Second note, edited\nbeta quokka\n", encoding="utf-8")
+    assert fahras("index", "--quiet", "--index", index, str(folder)).returncode == 0
+    assert fahras("check", "--index", index).returncode == 0
+
+
+@pytest.fixture
+def unreadable_commits(monkeypatch):
+    """Every commit writes its new term files as zeros (same size): the new generation cannot be read.
+
+    Files linked from the live generation (two links) are left alone: writing them would damage it too.
+    """
+    real_commit = BulkWriter.commit
+
+    def commit(self, *args, **kwargs):
+        real_commit(self, *args, **kwargs)
+        for path in Path(self.ix.storage.folder).glob("*.trm"):
+            if path.stat().st_nlink == 1:
+                path.write_bytes(b"\0" * path.stat().st_size)
+
+    monkeypatch.setattr(BulkWriter, "commit", commit)
+
+
+@pytest.mark.parametrize("command", ["index", "rebuild"])
+def test_a_generation_that_does_not_read_back_is_never_published(
+    built: IndexHome, corpus: Path, unreadable_commits, command: str
+) -> None:
+    live, before = built.live_target(), found(built, "football")
+    (corpus / "new.txt").write_text("A new note\nfootball tonight\n", encoding="utf-8")
+    with pytest.raises(
+        PublishRefused, match=r"does not read back.*not published and the live index is unchanged"
+    ):
+        if command == "index":
+            update_index(built, corpus, show_progress=False)
+        else:
+            rebuild_index(built, corpus, show_progress=False)
+    assert built.live_target() == live and found(built, "football") == before
+    assert check_index(built, checksums=True).ok
+    assert len(built.failed()) == 1 and built.leftovers() == []  # kept aside for a bug report
+
+
+def test_the_cli_says_in_one_line_that_nothing_was_published(built: IndexHome, corpus: Path) -> None:
+    (corpus / "new.txt").write_text("A new note\nfootball tonight\n", encoding="utf-8")
+    code = (
+        "from pathlib import Path\nfrom index.building import BulkWriter\nreal = BulkWriter.commit\n"
+        "def commit(self, *a, **k):\n    real(self, *a, **k)\n"
+        "    for p in Path(self.ix.storage.folder).glob('*.trm'):\n"
+        "        if p.stat().st_nlink == 1: p.write_bytes(bytes(p.stat().st_size))\n"
+        "BulkWriter.commit = commit\nimport sys\nfrom fahras_cli import main\nsys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "index", "--quiet", "--index", str(built.path), str(corpus)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "not published" in result.stderr and "Traceback" not in result.stderr
+    assert found(built, "tonight") == set()
+
+
+def test_check_names_the_segment_field_and_term_it_cannot_read(built: IndexHome) -> None:
+    edit_build_info(built, files=None)  # no checksums to compare: only reading tells
+    postings = index_file(built, ".pst")
+    postings.write_bytes(b"\0" * postings.stat().st_size)
+    found_damage = check_index(built)
+    assert found_damage.error is not None
+    message = str(found_damage.error)
+    segment = postings.name.split(".")[0]
+    assert f"segment {segment}, field " in message and ", term " in message
+    assert found_damage.damaged_files and segment in found_damage.damaged_files[0]
+    result = fahras("check", "--index", str(built.path))
+    assert result.returncode == 1 and f"segment {segment}, field " in result.stdout
+
+
+# ------------------------------------------------------------------ several folders
+
+
+@pytest.fixture
+def two_folders(tmp_path: Path) -> tuple[IndexHome, Path, Path]:
+    first = write_corpus(
+        tmp_path / "first", {"a.txt": "Alpha\nquokka one\n", "sub/b.txt": "Beta\nquokka two\n"}
+    )
+    second = write_corpus(tmp_path / "reports", {"a.txt": "Report\nquokka three\n"})
+    home = IndexHome(tmp_path / "index")
+    update_index(home, first, show_progress=False)
+    update_index(home, second, show_progress=False)
+    return home, first, second
+
+
+def test_a_rebuild_without_a_path_keeps_every_folder_and_its_ids(two_folders) -> None:
+    home, _first, _second = two_folders
+    assert found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
+    assert "rebuild" in home.rebuild_command() and str(_first) not in home.rebuild_command()
+    report = rebuild_index(home, show_progress=False)
+    assert report.total_docs == 3 and found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
+    update_index(home, _second, show_progress=False)  # the folders and their ids are still recorded
+    assert found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
+
+
+def test_a_rebuild_of_one_folder_says_what_it_would_drop(two_folders) -> None:
+    home, first, second = two_folders
+    with pytest.raises(IndexingError, match=f"also holds {second}.*--only"):
+        rebuild_index(home, first, show_progress=False)
+    assert found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
+    result = fahras("rebuild", "--quiet", "--index", str(home.path), str(first))
+    assert result.returncode == 2 and "--only" in result.stderr and len(result.stderr.splitlines()) == 1
+    rebuild_index(home, first, only=True, show_progress=False)
+    assert found(home, "quokka") == {"a.txt", "sub/b.txt"}
+
+
+def test_a_rebuild_refuses_when_a_recorded_folder_is_gone(two_folders) -> None:
+    home, _first, second = two_folders
+    second.rename(second.with_name("moved"))
+    with pytest.raises(IndexingError, match="no longer exist"):
+        rebuild_index(home, show_progress=False)
+    assert found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
