@@ -154,6 +154,7 @@ def build_node(progress: Progress = print, *, cache: str | Path | None = None) -
         _require("mvn", "to build the OpenSearch node")
         started, fresh = time.monotonic(), cache / "lib.new"
         shutil.rmtree(fresh, ignore_errors=True)
+        (cache / "build.log").write_text("")  # the last build's output only
         for step, (phase, goals) in enumerate(_BUILD_PHASES, 1):
             progress(f"[{step}/{len(_BUILD_PHASES)}] {phase}")
             _maven(goals, cache, fresh, phase)
@@ -232,13 +233,15 @@ def start_cluster(
         _write_config(node, planned)
     (home / "nodes" / LAYOUT_FILE).write_text(json.dumps({"nodes": nodes}))
     say(f"starting {nodes} node{'s' if nodes > 1 else ''} ({heap_mb} MB heap each) in {home}")
-    info = ClusterInfo(home, heap_mb, tuple(planned))
+    started: list[NodeInfo] = []
     try:
-        info = replace(info, nodes=tuple(replace(node, pid=_spawn(node, lib, heap_mb)) for node in planned))
-        _save_state(info)
+        for node in planned:
+            started.append(replace(node, pid=_spawn(node, lib, heap_mb)))
+        info = ClusterInfo(home, heap_mb, tuple(started))
+        _save_state(info)  # before the wait: a `stop` from another shell finds the nodes
         _wait_healthy(info, timeout)
     except BaseException:  # ^C too: no half-started cluster is left behind
-        _stop_nodes(info.nodes)
+        _stop_nodes(started)
         (home / STATE_FILE).unlink(missing_ok=True)
         raise
     return info
@@ -275,7 +278,7 @@ def _check_can_start(home: Path, nodes: int, http_port: int, transport_port: int
         raise ClusterError(
             f"HTTP ports {_span(http)} and transport ports {_span(transport)} must not overlap"
         )
-    taken = [port for port in (*http, *transport) if not _port_free(port)]
+    taken = [port for port in (*http, *transport) if not port_free(port)]
     if taken:
         raise ClusterError(
             f"port {taken[0]} on 127.0.0.1 is in use: choose other ports (--port, --transport-port)"
@@ -379,9 +382,10 @@ def _wait_healthy(info: ClusterInfo, timeout: float) -> None:
 
 
 def _last_words(log: Path) -> str:
-    """The log's last line that says something: a message or exception, not a stack frame."""
-    lines = [line.strip() for line in _read_text(log).splitlines()]
-    telling = [line for line in lines if line and not line.startswith(("at ", "..."))]
+    """What the log says last: the JVM's uncaught exception if any, else its last line but stack frames."""
+    lines = [line.strip() for line in _read_text(log).splitlines() if line.strip()]
+    uncaught = [line for line in lines if line.startswith("Exception in thread")]
+    telling = uncaught or [line for line in lines if not line.startswith(("at ", "...", "Suppressed:"))]
     return telling[-1][:400] if telling else "its log is empty"
 
 
@@ -412,7 +416,7 @@ def stop_cluster(home: str | Path | None = None, *, grace: float = STOP_GRACE) -
 
 
 def _stop_nodes(nodes: Iterable[NodeInfo], grace: float = STOP_GRACE) -> None:
-    live = [node for node in nodes if node.pid]
+    live = list(nodes)
     for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
         for node in live:
             _signal(node, signum)
@@ -500,7 +504,7 @@ def _load_state(home: Path) -> ClusterInfo | None:
         ) from None
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
     """Whether a server could listen on 127.0.0.1:port now (SO_REUSEADDR, as OpenSearch binds)."""
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -1,6 +1,5 @@
 package fahras.node;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -46,8 +45,6 @@ public final class EmbeddedNode extends Node {
             home.resolve("config"),
             () -> home.getFileName().toString()
         );
-        Files.createDirectories(home.resolve("plugins"));  // the PluginsService scans it even when empty
-        Files.createDirectories(home.resolve("modules"));
 
         EmbeddedNode node = new EmbeddedNode(environment);
         CountDownLatch closed = new CountDownLatch(1);
