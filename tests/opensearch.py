@@ -10,8 +10,10 @@ Central unreachable with nothing cached. Any other failure to build or start fai
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+import shutil
 import sys
 import time
 import urllib.error
@@ -90,20 +92,26 @@ def free_ports(count: int) -> tuple[int, int]:
 
 def build_or_skip() -> None:
     """The node's jars, built if need be; skips when this machine cannot build them at all."""
+    reason = _cannot_build()
+    if reason:
+        pytest.skip(f"no OpenSearch cluster on this machine: {reason}")
+
+
+@functools.cache
+def _cannot_build() -> str | None:
+    """Why the jars cannot be built here, asked of Maven once per session (each try costs seconds)."""
     try:
         build_node(lambda message: print(message, file=sys.stderr))
     except (ToolMissing, CentralUnreachable) as error:
-        pytest.skip(f"no OpenSearch cluster on this machine: {error}")
+        return str(error)
+    return None if shutil.which("java") else "`java` is not installed (the jars were built earlier)"
 
 
-def running_cluster(home: Path, nodes: int, **options: int) -> Iterator[ClusterInfo]:
+def running_cluster(home: Path, nodes: int) -> Iterator[ClusterInfo]:
     """A cluster of ``nodes`` nodes in ``home`` on free ports, stopped after its last test."""
     build_or_skip()
     http, transport = free_ports(nodes)
-    try:
-        info = start_cluster(nodes, home=home, http_port=http, transport_port=transport, **options)
-    except ToolMissing as error:  # java missing, the jars cached from an earlier run
-        pytest.skip(f"no OpenSearch cluster on this machine: {error}")
+    info = start_cluster(nodes, home=home, http_port=http, transport_port=transport)
     try:
         yield info
     finally:

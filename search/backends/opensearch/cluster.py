@@ -30,7 +30,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -191,10 +190,15 @@ def _maven(goals: list[str], cache: Path, lib: Path, phase: str) -> None:
         )
     if done.returncode == 0:
         return
-    errors = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("[ERROR]")]
-    reason = errors[0].removeprefix("[ERROR]").strip() if errors else f"exit status {done.returncode}"
-    if any(_UNREACHABLE.search(line) for line in errors):
-        raise CentralUnreachable(f"Maven could not download the OpenSearch jars: {reason} (log: {log})")
+    lines = log.read_text(encoding="utf-8").splitlines()  # this build's only: build_node empties it
+    unreachable = [line for line in lines if _UNREACHABLE.search(line)]
+    if unreachable:  # often only a warning, before an error that does not say why
+        reason = unreachable[0].removeprefix("[WARNING]").removeprefix("[ERROR]").strip()
+        raise CentralUnreachable(
+            f"Maven could not reach Maven Central, and the jars are not cached: {reason} (log: {log})"
+        )
+    errors = [line.removeprefix("[ERROR]").strip() for line in lines if line.startswith("[ERROR]")]
+    reason = errors[0] if errors else f"exit status {done.returncode}"
     raise ClusterError(f"Maven failed while {phase}: {reason} (log: {log})")
 
 
@@ -266,7 +270,6 @@ def _check_can_start(home: Path, nodes: int, http_port: int, transport_port: int
     """Refuse what could only fail later and more obscurely: a live cluster, taken or clashing ports."""
     if not Path("/proc/self/cmdline").exists():
         raise ClusterError("fahras cluster needs Linux: it tells its node processes apart through /proc")
-    _require("java", "to run the OpenSearch node")
     if nodes < 1:
         raise ClusterError(f"a cluster needs at least one node, not {nodes}")
     recorded = _load_state(home)
@@ -283,6 +286,7 @@ def _check_can_start(home: Path, nodes: int, http_port: int, transport_port: int
         raise ClusterError(
             f"port {taken[0]} on 127.0.0.1 is in use: choose other ports (--port, --transport-port)"
         )
+    _require("java", "to run the OpenSearch node")
 
 
 def _check_layout(home: Path, nodes: int) -> None:
@@ -578,6 +582,10 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     except ClusterError as error:
         print(f"fahras cluster {args.cluster_action}: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        left = "; the nodes it had started were stopped" if args.cluster_action == "start" else ""
+        print(f"fahras cluster {args.cluster_action}: interrupted{left}", file=sys.stderr)
+        return 130
 
 
 def _cmd_start(args: argparse.Namespace) -> int:
