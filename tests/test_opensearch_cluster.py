@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,10 +23,12 @@ from pathlib import Path
 
 import pytest
 
+from search.backends.opensearch import cluster
 from search.backends.opensearch.cluster import (
     STATE_FILE,
     ClusterError,
     ClusterInfo,
+    build_node,
     cluster_status,
     main,
     restart_node,
@@ -215,6 +218,36 @@ def test_a_node_that_dies_while_starting_is_named_with_its_last_words(tmp_path: 
         start_cluster(home=tmp_path, heap_mb=8, http_port=http, transport_port=transport)
     assert not (tmp_path / STATE_FILE).exists()
     assert port_free(http) and port_free(transport)
+
+
+def test_data_of_a_cluster_of_another_size_is_refused(tmp_path: Path) -> None:
+    """Three nodes' data cannot elect a single node: a clear refusal, not a start that never gets healthy."""
+    (tmp_path / "nodes").mkdir()
+    (tmp_path / "nodes" / "layout.json").write_text('{"nodes": 3}')
+    with pytest.raises(ClusterError, match="holds the data of a 3-node cluster"):
+        start_cluster(1, home=tmp_path)
+
+
+def test_the_build_is_cached_and_redone_when_the_sources_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_or_skip()
+    said: list[str] = []
+    build_node(said.append)
+    assert said == []  # built already: Maven does not run again
+
+    project = tmp_path / "node"
+    shutil.copytree(cluster.NODE_PROJECT, project)
+    source = project / "src" / "main" / "java" / "fahras" / "node" / "EmbeddedNode.java"
+    source.write_text(source.read_text() + "// changed\n")
+    before = sorted(project.rglob("*"))
+    monkeypatch.setattr(cluster, "NODE_PROJECT", project)
+    lib = build_node(said.append, cache=tmp_path / "cache")
+    assert said[0].startswith("[1/2] fetching") and said[1].startswith("[2/2] compiling")
+    assert (lib / "fahras-node.jar").is_file() and any(lib.glob("opensearch-2.19.*.jar"))
+    assert sorted(project.rglob("*")) == before  # Maven wrote nothing beside the sources
+    said.clear()
+    assert build_node(said.append, cache=tmp_path / "cache") == lib and said == []
 
 
 def test_user_errors_are_one_line_with_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
