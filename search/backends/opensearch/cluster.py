@@ -277,7 +277,9 @@ def _check_can_start(home: Path, nodes: int, http_port: int, transport_port: int
         raise ClusterError(f"a cluster is already running in {home} ({recorded.urls[0]}): stop it first")
     _check_layout(home, nodes)
     http, transport = range(http_port, http_port + nodes), range(transport_port, transport_port + nodes)
-    if set(http) & set(transport) or max(http[-1], transport[-1]) > 65535:
+    if max(http[-1], transport[-1]) > 65535:
+        raise ClusterError(f"ports {_span(http)} and {_span(transport)} go past 65535, the last port")
+    if set(http) & set(transport):
         raise ClusterError(
             f"HTTP ports {_span(http)} and transport ports {_span(transport)} must not overlap"
         )
