@@ -233,8 +233,12 @@ def _gap(unit: str) -> float:
     return _GAP.get(unit, CONSONANT_GAP)
 
 
-def unit_distance(first: Sequence[str], second: Sequence[str]) -> float:
-    """Weighted edit distance between two unit sequences (see ``_GAP`` and ``_NEAR``)."""
+def unit_distance(first: Sequence[str], second: Sequence[str], limit: float = math.inf) -> float:
+    """Weighted edit distance between two unit sequences (see ``_GAP`` and ``_NEAR``).
+
+    Past ``limit`` it stops and answers ``math.inf``: a row's smallest cell only grows,
+    so most words of a looked-up bucket cost a row or two.
+    """
     previous = [0.0]
     for unit in second:
         previous.append(previous[-1] + _gap(unit))
@@ -248,6 +252,8 @@ def unit_distance(first: Sequence[str], second: Sequence[str]) -> float:
                     previous[at - 1] + _swap(unit, other),
                 )
             )
+        if min(row) > limit:
+            return math.inf
         previous = row
     return previous[-1]
 
@@ -277,19 +283,21 @@ def readings(word: str) -> tuple[tuple[str, float], ...]:
     return tuple(found)
 
 
-def distance(first: str, second: str) -> float:
+def distance(first: str, second: str, limit: float = math.inf) -> float:
     """How far apart two words sound (0: alike), an Arabic one read also without clitics and article.
 
-    Both are normalised words; one Latin and one Arabic, or both of one script.
+    Both are normalised words; one Latin and one Arabic, or both of one script. Beyond
+    ``limit`` the answer is ``math.inf``.
     """
     if script_of(second) == ARABIC and script_of(first) != ARABIC:
         first, second = second, first
     if script_of(first) != ARABIC or script_of(second) == ARABIC:
-        return round(unit_distance(units(first), units(second)), 3)
+        return round(unit_distance(units(first), units(second), limit), 3)
     latin = units(second)
-    return round(
-        min(cost + unit_distance(arabic_units(reading), latin) for reading, cost in readings(first)), 3
+    found = (
+        cost + unit_distance(arabic_units(reading), latin, limit - cost) for reading, cost in readings(first)
     )
+    return round(min(found), 3)
 
 
 # ------------------------------------------------------------------ key
@@ -308,12 +316,14 @@ _CLASSES = {
 }
 CLASSES = "".join(sorted(set(_CLASSES.values())))
 # Classes a one-class edit of the key may swap: the swaps of ``_NEAR`` that cross classes.
-_CLASS_SWAPS = {
-    first: "".join(
-        sorted({_CLASSES[b] for a, b in _SWAP if _CLASSES.get(a) == first and b in _CLASSES} - {first})
-    )
-    for first in CLASSES
-}
+# What the cheapest unit of a class costs to leave out, and to swap for one of another
+# class: a neighbouring skeleton is looked up only if reaching it fits the allowed distance.
+_CLASS_GAP = {cls: min(_gap(unit) for unit, of in _CLASSES.items() if of == cls) for cls in CLASSES}
+_CLASS_SWAP: dict[tuple[str, str], float] = {}
+for (_first, _second), _cost in _SWAP.items():
+    if _first in _CLASSES and _second in _CLASSES and _CLASSES[_first] != _CLASSES[_second]:
+        _pair = (_CLASSES[_first], _CLASSES[_second])
+        _CLASS_SWAP[_pair] = min(_cost, _CLASS_SWAP.get(_pair, math.inf))
 
 
 def unit_key(sequence: Sequence[str]) -> str:
@@ -333,14 +343,19 @@ def keys(word: str) -> set[str]:
     return {unit_key(arabic_units(reading)) for reading, _ in readings(word)}
 
 
-def neighbours(skeleton: str, fuzzy: bool = True) -> list[str]:
-    """A skeleton and those with one class swapped for a near one; if ``fuzzy``, also one left out or added."""
+def neighbours(skeleton: str, budget: float, fuzzy: bool = True) -> list[str]:
+    """A skeleton and those one class-edit away that cost at most ``budget``: a class swapped
+    for a near one; if ``fuzzy``, also one left out or added (g of ng, h)."""
     found = [skeleton]
     for at, cls in enumerate(skeleton):
-        found += [skeleton[:at] + other + skeleton[at + 1 :] for other in _CLASS_SWAPS[cls]]
+        swaps = (other for (one, other), cost in _CLASS_SWAP.items() if one == cls and cost <= budget)
+        found += [skeleton[:at] + other + skeleton[at + 1 :] for other in swaps]
     if fuzzy:
-        found += [skeleton[:at] + skeleton[at + 1 :] for at in range(len(skeleton))]
-        found += [skeleton[:at] + cls + skeleton[at:] for at in range(len(skeleton) + 1) for cls in CLASSES]
+        found += [
+            skeleton[:at] + skeleton[at + 1 :] for at, cls in enumerate(skeleton) if _CLASS_GAP[cls] <= budget
+        ]
+        added = [cls for cls in CLASSES if _CLASS_GAP[cls] <= budget]
+        found += [skeleton[:at] + cls + skeleton[at:] for at in range(len(skeleton) + 1) for cls in added]
     return list(dict.fromkeys(found))
 
 
@@ -390,7 +405,7 @@ class KeyedVocabulary:
 
 MIN_KEY = 2  # a skeleton of one consonant matches half a vocabulary
 MIN_FUZZY_KEY = 3  # shorter skeletons match only exactly: two consonants have too many false friends
-MAX_MEASURED = 2000  # words measured per query word, whatever the vocabulary's size
+MAX_MEASURED = 1000  # words measured per query word, whatever the vocabulary's size
 # The distance a candidate may have grows with the query's skeleton: each consonant
 # past the first may be spelled a little differently (two consonants: 0.3, five: 0.9).
 ALLOWED_PER_CONSONANT, ALLOWED_BASE = 0.2, 0.1
@@ -481,17 +496,18 @@ def _ranked(candidate: Candidate) -> tuple[float, str]:
     return candidate.distance - FREQUENCY_WEIGHT * math.log1p(candidate.frequency), candidate.word
 
 
-def _measured(word: str, skeleton: str, other: Vocabulary) -> list[Candidate]:
-    """The other script's words filed under the skeleton or its neighbours, within the allowed distance."""
+def _measured(word: str, skeletons: list[str], other: Vocabulary) -> list[Candidate]:
+    """The other script's words filed under the skeletons or their neighbours, within the allowed distance.
+
+    At most ``MAX_MEASURED`` words are measured, the exact skeletons' first.
+    """
+    most = allowed(skeletons[0])
     found: dict[str, int] = {}
-    for near in neighbours(skeleton, fuzzy=len(skeleton) >= MIN_FUZZY_KEY):
-        for other_word, frequency in other.words_with_key(near):
-            found.setdefault(other_word, frequency)
-        if len(found) >= MAX_MEASURED:
-            break
-    limit_distance = allowed(skeleton)
-    measured = (Candidate(w, f, distance(word, w)) for w, f in list(found.items())[:MAX_MEASURED])
-    return sorted((c for c in measured if c.distance <= limit_distance), key=_ranked)
+    for skeleton in skeletons:
+        for near in neighbours(skeleton, most, fuzzy=len(skeleton) >= MIN_FUZZY_KEY):
+            found.update((w, f) for w, f in other.words_with_key(near) if w not in found)
+    measured = (Candidate(w, f, distance(word, w, most)) for w, f in list(found.items())[:MAX_MEASURED])
+    return sorted((c for c in measured if c.distance <= most), key=_ranked)
 
 
 def candidates(word: str, own: Vocabulary, other: Vocabulary, *, limit: int = LIMIT) -> list[Candidate]:
@@ -505,12 +521,13 @@ def candidates(word: str, own: Vocabulary, other: Vocabulary, *, limit: int = LI
     candidates, within ``MARGIN`` of the first, and at most ``MAX_MEASURED`` words measured.
     """
     word = normalize(word)
-    skeleton = key(word)
-    if len(skeleton) < MIN_KEY or looks_common(word, own):
+    # An Arabic query is also read without its clitics and article (لحفتر: حفتر), the shortest first.
+    skeletons = sorted((s for s in keys(word) if len(s) >= MIN_KEY), key=len)
+    if not skeletons or looks_common(word, own):
         return []
     share = own.frequency(word) / max(own.postings, 1)
     chosen: list[Candidate] = []
-    for candidate in _measured(word, skeleton, other):
+    for candidate in _measured(word, skeletons, other):
         if len(chosen) == limit or (chosen and candidate.distance > chosen[0].distance + MARGIN):
             break
         if candidate.frequency / max(other.postings, 1) < MIN_SHARE_RATIO * share:
