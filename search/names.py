@@ -27,10 +27,17 @@ letters into a false digraph (كه reads kh, سه sh), so each letter is taken a
   one class-edit away, then measures each word found with :func:`distance`.
 
 Precision: most words are not names. A query word is expanded only when its key
-has at least two consonants (three for the one-class-edit neighbourhood), when
-its own script's vocabulary does not show it inflected like a common word
-(report: reported, reporting; تقرير: تقريرها، تقريره), and each candidate must
-pass the same test in its own vocabulary; distance thresholds grow with length.
+has at least two consonants (three for a class left out or added), and when its
+own script's vocabulary does not show it inflected like a common word (report:
+reported, reporting; تقرير: تقريرها، تقريرهم). A candidate must pass the same test
+in its vocabulary, and must not be far rarer in its script than the query word in
+its own (a common word of one script is seldom written in the other; a name is
+written in both). The distance allowed grows with the skeleton's length, and
+candidates stay within a margin of the first.
+
+Cost: :class:`KeyedVocabulary` computes each word's skeletons once (about 60 µs a
+word: 7 s and 35 MB for 111,000 Arabic words); a query measures at most
+``MAX_MEASURED`` words (bench/names.py: median 0.5 ms, 95th percentile 10 ms).
 """
 
 from __future__ import annotations
