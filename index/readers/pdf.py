@@ -1,0 +1,137 @@
+"""PDF: the text layer read by pdfium (pypdfium2, Apache-2.0/BSD-3), repaired for Arabic, and OCR where it fails.
+
+pdfium is native code that a hostile or broken PDF can keep busy or make
+grow without end, so it runs in a forked child process (:mod:`.pdf_child`)
+that dies with the build, under a memory limit, and is killed when a page
+takes too long: a bad PDF costs seconds and becomes a skip reason, never a
+stuck or dead build. Pages without a usable text layer (scans, or 1990s
+fonts that map Arabic glyphs to Latin-1 codes) are rendered by that child
+and recognised by Tesseract (:mod:`.ocr`), once per page content ever.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..documents import BadFile, _open_regular
+from . import Extracted, Page, PageDone, ReadOptions
+from .arabic_text import plausible_share
+from .ocr import OcrFailed, OcrSettings, file_digest, recognise, unavailable_reason
+from .pdf_child import PdfChild
+
+MAX_PDF_BYTES = 1024 * 1024 * 1024
+MAX_PAGES = 2000  # pages past this are not read (and the user is told)
+MIN_LETTERS = 20  # a page with fewer letters in its text layer is a scan (or a blank page)
+MIN_PLAUSIBLE = 0.5  # a text layer whose letters are mostly in implausible words is broken
+TITLE_MIN_LETTERS = 4
+TITLE_MAX_CHARS = 200
+
+
+def read(path: Path, options: ReadOptions) -> Extracted:
+    """The PDF's title and pages; pages without a usable text layer are recognised when Tesseract can."""
+    with _open_regular(path) as file:
+        size = file.seek(0, 2)
+    if size > MAX_PDF_BYTES:
+        raise BadFile(f"too large ({size // 1_000_000} MB; limit {MAX_PDF_BYTES // 1_000_000} MB)")
+    with PdfChild(path) as child:
+        count, metadata_title = child.open()
+        pages = [_text_page(child, path, index, options) for index in range(min(count, MAX_PAGES))]
+        notes = [f"pages after {MAX_PAGES:,} not read (of {count:,})"] if count > MAX_PAGES else []
+        pages, ocr_notes = _recognise_unreadable(child, path, pages, options)
+    return Extracted(_title(metadata_title, pages), pages, (*notes, *ocr_notes))
+
+
+def _text_page(child: PdfChild, path: Path, index: int, options: ReadOptions) -> Page:
+    started = time.monotonic()
+    text = child.text(index)
+    _tell(options, path, index + 1, False, started)
+    return Page(index + 1, text)
+
+
+def needs_ocr(text: str) -> bool:
+    """Whether a page's text layer is missing (a scan) or broken (letters in implausible words)."""
+    letters = sum(char.isalpha() for char in text)
+    return letters < MIN_LETTERS or plausible_share(text) < MIN_PLAUSIBLE
+
+
+def _recognise_unreadable(
+    child: PdfChild, path: Path, pages: list[Page], options: ReadOptions
+) -> tuple[list[Page], list[str]]:
+    """``pages`` with each unreadable page's text recognised (or emptied), and what the user should know."""
+    unreadable = [page.number for page in pages if needs_ocr(page.text)]
+    if not unreadable:
+        return pages, []
+    reason = "OCR is turned off" if not options.ocr else unavailable_reason()
+    if reason:
+        read_pages = {number: Page(number, "") for number in unreadable}
+        return _replaced(pages, read_pages), [f"{len(unreadable)} scanned pages not searchable: {reason}"]
+    recogniser = _Recogniser(child, path, options)
+    read_pages = {number: recogniser.page(number) for number in unreadable}
+    return _replaced(pages, read_pages), recogniser.notes()
+
+
+def _replaced(pages: list[Page], new: dict[int, Page]) -> list[Page]:
+    return [new.get(page.number, page) for page in pages]
+
+
+class _Recogniser:
+    """OCR of one file's pages, through the cache when there is one; failures are noted, not raised."""
+
+    def __init__(self, child: PdfChild, path: Path, options: ReadOptions) -> None:
+        self.child, self.path, self.options = child, path, options
+        self.settings = OcrSettings()
+        self.digest = file_digest(path) if options.ocr_cache else ""
+        self.failures: list[str] = []
+
+    def page(self, number: int) -> Page:
+        started = time.monotonic()
+        cache = self.options.ocr_cache
+        key = cache.key(self.digest, number, self.settings) if cache else ""
+        text = cache.get(key) if cache else None
+        if text is None:
+            try:
+                text = recognise(self.child.render(number - 1, self.settings.dpi), self.settings)
+            except OcrFailed as error:
+                self.failures.append(f"page {number}: {error}")
+                return Page(number, "", ocr=True)
+            if cache:
+                cache.put(key, text)
+        _tell(self.options, self.path, number, True, started)
+        return Page(number, text, ocr=True)
+
+    def notes(self) -> list[str]:
+        if not self.failures:
+            return []
+        return [
+            f"{len(self.failures)} scanned pages could not be recognised ({'; '.join(self.failures[:3])})"
+        ]
+
+
+def _tell(options: ReadOptions, path: Path, number: int, ocr: bool, started: float) -> None:
+    if options.on_page is not None:
+        options.on_page(PageDone(path, number, ocr, time.monotonic() - started))
+
+
+def _title(metadata_title: str, pages: list[Page]) -> str:
+    """The metadata title when it is real text (not a file name, not Latin-1 garbage), else the first line that is."""
+    if _meaningful(metadata_title) and not _looks_like_file_name(metadata_title):
+        return metadata_title.strip()
+    for page in pages:
+        for line in page.text.splitlines():
+            if _meaningful(line):
+                return " ".join(line.split())[:TITLE_MAX_CHARS]
+    return ""
+
+
+def _meaningful(line: str) -> bool:
+    letters = sum(char.isalpha() for char in line)
+    return letters >= TITLE_MIN_LETTERS and plausible_share(line) >= MIN_PLAUSIBLE
+
+
+def _looks_like_file_name(title: str) -> bool:
+    """Titles that producers fill in by themselves: ``Microsoft Word - report.doc``, ``scan0001.pdf``."""
+    lowered = title.strip().lower()
+    return lowered.startswith("microsoft ") or lowered.endswith(
+        (".doc", ".docx", ".pdf", ".ppt", ".pptx", ".tif")
+    )
