@@ -561,7 +561,7 @@ class FileReader:
         extracted = READERS[kind].read(self.source.path, self.options)
         body = extracted.joined().body.strip()
         if not extracted.title and not body:
-            raise BadFile("no text")
+            raise BadFile("; ".join(extracted.notes) or "no text")
         for note in extracted.notes:
             yield Skipped(str(self.source.path), note, count=0)
         rel = self.source.relative

@@ -123,9 +123,14 @@ def is_visual_page(text: str, margin: int = 3) -> bool:
 
 
 def from_visual(text: str) -> str:
-    """A visually ordered line in logical order: reversed, with Latin words and numbers kept as they read."""
-    flipped = _LTR_RUN.sub(lambda match: match.group()[::-1], text[::-1])
-    return " ".join(_ltr_runs_in_order(flipped.split(" ")))
+    """A visually ordered line in logical order: reversed, with each Latin word and number read as written.
+
+    pdfium gives such a line (logical text drawn left to right by a tool
+    that knew no bidi) with every word in reverse order, Latin ones too, so
+    reversing the characters puts the words right and only each word
+    written left to right needs turning back.
+    """
+    return _LTR_RUN.sub(lambda match: match.group()[::-1], text[::-1])
 
 
 def _ltr_runs_in_order(words: list[str]) -> list[str]:

@@ -45,8 +45,8 @@ def _parts(docx: Container, kind: str) -> list[str]:
 
 def paragraphs(root: Element) -> list[str]:
     """Every paragraph's text in document order, table cells and text boxes included."""
-    texts = (paragraph_text(paragraph) for paragraph in paragraph_elements(root))
-    return [text for text in texts if text.strip()]
+    texts = (paragraph_text(paragraph).strip() for paragraph in paragraph_elements(root))
+    return [text for text in texts if text]
 
 
 def paragraph_elements(root: Element) -> list[Element]:

@@ -6,11 +6,14 @@ a rebuild, a renamed file or a copy never recognises the same page twice.
 Tesseract runs as a child process with a time limit and one thread, reading
 the page as a PGM image on its standard input (no image library needed).
 
-Debian's ``tesseract-ocr-ara`` model cannot write the Arabic-Indic digits
-٢ to ٩ (its character set has only ٠ and ١), so decree numbers and dates
-came out as Latin look-alikes (١٤٣٨ as ١474); the Arabic-script model
-(``tesseract-ocr-script-arab``) has every digit, and is used when installed.
-It writes Persian letter forms and digits, folded here to Arabic ones.
+Numbers: Debian's ``tesseract-ocr-ara`` model cannot write the Arabic-Indic
+digits ٢ to ٩ (its character set has only ٠ and ١), so decree numbers and
+dates came out as Latin look-alikes (١٤٣٨ as ١474). The Arabic-script
+model (``tesseract-ocr-script-arab``) has every digit and is used when
+installed; it writes Persian letter forms and digits, folded here to
+Arabic ones. English is not recognised alongside by default: with ``eng``
+loaded, Tesseract reads many Arabic-Indic numbers as Latin words (١٩٩٤ as
+"VANE"); a page that comes out mostly non-Arabic is read again with it.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .arabic_text import plausible_share
+from .arabic_text import is_arabic_letter, plausible_share
 
 OCR_SECONDS = 120  # one page; a page that takes longer is left unread
-SPARSE_WORDS = 40  # fewer words than this on a page: try reading it as one block of text too
+SPARSE_WORDS = 40
+MIN_ARABIC = 0.5  # a page with a smaller share of Arabic letters is read with English too  # fewer words than this on a page: try reading it as one block of text too
 _PERSIAN = str.maketrans("یکھہۀ۰۱۲۳۴۵۶۷۸۹", "يكههة٠١٢٣٤٥٦٧٨٩")
 _DIRECTION_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -46,13 +50,11 @@ class OcrSettings:
     page_seconds: float = OCR_SECONDS
 
     def languages(self) -> str:
-        """Arabic-script model (every Arabic-Indic digit) when installed, else Arabic; English either way."""
-        installed = installed_languages()
-        arabic = "Arabic" if "Arabic" in installed else "ara"
-        return "+".join(name for name in (arabic, "eng") if name in installed)
+        """The Arabic-script model (every Arabic-Indic digit) when installed, else Arabic's."""
+        return "Arabic" if "Arabic" in installed_languages() else "ara"
 
     def identity(self) -> str:
-        return f"{tesseract_version()} -l {self.languages()} --dpi {self.dpi}"
+        return f"{tesseract_version()} -l {self.languages()} (+eng) --dpi {self.dpi}"
 
 
 @functools.cache
@@ -86,21 +88,36 @@ def unavailable_reason() -> str | None:
 
 
 def recognise(image: bytes, settings: OcrSettings) -> str:
-    """The text of one page image (PGM), as a page reads; a sparse page is read as one block too."""
-    text = _tesseract(image, settings, psm=3)
+    """The text of one page image (PGM), as a page reads.
+
+    A sparse page is read as one block of text too, and a page that is
+    mostly not Arabic with English too; the reading with more plausible
+    words wins.
+    """
+    languages = settings.languages()
+    text = _tesseract(image, settings, languages, psm=3)
     if len(text.split()) < SPARSE_WORDS:
-        block = _tesseract(image, settings, psm=6)
-        if _readable_words(block) > _readable_words(text):
-            text = block
+        text = _better(text, _tesseract(image, settings, languages, psm=6))
+    if arabic_share(text) < MIN_ARABIC and "eng" in installed_languages():
+        text = _better(text, _tesseract(image, settings, f"eng+{languages}", psm=3))
     return text
+
+
+def _better(first: str, second: str) -> str:
+    return second if _readable_words(second) > _readable_words(first) else first
+
+
+def arabic_share(text: str) -> float:
+    letters = [char for char in text if char.isalpha()]
+    return sum(is_arabic_letter(char) for char in letters) / len(letters) if letters else 0.0
 
 
 def _readable_words(text: str) -> float:
     return len(text.split()) * plausible_share(text)
 
 
-def _tesseract(image: bytes, settings: OcrSettings, psm: int) -> str:
-    command = ["tesseract", "stdin", "stdout", "-l", settings.languages(), "--psm", str(psm)]
+def _tesseract(image: bytes, settings: OcrSettings, languages: str, psm: int) -> str:
+    command = ["tesseract", "stdin", "stdout", "-l", languages, "--psm", str(psm)]
     command += ["--dpi", str(settings.dpi)]
     # One thread: a build already keeps every core busy, and OpenMP threads only add overhead.
     environment = {**os.environ, "OMP_THREAD_LIMIT": "1"}

@@ -22,7 +22,7 @@ from .pdf_child import PdfChild
 
 MAX_PDF_BYTES = 1024 * 1024 * 1024
 MAX_PAGES = 2000  # pages past this are not read (and the user is told)
-MIN_LETTERS = 20  # a page with fewer letters in its text layer is a scan (or a blank page)
+MIN_LETTERS = 20  # a page with fewer letters in its text layer over an image is a scan
 MIN_PLAUSIBLE = 0.5  # a text layer whose letters are mostly in implausible words is broken
 TITLE_MIN_LETTERS = 4
 TITLE_MAX_CHARS = 200
@@ -36,36 +36,38 @@ def read(path: Path, options: ReadOptions) -> Extracted:
         raise BadFile(f"too large ({size // 1_000_000} MB; limit {MAX_PDF_BYTES // 1_000_000} MB)")
     with PdfChild(path) as child:
         count, metadata_title = child.open()
-        pages = [_text_page(child, path, index, options) for index in range(min(count, MAX_PAGES))]
+        read = [_text_page(child, path, index, options) for index in range(min(count, MAX_PAGES))]
         notes = [f"pages after {MAX_PAGES:,} not read (of {count:,})"] if count > MAX_PAGES else []
-        pages, ocr_notes = _recognise_unreadable(child, path, pages, options)
+        pages = [page for page, _ in read]
+        unreadable = [page.number for page, ocr in read if ocr]
+        pages, ocr_notes = _recognise_unreadable(child, path, pages, unreadable, options)
     return Extracted(_title(metadata_title, pages), pages, (*notes, *ocr_notes))
 
 
-def _text_page(child: PdfChild, path: Path, index: int, options: ReadOptions) -> Page:
+def _text_page(child: PdfChild, path: Path, index: int, options: ReadOptions) -> tuple[Page, bool]:
+    """Page ``index`` as its text layer reads, and whether that text must be recognised from its image."""
     started = time.monotonic()
-    text = child.text(index)
+    text, images = child.text(index)
     _tell(options, path, index + 1, False, started)
-    return Page(index + 1, text)
+    return Page(index + 1, text), needs_ocr(text, images)
 
 
-def needs_ocr(text: str) -> bool:
-    """Whether a page's text layer is missing (a scan) or broken (letters in implausible words)."""
+def needs_ocr(text: str, images: bool) -> bool:
+    """Whether a page's text layer is missing (almost no letters over an image) or broken (implausible words)."""
     letters = sum(char.isalpha() for char in text)
-    return letters < MIN_LETTERS or plausible_share(text) < MIN_PLAUSIBLE
+    return (letters < MIN_LETTERS and images) or plausible_share(text) < MIN_PLAUSIBLE
 
 
 def _recognise_unreadable(
-    child: PdfChild, path: Path, pages: list[Page], options: ReadOptions
+    child: PdfChild, path: Path, pages: list[Page], unreadable: list[int], options: ReadOptions
 ) -> tuple[list[Page], list[str]]:
-    """``pages`` with each unreadable page's text recognised (or emptied), and what the user should know."""
-    unreadable = [page.number for page in pages if needs_ocr(page.text)]
+    """``pages`` with each ``unreadable`` page's text recognised (or emptied), and what the user should know."""
     if not unreadable:
         return pages, []
     reason = "OCR is turned off" if not options.ocr else unavailable_reason()
     if reason:
         read_pages = {number: Page(number, "") for number in unreadable}
-        return _replaced(pages, read_pages), [f"{len(unreadable)} scanned pages not searchable: {reason}"]
+        return _replaced(pages, read_pages), [f"{_pages(len(unreadable))} not searchable: {reason}"]
     recogniser = _Recogniser(child, path, options)
     read_pages = {number: recogniser.page(number) for number in unreadable}
     return _replaced(pages, read_pages), recogniser.notes()
@@ -103,9 +105,11 @@ class _Recogniser:
     def notes(self) -> list[str]:
         if not self.failures:
             return []
-        return [
-            f"{len(self.failures)} scanned pages could not be recognised ({'; '.join(self.failures[:3])})"
-        ]
+        return [f"{_pages(len(self.failures))} could not be recognised ({'; '.join(self.failures[:3])})"]
+
+
+def _pages(count: int) -> str:
+    return f"{count:,} scanned page{'' if count == 1 else 's'}"
 
 
 def _tell(options: ReadOptions, path: Path, number: int, ocr: bool, started: float) -> None:

@@ -66,8 +66,8 @@ class PdfChild:
         """The page count and the metadata title."""
         return self._call("open", (), OPEN_SECONDS, "opening it")
 
-    def text(self, index: int) -> str:
-        """Page ``index``'s repaired text."""
+    def text(self, index: int) -> tuple[str, bool]:
+        """Page ``index``'s repaired text, and whether the page shows an image (a scan may be under it)."""
         return self._call("text", (index,), PAGE_SECONDS, f"page {index + 1}")
 
     def render(self, index: int, dpi: int) -> bytes:
@@ -152,14 +152,19 @@ class PdfPages:
         title = self.pdf.get_metadata_value("Title") if len(self.pdf) else ""
         return len(self.pdf), title
 
-    def text(self, index: int) -> str:
-        textpage = self.pdf[index].get_textpage()
-        return repaired_text(_lines(textpage))
+    def text(self, index: int) -> tuple[str, bool]:
+        import pypdfium2.raw as pdfium_c
+
+        page = self.pdf[index]
+        images = next(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2), None) is not None
+        return repaired_text(_lines(page.get_textpage())), images
 
     def render(self, index: int, dpi: int) -> bytes:
         page = self.pdf[index]
         width, height = page.get_size()
-        scale = min(dpi / 72, math.sqrt(MAX_RENDER_PIXELS / max(width * height, 1.0)))
+        scale = min(
+            dpi / 72, math.sqrt(0.99 * MAX_RENDER_PIXELS / max(width * height, 1.0))
+        )  # 1% for rounding
         bitmap = page.render(scale=scale, grayscale=True)
         return _pgm(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride)
 
