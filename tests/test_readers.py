@@ -15,10 +15,12 @@ import pytest
 from index import documents
 from index.documents import BadFile, FileReader, SourceFile, find_files
 from index.indexer import update_index
+from index.progress import OCR, Progress
 from index.readers import (
     READERS,
     Extracted,
     Page,
+    PageDone,
     ReadOptions,
     doc,
     docx,
@@ -39,6 +41,7 @@ from index.readers.arabic_text import (
     repair_ligatures,
 )
 from index.readers.ocr import OcrCache, OcrSettings
+from index.readers.progress import showing_ocr
 from index.store import IndexHome
 from search.engine import SearchEngine
 
@@ -487,3 +490,20 @@ def test_a_real_scanned_decree_is_searchable_after_ocr() -> None:
     for word in ("رئيس", "مجلس", "الوزراء", "الدستور", "المحميات", "الطبيعية"):
         assert word in text
     assert extracted.joined().ocr_pages == (1,)
+
+
+def test_the_ocr_phase_counts_recognised_pages_only(tmp_path: Path) -> None:
+    class Recorder(Progress):
+        def __init__(self) -> None:
+            super().__init__(enabled=False)
+            self.counted: list[tuple[str | None, int]] = []
+
+        def advance(self, count: int = 1) -> None:
+            self.counted.append((self.phase_name, count))
+
+    progress = Recorder()
+    hook = showing_ocr(progress)
+    hook(PageDone(tmp_path, 1, False, 0.01))
+    hook(PageDone(tmp_path, 2, True, 4.0))
+    hook(PageDone(tmp_path, 3, True, 4.0))
+    assert progress.counted == [(OCR, 1), (OCR, 1)]
