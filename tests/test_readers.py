@@ -143,6 +143,10 @@ def test_presentation_forms_heh_and_unmapped_glyphs_are_folded() -> None:
     assert clean_page("وعل\ufffdى ق\ufffdرار") == "وعلى قرار"
     assert fold_heh("الجمھورية") == "الجمهورية"
     assert fold_heh("ھے") == "ھے"  # Urdu keeps its heh
+    assert clean_page(")المادة الأولى( مكرر )ب(") == "(المادة الأولى) مكرر (ب)"
+    assert (
+        clean_page("(المادة الأولى) و)ب(") == "(المادة الأولى) و)ب("
+    )  # most pairs face each other: left alone
 
 
 @needs_font
@@ -475,6 +479,7 @@ def test_real_arabic_text_layers_are_repaired() -> None:
 
     assert "الصادر فى ٢١ من رجب سنة ١٤٤٣" in text("TTwo.pdf")  # Arabic-Indic numbers in their order
     assert "قرر مجلس الشعب القانون الآتي نصه" in text("One.pdf")  # lam-alef, not «اآلتي»
+    assert "(المادة الأولي )" in text("One.pdf")  # brackets facing each other, not «)المادة الأولي(»
     assert "وزارة البيئة Ministry of Environment" in text("Q5.pdf")  # the letterhead's mixed line
     assert "بعد الاطلاع على الدستور" in text("S.pdf")
     assert "نموذج طلب الحصول على موافقة مسبقة" in text("Q3.pdf")  # ligature «من» follows the page: «نموذج»

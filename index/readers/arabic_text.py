@@ -189,6 +189,25 @@ def in_logical_order(line: Line) -> str:
     return " ".join(_ltr_runs_in_order(texts[::-1]))
 
 
+# --------------------------------------------------------------------------- brackets
+
+_MIRRORED = str.maketrans("()[]{}", ")(][}{")
+_REVERSED_PAIR = re.compile(r"\)[^()]*\(")
+_PAIR = re.compile(r"\([^()]*\)")
+
+
+def mirror_brackets(text: str) -> str:
+    """The page with ( and ) swapped when most of its bracket pairs read «)المادة الأولى(».
+
+    Some producers draw a right-to-left line's brackets as they look, which
+    reversed into logical order leaves each pair backwards; whether a page
+    has them so is read from its pairs, so a page that is right is left alone.
+    """
+    if len(_REVERSED_PAIR.findall(text)) > len(_PAIR.findall(text)):
+        return text.translate(_MIRRORED)
+    return text
+
+
 # --------------------------------------------------------------------------- characters
 
 
@@ -205,8 +224,8 @@ def fold_heh(text: str) -> str:
 
 
 def clean_page(text: str) -> str:
-    """The page's characters as they should be stored: forms folded, unmapped glyphs (U+FFFD) dropped."""
-    return fold_heh(fold_presentation_forms(text)).replace("\ufffd", "")
+    """The page's characters as they should be stored: forms folded, brackets facing each other, no U+FFFD."""
+    return mirror_brackets(fold_heh(fold_presentation_forms(text)).replace("\ufffd", ""))
 
 
 # --------------------------------------------------------------------------- plausibility
