@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -48,6 +50,7 @@ from search.engine import SearchEngine
 from . import office_builder as office
 from .conftest import SHARED
 from .pdf_builder import FONT, Text, encrypted_pdf, image_pdf, shaped, text_pdf, with_ligature_mapping
+from .servers import alive, children_of
 
 LAWS = SHARED / "documents" / "egyptian-laws"
 OPTIONS = ReadOptions()
@@ -311,6 +314,30 @@ def test_a_page_that_hangs_pdfium_is_killed_in_bounded_time(tmp_path: Path, monk
     assert time.monotonic() - started < 10
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # the child was reaped: no zombie, no process left
+
+
+@needs_font
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc to find the child process")
+def test_the_pdf_child_dies_with_a_killed_build(tmp_path: Path) -> None:
+    path = text_pdf(tmp_path / "slow.pdf", [[Text("text", 20, 200)]])
+    busy = tmp_path / "busy"
+    script = (
+        "import sys, time; from pathlib import Path\n"
+        f"sys.path.insert(0, {str(Path(__file__).parents[1])!r})\n"
+        "from index.readers import ReadOptions, pdf, pdf_child\n"
+        f"pdf_child.PdfPages.text = lambda self, index: (Path({str(busy)!r}).touch(), time.sleep(600))\n"
+        f"pdf.read(Path({str(path)!r}), ReadOptions())\n"
+    )
+    build = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 30
+    while not busy.exists() and time.monotonic() < deadline:  # the child is inside pdfium's (hanging) call
+        time.sleep(0.05)
+    (child,) = children_of(build.pid)
+    build.kill()
+    build.wait()
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(child)
 
 
 @needs_font
