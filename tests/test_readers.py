@@ -300,7 +300,12 @@ def test_pages_past_the_cap_are_not_read_and_the_user_is_told(tmp_path: Path, mo
     path = text_pdf(tmp_path / "long.pdf", [[Text(f"page {n} text here", 20, 200)] for n in range(1, 4)])
     extracted = pdf.read(path, OPTIONS)
     assert [page.number for page in extracted.pages] == [1, 2]
-    assert extracted.notes == ("pages after 2 not read (of 3)",)
+    assert extracted.notes == ("pages after 2 not read (of 3): at most 2 pages are read",)
+    monkeypatch.setattr(pdf, "MAX_PAGES", 10)
+    monkeypatch.setattr(pdf, "TEXT_SECONDS", 0.0)  # the file's time is up after its first page
+    extracted = pdf.read(path, OPTIONS)
+    assert [page.number for page in extracted.pages] == [1]
+    assert extracted.notes == ("pages after 1 not read (of 3): reading took over 0 s",)
 
 
 @needs_font

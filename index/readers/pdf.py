@@ -22,6 +22,7 @@ from .pdf_child import PdfChild
 
 MAX_PDF_BYTES = 1024 * 1024 * 1024
 MAX_PAGES = 2000  # pages past this are not read (and the user is told)
+TEXT_SECONDS = 300.0  # the text layers of one file; a file that takes longer keeps the pages read by then
 MIN_LETTERS = 20  # a page with fewer letters in its text layer over an image is a scan
 MIN_PLAUSIBLE = 0.5  # a text layer whose letters are mostly in implausible words is broken
 TITLE_MIN_LETTERS = 4
@@ -36,12 +37,35 @@ def read(path: Path, options: ReadOptions) -> Extracted:
         raise BadFile(f"too large ({size // 1_000_000} MB; limit {MAX_PDF_BYTES // 1_000_000} MB)")
     with PdfChild(path) as child:
         count, metadata_title = child.open()
-        read = [_text_page(child, path, index, options) for index in range(min(count, MAX_PAGES))]
-        notes = [f"pages after {MAX_PAGES:,} not read (of {count:,})"] if count > MAX_PAGES else []
+        read = _text_pages(child, path, count, options)
+        notes = (
+            [f"pages after {len(read):,} not read (of {count:,}): {_why_stopped(len(read))}"]
+            if len(read) < count
+            else []
+        )
         pages = [page for page, _ in read]
         unreadable = [page.number for page, ocr in read if ocr]
         pages, ocr_notes = _recognise_unreadable(child, path, pages, unreadable, options)
     return Extracted(_title(metadata_title, pages), pages, (*notes, *ocr_notes))
+
+
+def _text_pages(child: PdfChild, path: Path, count: int, options: ReadOptions) -> list[tuple[Page, bool]]:
+    """The text layer of each page in turn, up to MAX_PAGES pages or TEXT_SECONDS in all."""
+    deadline = time.monotonic() + TEXT_SECONDS
+    read = []
+    for index in range(min(count, MAX_PAGES)):
+        read.append(_text_page(child, path, index, options))
+        if time.monotonic() > deadline:
+            break
+    return read
+
+
+def _why_stopped(pages: int) -> str:
+    return (
+        f"at most {MAX_PAGES:,} pages are read"
+        if pages >= MAX_PAGES
+        else f"reading took over {TEXT_SECONDS:g} s"
+    )
 
 
 def _text_page(child: PdfChild, path: Path, index: int, options: ReadOptions) -> tuple[Page, bool]:
