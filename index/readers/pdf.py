@@ -38,11 +38,7 @@ def read(path: Path, options: ReadOptions) -> Extracted:
     with PdfChild(path) as child:
         count, metadata_title = child.open()
         read = _text_pages(child, path, count, options)
-        notes = (
-            [f"pages after {len(read):,} not read (of {count:,}): {_why_stopped(len(read))}"]
-            if len(read) < count
-            else []
-        )
+        notes = _cut_short(len(read), count)
         pages = [page for page, _ in read]
         unreadable = [page.number for page, ocr in read if ocr]
         pages, ocr_notes = _recognise_unreadable(child, path, pages, unreadable, options)
@@ -60,12 +56,16 @@ def _text_pages(child: PdfChild, path: Path, count: int, options: ReadOptions) -
     return read
 
 
-def _why_stopped(pages: int) -> str:
-    return (
+def _cut_short(read: int, count: int) -> list[str]:
+    """The note for a file whose pages were not all read, and why."""
+    if read == count:
+        return []
+    why = (
         f"at most {MAX_PAGES:,} pages are read"
-        if pages >= MAX_PAGES
+        if read >= MAX_PAGES
         else f"reading took over {TEXT_SECONDS:g} s"
     )
+    return [f"pages after {read:,} not read (of {count:,}): {why}"]
 
 
 def _text_page(child: PdfChild, path: Path, index: int, options: ReadOptions) -> tuple[Page, bool]:
