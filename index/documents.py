@@ -1,4 +1,4 @@
-"""Reading documents from a folder: text, Markdown, HTML, JSON and JSON lines.
+"""Reading documents from a folder: every format in :data:`index.readers.READERS`.
 
 Loading never stops on a bad file: every problem becomes a :class:`Skipped`
 record (with the file, the line where it applies, and a reason) and the walk
@@ -29,12 +29,7 @@ from typing import BinaryIO
 from markdown_it import MarkdownIt
 
 from .analysis import ARABIC, LATIN, script_of, without_lone_surrogates
-
-MARKDOWN_SUFFIXES = {".md", ".markdown"}
-TEXT_SUFFIXES = {".txt", *MARKDOWN_SUFFIXES}
-HTML_SUFFIXES = {".html", ".htm"}
-JSON_SUFFIXES = {".json", ".jsonl", ".jsonl.gz"}
-SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+from .readers import READERS, RECORD_SUFFIXES, ReadOptions, unsupported_reason
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a single text/HTML/JSON file read whole
 MAX_LINE_BYTES = 32 * 1024 * 1024  # one JSON line (one document)
@@ -259,7 +254,7 @@ def find_files(root: Path, collection: Collection | None = None) -> Iterator[Sou
             if _bad_name(name):
                 yield Skipped(printable_path(path), _bad_name(name))
                 continue
-            reason = _unsupported(path) or _unfollowed_link(path, root, boundary)
+            reason = unsupported_reason(suffix_of(path)) or _unfollowed_link(path, root, boundary)
             yield Skipped(str(path), reason) if reason else _source_file(path, collection)
     yield from _unreadable_folders(errors)
 
@@ -274,15 +269,6 @@ def _bad_name(name: str) -> str | None:
 def printable_path(path: Path | str) -> str:
     """A path as text that can be printed: bytes that are not UTF-8 shown as \\xff escapes."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def _unsupported(path: Path) -> str | None:
-    """Why the loader does not read ``path`` (a scan.pdf, a photo...), if it does not: the user is told."""
-    suffix = suffix_of(path)
-    if suffix in SUPPORTED:
-        return None
-    kind = f"a {suffix} file" if suffix else "a file without an extension"
-    return f"{kind}: not a format Fahras reads ({', '.join(sorted(SUPPORTED))})"
 
 
 def _unfollowed_link(path: Path, root: Path, boundary: Path) -> str | None:
@@ -579,8 +565,9 @@ class FileReader:
     rest in one record that counts them.
     """
 
-    def __init__(self, source: SourceFile) -> None:
+    def __init__(self, source: SourceFile, options: ReadOptions | None = None) -> None:
         self.source = source
+        self.options = options or ReadOptions()
         self.failed = False
         self.origin = str(source.path)
 
@@ -600,10 +587,10 @@ class FileReader:
     def _items(self) -> Iterator[Document | Skipped]:
         kind = suffix_of(self.source.path)
         try:
-            if kind in {".jsonl", ".jsonl.gz"}:
-                yield from self._read_json_lines()
+            if kind in RECORD_SUFFIXES:
+                yield from self._read_records(kind)
             else:
-                yield from self._read_whole(kind)
+                yield from self._read_document(kind)
         except BadFile as error:
             self.failed = True
             yield Skipped(str(self.source.path), str(error))
@@ -611,19 +598,22 @@ class FileReader:
             self.failed = True
             yield Skipped(str(self.source.path), f"cannot read: {error.strerror or error}")
 
-    def _read_whole(self, kind: str) -> Iterator[Document | Skipped]:
-        text = decode_text(_read_bytes(self.source.path))
+    def _read_records(self, kind: str) -> Iterator[Document | Skipped]:
         if kind == ".json":
-            yield from self._read_json(text)
-            return
-        if kind in HTML_SUFFIXES:
-            title, body = parse_html(text)
+            yield from self._read_json(decode_text(_read_bytes(self.source.path)))
         else:
-            title, body = parse_markdown(text) if kind in MARKDOWN_SUFFIXES else split_title(text)
-        if not title and not body:
-            raise BadFile("no text")
+            yield from self._read_json_lines()
+
+    def _read_document(self, kind: str) -> Iterator[Document | Skipped]:
+        """A file that is one document, read by its format's reader; its notes are reported, not skipped."""
+        extracted = READERS[kind].read(self.source.path, self.options)
+        body = extracted.joined().body.strip()
+        if not extracted.title and not body:
+            raise BadFile("; ".join(extracted.notes) or "no text")
+        for note in extracted.notes:
+            yield Note(str(self.source.path), note)
         rel = self.source.relative
-        yield Document(rel, title, body, self.origin, source=_source_of(self.source), path=rel)
+        yield Document(rel, extracted.title, body, self.origin, source=_source_of(self.source), path=rel)
 
     def _read_json(self, text: str) -> Iterator[Document | Skipped]:
         try:

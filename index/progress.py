@@ -19,6 +19,7 @@ COUNTING = "Counting documents"
 ADDING = "Adding documents"
 WRITING = "Writing the index"
 MERGING = "Merging segments"
+OCR = "Recognising scanned pages"  # counted in pages, by index.readers.progress.showing_ocr
 
 
 class Progress:

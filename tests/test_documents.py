@@ -195,15 +195,15 @@ def test_arabic_file_names_with_spaces(tmp_path: Path) -> None:
 def test_unsupported_files_are_reported_and_hidden_ones_ignored(tmp_path: Path) -> None:
     write_corpus(
         tmp_path,
-        {"photo.jpg": b"\xff\xd8", "scans/scan.pdf": b"%PDF-1.4", "LICENSE": "MIT", ".hidden.txt": "x\ny",
+        {"photo.jpg": b"\xff\xd8", "scans/scan.tiff": b"II*\x00", "LICENSE": "MIT", ".hidden.txt": "x\ny",
          ".git/x.txt": "a\nb", "ok.txt": "T\nB"},
     )  # fmt: skip
     docs, skipped = load(tmp_path)
     assert list(docs) == ["ok.txt"]
     reasons = {Path(item.path).name: item.reason for item in skipped}
-    assert set(reasons) == {"photo.jpg", "scan.pdf", "LICENSE"}  # hidden files stay unmentioned
-    assert reasons["scan.pdf"].startswith("a .pdf file: not a format Fahras reads (")
-    assert ".md" in reasons["scan.pdf"] and ".jsonl" in reasons["scan.pdf"]
+    assert set(reasons) == {"photo.jpg", "scan.tiff", "LICENSE"}  # hidden files stay unmentioned
+    assert reasons["scan.tiff"].startswith("a .tiff file: not a format Fahras reads (")
+    assert ".pdf" in reasons["scan.tiff"] and ".jsonl" in reasons["scan.tiff"]
     assert reasons["LICENSE"].startswith("a file without an extension")
 
 

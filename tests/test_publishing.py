@@ -8,6 +8,7 @@ guard that refuses to publish a generation that does not read back; what
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,54 @@ def test_a_rebuild_refuses_when_a_recorded_folder_is_gone(two_folders) -> None:
     with pytest.raises(IndexingError, match="no longer exist"):
         rebuild_index(home, show_progress=False)
     assert found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
+
+
+# ------------------------------------------------------------------ durability
+
+
+def test_a_generation_reaches_the_disk_before_it_goes_live(
+    built: IndexHome, corpus: Path, monkeypatch
+) -> None:
+    """The order a power cut needs: new files synced, then their folder, then the renames, each followed by a sync."""
+    events: list[tuple[str, str]] = []
+    real = {name: getattr(os, name) for name in ("fsync", "rename", "replace")}
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real["fsync"](fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(
+        os, "rename", lambda a, b: (events.append(("rename", str(b))), real["rename"](a, b))[1]
+    )
+    monkeypatch.setattr(
+        os, "replace", lambda a, b: (events.append(("replace", str(b))), real["replace"](a, b))[1]
+    )
+    (corpus / "new.txt").write_text("A new note\nfootball tonight\n", encoding="utf-8")
+    update_index(built, corpus, show_progress=False)
+    monkeypatch.undo()
+    live, home = built.live_target(), str(built.path)
+    new_files = {str(path) for path in live.iterdir() if path.stat().st_nlink == 1}  # written by this run
+    published = events.index(("rename", str(live)))
+    swapped = events.index(("replace", f"{home}/live"))
+    record = next(
+        i for i, (kind, path) in enumerate(events) if kind == "fsync" and "fahras-build.json" in path
+    )
+    folder_synced = max(
+        i
+        for i, (kind, path) in enumerate(events)
+        if kind == "fsync" and path.endswith(live.name.replace("gen-", "tmp-", 1))
+    )
+    for name in new_files - {str(live / "fahras-build.json")}:
+        staged = name.replace(live.name, live.name.replace("gen-", "tmp-", 1))
+        assert ("fsync", staged) in events and events.index(("fsync", staged)) < folder_synced, name
+    assert record < folder_synced < published < swapped
+    assert ("fsync", home) in events[published:swapped] and events[-1] == ("fsync", home)
+
+
+def test_the_summary_counts_in_the_singular_and_plural(tmp_path: Path) -> None:
+    folder = write_corpus(tmp_path / "d", {"a.txt": "One\nnote\n"})
+    home = IndexHome(tmp_path / "idx")
+    assert update_index(home, folder, show_progress=False).summary().endswith("holds 1 document.")
+    (folder / "b.txt").write_text("Two\nnotes\n", encoding="utf-8")
+    assert update_index(home, folder, show_progress=False).summary().endswith("holds 2 documents.")
