@@ -43,11 +43,12 @@ from whoosh.analysis import StandardAnalyzer  # noqa: E402
 from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.qparser import MultifieldParser, OrGroup  # noqa: E402
 
-from index.indexer import rebuild_index  # noqa: E402
+from index.generations import rebuild  # noqa: E402
 from index.schema import DEFAULT_ANALYSIS, AnalysisConfig  # noqa: E402
 from index.store import IndexHome  # noqa: E402
 from search.engine import DEFAULT_RANKING, QueryError, Ranking, SearchEngine  # noqa: E402
-from search.evaluate import Scores, plain_query, read_qrels, read_queries, score_runs  # noqa: E402
+from search.evaluate import Scores, read_qrels, read_queries, score_runs  # noqa: E402
+from search.syntax import plain_text  # noqa: E402
 
 # ../shared/data beside the project; FAHRAS_SHARED_DATA points elsewhere (a git worktree).
 DATA = Path(os.environ.get("FAHRAS_SHARED_DATA") or ROOT.parent / "shared" / "data")
@@ -157,17 +158,17 @@ def whoosh_default_runs(folder: Path, queries: dict[str, str]) -> dict[str, list
     parser = MultifieldParser(["title", "body"], ix.schema, group=OrGroup)
     with ix.searcher() as searcher:
         return {
-            qid: [hit["id"] for hit in searcher.search(parser.parse(plain_query(text)), limit=K)]
+            qid: [hit["id"] for hit in searcher.search(parser.parse(plain_text(text)), limit=K)]
             for qid, text in queries.items()
         }
 
 
 def fahras_runs(folder: Path, ranking: Ranking, queries: dict[str, str]) -> dict[str, list[str]]:
-    engine = SearchEngine(IndexHome(folder), ranking)
+    engine = SearchEngine.at(IndexHome(folder), ranking)
     runs = {}
     for qid, text in queries.items():
         try:
-            runs[qid] = [hit.id for hit in engine.search(plain_query(text), size=K, snippets=False).hits]
+            runs[qid] = [hit.id for hit in engine.search(plain_text(text), size=K, snippets=False).hits]
         except QueryError:
             runs[qid] = []
     return runs
@@ -210,7 +211,7 @@ class Suite:
         if config is None:
             build_whoosh_default(folder, source)
         else:
-            rebuild_index(IndexHome(folder), source, show_progress=False, analysis=config)
+            rebuild(IndexHome(folder), source, show_progress=False, analysis=config)
         (folder / "complete").touch()
         took = time.perf_counter() - started
         progress(f"indexed {corpus} with analysis {analysis} in {took:.0f} s")

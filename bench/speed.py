@@ -118,7 +118,7 @@ def naive_worker(corpus: Path, folder: Path) -> dict:
     from whoosh.fields import ID, TEXT, Schema
     from whoosh.qparser import MultifieldParser, OrGroup
 
-    from search.evaluate import plain_query
+    from search.syntax import plain_text
 
     schema = Schema(id=ID(stored=True, unique=True), title=TEXT(stored=True), body=TEXT(stored=True))
     started, cpu = time.perf_counter(), cpu_seconds()
@@ -136,27 +136,27 @@ def naive_worker(corpus: Path, folder: Path) -> dict:
     searcher = ix.searcher()
 
     def search(text: str) -> None:
-        list(searcher.search(parser.parse(plain_query(text)), limit=10))
+        list(searcher.search(parser.parse(plain_text(text)), limit=10))
 
     return {"docs": count, "index_s": elapsed, "cpu_s": cpu, "search": search}
 
 
 def fahras_worker(corpus: Path, folder: Path) -> dict:
-    from index.indexer import rebuild_index
+    from index.generations import rebuild
     from index.store import IndexHome
     from search.engine import QueryError, SearchEngine
-    from search.evaluate import plain_query
+    from search.syntax import plain_text
 
     home = IndexHome(folder)
     started, cpu = time.perf_counter(), cpu_seconds()
-    report = rebuild_index(home, corpus, show_progress=False)
+    report = rebuild(home, corpus, show_progress=False)
     elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-    engine = SearchEngine(home)
+    engine = SearchEngine.at(home)
 
     def searcher_for(snippets: bool):
         def search(text: str) -> None:
             with contextlib.suppress(QueryError):  # a query of stop words only
-                engine.search(plain_query(text), size=10, snippets=snippets)
+                engine.search(plain_text(text), size=10, snippets=snippets)
 
         return search
 

@@ -518,7 +518,7 @@ class ArabicLightStemmer(TokenFilter):
         return _light_stem_forms(word, self.min_stem, self.min_after_proclitic if self.variants else 0)
 
 
-def _without_article(word: str, min_stem: int) -> str | None:
+def without_article(word: str, min_stem: int) -> str | None:
     """The word without its article; None when it is too short to be article + word (الله)."""
     for article in ArabicLightStemmer.ARTICLES:
         if word.startswith(article):
@@ -543,7 +543,7 @@ def _light_stem(word: str, min_stem: int) -> str:
 
 def _stem_readings(word: str, min_stem: int) -> tuple[str, ...]:
     """The light stem, then its teh marbuta (مدرستها → مدرس) and plural (سياراتها → سيار) readings."""
-    base = _without_article(word, min_stem)
+    base = without_article(word, min_stem)
     if base is None:
         return (word,)
     suffix = _suffix(base, min_stem)

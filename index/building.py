@@ -68,8 +68,7 @@ class BulkWriter:
         *,
         procs: int,
         progress: Progress,
-        expected_docs: int | None = None,
-        expected_chars: int | None = None,
+        expected_bytes: int | None = None,
         max_docs: int = SEGMENT_MAX_DOCS,
         max_chars: int = SEGMENT_MAX_CHARS,
     ) -> None:
@@ -77,19 +76,19 @@ class BulkWriter:
         self.schema = ix.schema
         self.codec = segment_codec()
         self.progress = progress
-        # Known in advance (a rebuild counts first), the documents are dealt
-        # evenly, one segment per worker when they fit: by their text when its
-        # size is known (a worker's time goes with the text it analyses, and the
-        # first half of an archive can hold a quarter more text than the second).
-        if expected_chars:
-            self.chunk_docs, self.chunk_chars = max_docs, min(max_chars, max(1, -(-expected_chars // procs)))
-        else:
-            even_share = -(-expected_docs // procs) if expected_docs else max_docs
-            self.chunk_docs, self.chunk_chars = max(1, min(max_docs, even_share)), max_chars
+        # A build that knows how many bytes of input it will read (a rebuild) deals
+        # them evenly, one chunk per worker when they fit: a chunk ends where its
+        # share of the input does (``add_document``'s ``read_to``), since a worker's
+        # time goes with the text it analyses and the first half of an archive can
+        # hold a quarter more text than the second. Bytes, not documents: the input
+        # is read once, so the documents are not counted beforehand.
+        self.share = -(-expected_bytes // procs) if expected_bytes else None
+        self.max_docs, self.max_chars = max_docs, max_chars
         self.added = 0
         self._pending: list[dict] = []  # documents of the open chunk not yet handed to its worker
         self._chunk_docs = 0  # documents and characters of the open chunk
         self._chunk_chars = 0
+        self._chunks_ended = 0
         self._streaming: int | None = None  # the open chunk's number, once a worker has it
         self._segments: list[Segment] = []  # in chunk order
         self._built: set[int] = set()  # chunk numbers whose segment is finished
@@ -97,6 +96,7 @@ class BulkWriter:
         self._worker_counts: list[int] | None = None  # a worker's own (set in the worker)
         self._shown_docs = 0
         self._committing = False
+        self._committed = False
         self._whoosh: IndexWriter | None = None
         self._pool = None
         if procs > 1:
@@ -104,7 +104,9 @@ class BulkWriter:
                 procs, self._build_chunk, counters=3, on_wait=self._show, on_start=self._load_analysers,
                 spool_dir=getattr(ix.storage, "folder", None),
             )  # fmt: skip
-            if expected_docs:  # every worker will have a chunk: each loads its analysers while this one reads
+            if (
+                expected_bytes
+            ):  # every worker will have a chunk: each loads its analysers while this one reads
                 try:
                     self._pool.start()
                 except BaseException:
@@ -120,22 +122,24 @@ class BulkWriter:
 
     # ------------------------------------------------------------ IndexWriter's methods
 
-    def add_document(self, **fields) -> None:
+    def add_document(self, fields: dict, read_to: int = 0) -> None:
+        """Add one document's fields; ``read_to`` is how many bytes of the build's input are read with it."""
         self._pending.append(fields)
         self._chunk_docs += 1
         self._chunk_chars += text_chars(fields)
         self.added += 1
-        if self._chunk_docs >= self.chunk_docs or self._chunk_chars >= self.chunk_chars:
+        share_read = self.share is not None and read_to >= self.share * (self._chunks_ended + 1)
+        if share_read or self._chunk_docs >= self.max_docs or self._chunk_chars >= self.max_chars:
             self._end_chunk()
         elif self._pool is not None and len(self._pending) >= self._batch_docs():
             self._hand_over()
 
-    def update_document(self, **fields) -> None:
+    def update_document(self, fields: dict, read_to: int = 0) -> None:
         """Replace the documents sharing a unique field's value (as Whoosh's writer does)."""
         for name, field_type in self.schema.items():
             if field_type.unique and name in fields:
                 self.delete_by_term(name, fields[name])
-        self.add_document(**fields)
+        self.add_document(fields, read_to)
 
     def delete_by_term(self, fieldname: str, text: str) -> None:
         self._whoosh_writer().delete_by_term(fieldname, text)
@@ -151,7 +155,7 @@ class BulkWriter:
                 self._collect(self._pool.drain())
             new = self._finished_segments()
             self._whoosh_writer().commit(mergetype=lambda writer, old: self._merge(policy, writer, old) + new)
-            self._whoosh = None
+            self._whoosh, self._segments, self._committed = None, [], True
         except BaseException:
             self.cancel()
             raise
@@ -169,9 +173,14 @@ class BulkWriter:
         return kept
 
     def cancel(self) -> None:
-        """Abandon the build: end the workers, delete the new segments' files, release Whoosh's lock."""
+        """Abandon the build: end the workers, delete the new segments' files, release Whoosh's lock.
+
+        After a commit there is nothing left to abandon (the workers are ended all the same).
+        """
         if self._pool is not None:
             self._pool.close(kill=True)
+        if self._committed:
+            return
         storage = self.ix.storage
         for segment in self._segments:
             for name in segment.list_files(storage):
@@ -212,6 +221,7 @@ class BulkWriter:
             self._pool.end(self._streaming)
             self._streaming = None
         self._pending, self._chunk_docs, self._chunk_chars = [], 0, 0
+        self._chunks_ended += 1
 
     def _new_segment(self) -> int:
         self._segments.append(self.codec.new_segment(self.ix.storage, self.ix.indexname))

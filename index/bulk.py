@@ -14,11 +14,12 @@ compare every posting, term statistic, length and score, and every file but
 the postings' byte for byte).
 
 Text fields indexed through a word memo (:meth:`AnalysedText.memo_chain`)
-that share one value (``body``, ``body_exact`` and ``body_root`` all index the
-body) are analysed together: one pass over the words of the text, and one
-memo lookup per distinct word giving the forms of every chain at once. The
-forms come from each chain's own :meth:`CachedChain.analyze`, so analysis
-rules live in :mod:`index.analysis` alone.
+that are copies of one text (:data:`index.schema.COPIES`: ``body``,
+``body_exact`` and ``body_root`` all index the body) are analysed together:
+one pass over the words of the text, and one memo lookup per distinct word
+giving the forms of every chain at once. The forms come from each chain's
+own :meth:`CachedChain.analyze`, so analysis rules live in
+:mod:`index.analysis` alone.
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ from whoosh.filedb.filestore import Storage
 
 from .analysis import CachedChain, WordTokenizer, script_of
 from .postings import BlockCodec
-from .schema import AnalysedText, joined_frequencies
+from .schema import COPIES, AnalysedText, joined_frequencies
 
 # A word memo this large is dropped and started again (as CachedChain's are).
 MAX_FUSED_WORDS = 1_000_000
+_COPY_OF = {copy: text for text, copies in COPIES.items() for copy in copies}  # body_exact -> body
 
 
-class _Postings:
-    """One term's postings in one segment, in document order."""
+class _TermPostings:
+    """One term's postings in one segment, in document order (of a field without a word memo)."""
 
     __slots__ = ("docnums", "values", "weights")
 
@@ -199,16 +201,16 @@ class SegmentBuilder:
         self._check(names)
         self._check([name[len(STORED_PREFIX) :] for name in fields if name.startswith(STORED_PREFIX)])
         lengths: dict[str, int] = {}
-        texts: dict[int, tuple[str, list[str]]] = {}
+        texts: dict[tuple[str, str], list[str]] = {}  # (the text a field copies, its value) -> the fields
         for name in names:
             value = fields[name]
             if value is None or not self.schema[name].indexed:
                 continue
             if name in self._memo_fields and isinstance(value, str):
-                texts.setdefault(id(value), (value, []))[1].append(name)
+                texts.setdefault((_COPY_OF.get(name, name), value), []).append(name)
             else:
                 lengths[name] = self._index_value(name, value, docnum)
-        for value, group in texts.values():
+        for (_text, value), group in texts.items():
             self._index_text(value, group, docnum, lengths)
             self.text_chars += len(value)
         self._write_per_document(fields, names, lengths, docnum)
@@ -260,7 +262,7 @@ class SegmentBuilder:
         for term, frequency, weight, value_bytes in field_type.index(value):
             postings = terms.get(term)
             if postings is None:
-                postings = terms[term] = _Postings()
+                postings = terms[term] = _TermPostings()
             postings.add(docnum, weight, value_bytes)
             length += frequency
         return length if field_type.scorable else 0

@@ -30,6 +30,7 @@ from markdown_it import MarkdownIt
 
 from .analysis import ARABIC, LATIN, script_of, without_lone_surrogates
 from .readers import READERS, RECORD_SUFFIXES, ReadOptions, unsupported_reason
+from .schema import LANGUAGES
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a single text/HTML/JSON file read whole
 MAX_LINE_BYTES = 32 * 1024 * 1024  # one JSON line (one document)
@@ -44,7 +45,6 @@ MAX_TITLE_CHARS = 300
 MAX_SOURCE_CHARS = 200
 MAX_URL_CHARS = 2000
 MAX_ID_CHARS = 1000
-LANGUAGES = ("ar", "en", "mixed")
 
 
 @dataclass
@@ -525,8 +525,8 @@ def _record_id(raw: object, fallback: str) -> str:
     return doc_id
 
 
-def _json_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Numbered lines of a .jsonl or .jsonl.gz file, bounded in size.
+def _json_lines(path: Path) -> Iterator[tuple[int, bytes, int]]:
+    """Numbered lines of a .jsonl or .jsonl.gz file, bounded in size, with the bytes of the file read so far.
 
     Raises BadFile (after yielding what it could) on a truncated gzip stream,
     an over-long line, or more decompressed data than MAX_DECOMPRESSED_BYTES.
@@ -553,7 +553,7 @@ def _json_lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 raise BadFile(f"line {number} is longer than {MAX_LINE_BYTES // 1_000_000} MB")
             if total > MAX_DECOMPRESSED_BYTES:
                 raise BadFile("decompresses to more than the allowed size (gzip bomb?)")
-            yield number, line
+            yield number, line, raw.tell()
 
 
 class FileReader:
@@ -570,6 +570,7 @@ class FileReader:
         self.options = options or ReadOptions()
         self.failed = False
         self.origin = str(source.path)
+        self.position = 0  # bytes of the file read so far (compressed bytes for a .gz): a build deals by them
 
     def __iter__(self) -> Iterator[Document | Skipped]:
         skipped = 0
@@ -600,7 +601,9 @@ class FileReader:
 
     def _read_records(self, kind: str) -> Iterator[Document | Skipped]:
         if kind == ".json":
-            yield from self._read_json(decode_text(_read_bytes(self.source.path)))
+            text = decode_text(_read_bytes(self.source.path))
+            self.position = self.source.size
+            yield from self._read_json(text)
         else:
             yield from self._read_json_lines()
 
@@ -613,6 +616,7 @@ class FileReader:
         for note in extracted.notes:
             yield Note(str(self.source.path), note)
         rel = self.source.relative
+        self.position = self.source.size
         yield Document(rel, extracted.title, body, self.origin, source=_source_of(self.source), path=rel)
 
     def _read_json(self, text: str) -> Iterator[Document | Skipped]:
@@ -627,7 +631,8 @@ class FileReader:
             yield from self._record(record, number, number)
 
     def _read_json_lines(self) -> Iterator[Document | Skipped]:
-        for number, line in _json_lines(self.source.path):
+        for number, line, position in _json_lines(self.source.path):
+            self.position = position
             if not line.strip():
                 continue
             try:

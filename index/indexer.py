@@ -1,50 +1,37 @@
-"""Building and updating indexes: ``fahras index`` and ``fahras rebuild``.
+"""Indexing folders: ``fahras index`` and ``fahras rebuild``, for any place an index can live.
 
-``update_index`` brings the live index in line with a folder: new documents
-are added, changed ones replaced, and documents whose file (or JSON record)
-is gone are deleted; unchanged ones cost one hash comparison. ``rebuild_index``
-builds a complete new generation beside the live one and swaps it in
-atomically (see :mod:`index.store`). Documents are written through
-:class:`index.building.BulkWriter`: segments built in worker processes on
-every core, committed by Whoosh's own writer.
+``update_index`` brings an index in line with a folder: new documents are
+added, changed ones replaced, and documents whose file (or JSON record) is
+gone are deleted; unchanged ones cost one hash comparison. ``rebuild_index``
+builds a complete new index of the folders and swaps it in. Where the
+documents go is a :class:`Target` (:mod:`index.generations` writes the
+embedded Whoosh index; the OpenSearch backend writes a cluster): this module
+only walks folders, reads each file once, and decides what changes.
 
 An index holds one or more folders (its roots, see
 :class:`~index.documents.Collection`); a document's id is its path in the
 collection, so a folder indexed beside another never replaces the other's
-documents. A run that fails or is interrupted removes what it had begun
-writing: the live generation is left exactly as it was.
+documents. A target publishes a run's changes only when the run ends well:
+a run that fails or is interrupted leaves the index as it was.
 """
 
 from __future__ import annotations
 
-import errno
 import os
-import shutil
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from whoosh import index as whoosh_index
-
-from .building import BulkWriter, merge_small_segments, text_chars
-from .check import check_index, verify_generation
 from .documents import Collection, Document, FileReader, Note, Skipped, SourceFile, find_files, is_inside
-from .progress import COUNTING, Progress
-from .schema import (
-    DEFAULT_ANALYSIS,
-    AnalysisConfig,
-    build_schema,
-    inventory_term,
-    parse_inventory_term,
-)
-from .store import IndexDamaged, IndexHome, StoreError
+from .progress import Progress
+from .store import StoreError
 
 # Below this much input a single-process writer is faster than starting workers.
 MULTIPROCESS_MIN_BYTES = 4 * 1024 * 1024
-# A body is indexed whole, but stored (for snippets and the document page) up to here.
-MAX_STORED_BODY_CHARS = 1_000_000
-_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+MAX_PROCESSES = 4  # workers beyond four gave no faster builds (their segments cost queries more)
 SHOWN = 50  # skipped files and notes listed one by one in a summary
 
 
@@ -108,46 +95,77 @@ class RebuildNeeded(IndexingError):
 
 
 class PublishRefused(IndexingError):
-    """A new generation did not open as a search would read it: it was not published."""
+    """A new index did not read back as a search would read it: it was not published."""
 
 
-def _fields(document: Document, schema) -> dict:
-    fields = {
-        "id": document.id,
-        "title": document.title,
-        "body": document.body,
-        "title_exact": document.title,
-        "body_exact": document.body,
-        "title_root": document.title,
-        "body_root": document.body,
-        "lang": document.lang,
-        "source": document.source,
-        "date": document.date,
-        "url": document.url,
-        "path": document.path,
-        "inventory": inventory_term(document.origin, document.id, document.fingerprint),
-    }
-    fields = {name: value for name, value in fields.items() if name in schema}
-    if len(document.body) > MAX_STORED_BODY_CHARS and "body" in schema:
-        fields["_stored_body"] = document.body[:MAX_STORED_BODY_CHARS]
-    return fields
+# --------------------------------------------------------------------------- where documents go
 
 
-def read_inventory(ix: whoosh_index.Index) -> dict[str, tuple[str, str]]:
-    """``{id: (origin, fingerprint)}`` for every live document, from a column."""
-    with ix.reader() as reader:
-        if not reader.has_column("inventory"):  # an index without documents has no columns
-            return {}
-        column = reader.column_reader("inventory")
-        inventory = {}
-        for docnum in reader.all_doc_ids():
-            origin, doc_id, fingerprint = parse_inventory_term(column[docnum])
-            inventory[doc_id] = (origin, fingerprint)
-        return inventory
+@dataclass(frozen=True)
+class Recorded:
+    """What an index records about the folders it holds."""
+
+    roots: tuple[tuple[Path, str], ...] = ()  # each folder with the prefix its ids carry
+    indexed: tuple[str, ...] = ()  # the paths given to `fahras index`, which `fahras rebuild` reads again
+    source: str | None = None  # the first path indexed (older indexes record only this)
+
+    def paths(self) -> list[str]:
+        """The folders and files a rebuild without a path reads."""
+        return list(
+            self.indexed
+            or [str(folder) for folder, _ in self.roots]
+            or ([self.source] if self.source else [])
+        )
+
+
+class DocumentWriter(Protocol):
+    """Takes a run's changes; the target applies them all when the run ends well, else none."""
+
+    def add(self, document: Document, read_to: int) -> None:
+        """A new document; ``read_to`` is how many bytes of the run's input are read with it."""
+
+    def replace(self, document: Document, read_to: int) -> None:
+        """A document whose id the index holds already, changed."""
+
+    def delete(self, doc_id: str) -> None: ...
+
+
+class Run(Protocol):
+    """One indexing run's view of its target: what is indexed, and where changes go."""
+
+    inventory: dict[str, tuple[str, str]]  # id -> (origin, fingerprint) of every document held
+    writer: DocumentWriter
+
+    def finish(self, recorded: Recorded, report: IndexReport) -> None:
+        """Apply the run's changes and make them live (a rebuild: the new index), then count the documents."""
+
+
+class Target(Protocol):
+    """An index location as indexing sees it (see :mod:`index.generations` for the embedded one)."""
+
+    location: str
+
+    def write_lock(self, timeout: float) -> AbstractContextManager[None]: ...
+
+    def exists(self) -> bool: ...
+
+    def refuse_unusable(self) -> None:
+        """Raise RebuildNeeded if documents cannot be added as the index is (damaged, another version)."""
+
+    def recorded(self) -> Recorded: ...
+
+    def update(self, procs: int, progress: Progress) -> AbstractContextManager[Run]:
+        """A run on the live index; leaving the block on an error leaves the index as it was."""
+
+    def rebuild(self, procs: int, progress: Progress, expected_bytes: int) -> AbstractContextManager[Run]:
+        """A run on a new, empty index that replaces the live one when it finishes."""
+
+
+# --------------------------------------------------------------------------- one pass over a folder
 
 
 class _FolderPass:
-    """One pass over a folder, writing its changes through a writer.
+    """One pass over a folder, writing its changes through a run's writer.
 
     Deletes by inventory: a document indexed from a file under the folder
     (as walked) that this pass did not see is gone, unless that file or a
@@ -155,41 +173,29 @@ class _FolderPass:
     several folders into one index share ``report`` and ``seen``.
     """
 
-    def __init__(
-        self,
-        ix,
-        inventory: dict,
-        root: Path,
-        writer: BulkWriter,
-        progress: Progress,
-        collection: Collection,
-        report: IndexReport | None = None,
-        seen: dict[str, str] | None = None,
-    ):
-        self.ix = ix
-        self.inventory = inventory
+    def __init__(self, run: Run, root: Path, progress: Progress, report: IndexReport, seen: dict[str, str]):
+        self.inventory = run.inventory
+        self.writer = run.writer
         self.root = root.resolve()
-        self.collection = collection
-        self.writer = writer
         self.progress = progress
-        self.report = report if report is not None else IndexReport()
-        self.seen: dict[str, str] = seen if seen is not None else {}  # id -> where it was first read
+        self.report = report
+        self.seen = seen  # id -> where it was first read
         self.kept: list[str] = []  # files and folders (as walked) that could not be read
+        self.read_before = 0  # bytes of input read before the current file
 
-    def run(self) -> IndexReport:
-        """Walk the folder, adding, replacing and deleting documents (the caller commits)."""
-        sources = [item for item in find_files(self.root, self.collection) if self._keep_source(item)]
+    def run(self, walked: list[SourceFile | Skipped], read_before: int) -> int:
+        """Read the walked files, writing what changed; returns the bytes read in all, ``read_before`` included."""
+        self.read_before = read_before
         self.progress.adding()
-        for source in sources:
-            self._index_file(source)
+        for item in walked:
+            if isinstance(item, Skipped):
+                self._skip(item)
+            else:
+                self._index_file(item)
+                self.read_before += item.size
         self._delete_missing()
-        return self.report
-
-    def _keep_source(self, item: SourceFile | Skipped) -> bool:
-        if isinstance(item, Skipped):
-            self._skip(item)
-            return False
-        return True
+        self.progress.all_read()
+        return self.read_before
 
     def _skip(self, item: Skipped) -> None:
         self.report.skipped.append(item)
@@ -204,11 +210,12 @@ class _FolderPass:
             elif isinstance(item, Note):
                 self.report.notes.append(item)
             else:
-                self._index_document(item)
+                self._index_document(item, self.read_before + reader.position)
         if reader.failed:
             self.kept.append(reader.origin)
 
-    def _index_document(self, document: Document) -> None:
+    def _index_document(self, document: Document, read_to: int) -> None:
+        self.progress.document_read()
         where = document.path or document.origin
         first_seen = self.seen.get(document.id) or self._held_elsewhere(document)
         if first_seen is not None:
@@ -222,10 +229,10 @@ class _FolderPass:
             self.report.unchanged += 1
             self.progress.advance()  # the writer counts the documents it indexes
         elif old is None:
-            self.writer.add_document(**_fields(document, self.ix.schema))
+            self.writer.add(document, read_to)
             self.report.added += 1
         else:
-            self.writer.update_document(**_fields(document, self.ix.schema))
+            self.writer.replace(document, read_to)
             self.report.updated += 1
 
     def _held_elsewhere(self, document: Document) -> str | None:
@@ -244,18 +251,20 @@ class _FolderPass:
             if doc_id in self.seen or not is_inside(origin, self.root):
                 continue
             if not any(is_inside(origin, Path(kept)) for kept in self.kept):
-                self.writer.delete_by_term("id", doc_id)
+                self.writer.delete(doc_id)
                 self.report.deleted += 1
 
 
-def _procs_for(paths: list[Path]) -> int:
-    size = sum(s.size for root in paths for s in find_files(root) if isinstance(s, SourceFile))
-    return max(1, min(os.cpu_count() or 1, 4)) if size >= MULTIPROCESS_MIN_BYTES else 1
+def _walk(paths: list[Path], collection: Collection) -> tuple[list[list[SourceFile | Skipped]], int]:
+    """Each path's files (walked once for the whole run), and their size in all."""
+    walked = [list(find_files(path, collection)) for path in paths]
+    size = sum(item.size for files in walked for item in files if isinstance(item, SourceFile))
+    return walked, size
 
 
-def _count(ix) -> int:
-    with ix.reader() as reader:
-        return reader.doc_count()
+def _procs_for(size: int) -> int:
+    """Worker processes for this much input: one per core (at most MAX_PROCESSES) when it is worth forking."""
+    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES)) if size >= MULTIPROCESS_MIN_BYTES else 1
 
 
 def _check_paths(paths: list[Path]) -> None:
@@ -264,106 +273,122 @@ def _check_paths(paths: list[Path]) -> None:
             raise IndexingError(f"{path} does not exist")
 
 
-def _count_documents(
-    paths: list[Path], collection: Collection, schema, progress: Progress
-) -> tuple[int, int]:
-    """How many documents the folders hold, and their characters of text (one fast reading pass).
-
-    The count is the build's total; the characters decide its chunks.
-    """
-    progress.phase(COUNTING)
-    count = chars = 0
-    for path in paths:
-        for item in iter_documents(path, collection):
-            if isinstance(item, Document):
-                count += 1
-                chars += text_chars(_fields(item, schema))
-                progress.advance()
-    progress.total_documents = count
-    return count, chars
+# --------------------------------------------------------------------------- the commands
 
 
-def _build_generation(
-    home: IndexHome, paths: list[Path], collection: Collection, show_progress: bool, analysis: AnalysisConfig
+def rebuild_index(
+    target: Target,
+    paths: list[Path] | Path | None = None,
+    *,
+    only: bool = False,
+    show_progress: bool = True,
+    lock_timeout: float = 30.0,
 ) -> IndexReport:
-    """Index ``paths`` into a new generation and publish it (write lock held).
+    """Build a complete new index and swap it in atomically.
 
-    The build publishes only when the new index holds every document it
-    read and opens as a search would read it; on any failure the new
-    generation is removed (or set aside, when it does not open) and the
-    live one stays.
+    Without paths, every folder the index records is rebuilt, with the same
+    ids. With paths, the new index holds those; if the index also holds
+    other folders, that would drop their documents, so it is refused
+    unless ``only`` says that is what is wanted.
     """
-    started = time.monotonic()
-    folder = home.new_generation()
-    try:
-        ix = whoosh_index.create_in(str(folder), build_schema(analysis))
+    given = [paths] if isinstance(paths, Path) else list(paths or [])
+    _check_paths(given)
+    with target.write_lock(lock_timeout):
+        if not given:
+            given, collection = _recorded_collection(target)
+        else:
+            _refuse_dropping(target, given, only)
+            collection = Collection.of(given[0])
+            for path in given[1:]:
+                collection = collection.including(path)
+        started = time.monotonic()
+        walked, size = _walk(given, collection)
         progress = Progress(show_progress)
-        expected, chars = _count_documents(paths, collection, ix.schema, progress)
-        report, seen = IndexReport(), {}
-        with BulkWriter(
-            ix, procs=_procs_for(paths), progress=progress, expected_docs=expected, expected_chars=chars
-        ) as writer:
-            for path in paths:
-                _FolderPass(ix, {}, path, writer, progress, collection, report, seen).run()
-            writer.commit()
-        _verified(home, folder)
-        report.total_docs = _count(ix)
-        if report.total_docs != report.added:
-            raise IndexingError(
-                f"the new index holds {report.total_docs:,} of the {report.added:,} documents "
-                "read; the index was not changed"
+        report, seen, read = IndexReport(), {}, 0
+        with target.rebuild(_procs_for(size), progress, size) as run:
+            for path, files in zip(given, walked, strict=True):
+                read = _FolderPass(run, path, progress, report, seen).run(files, read)
+            recorded = Recorded(
+                collection.roots, tuple(str(path.resolve()) for path in given), str(given[0].resolve())
             )
-        home.record_build(folder, source=str(paths[0].resolve()), roots=_roots_record(collection),
-                          indexed=[str(path.resolve()) for path in paths], documents=report.total_docs)  # fmt: skip
-        ix.close()
-    except BaseException as error:
-        shutil.rmtree(folder, ignore_errors=True)
-        _raise_plainly_if_full(
-            error, f"the new index at {home.path}", "the live index is unchanged and the partial build"
+            run.finish(recorded, report)
+        report.elapsed = time.monotonic() - started
+        return report
+
+
+def _recorded_collection(target: Target) -> tuple[list[Path], Collection]:
+    """The folders a rebuild without paths reads, and their collection (ids as before)."""
+    recorded = target.recorded()
+    paths = [Path(path) for path in recorded.paths()]
+    if not paths:
+        raise IndexingError(
+            f"the index at {target.location} records no folder to rebuild from: name one (fahras rebuild FOLDER)"
         )
-        raise
-    _publish(home, folder)
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise IndexingError(
+            f"{', '.join(missing)} no longer exist(s): rebuilding now would drop its documents; "
+            "bring it back, or name the folders to keep (fahras rebuild --only FOLDER ...)"
+        )
+    return paths, Collection(recorded.roots or Collection.of(paths[0]).roots)
+
+
+def _refuse_dropping(target: Target, paths: list[Path], only: bool) -> None:
+    """Refuse a rebuild from ``paths`` that would drop folders the index holds, unless ``only``."""
+    if only or not target.exists():
+        return
+    recorded = target.recorded().paths()
+    dropped = [known for known in recorded if not any(is_inside(known, path.resolve()) for path in paths)]
+    if dropped:
+        raise IndexingError(
+            f"the index also holds {', '.join(dropped)}, which a rebuild from "
+            f"{', '.join(str(path) for path in paths)} alone would drop: run `fahras rebuild` without a path "
+            "to rebuild every folder, or add --only to keep just these"
+        )
+
+
+def update_index(
+    target: Target, root: Path, *, show_progress: bool = True, lock_timeout: float = 30.0
+) -> IndexReport:
+    """Add, update and delete documents so that the index matches ``root``.
+
+    Refuses (RebuildNeeded) an index that is damaged or was built by another
+    version: adding to it would mix two analyses. On any failure or
+    interruption the index is left as it was.
+    """
+    _check_paths([root])
+    with target.write_lock(lock_timeout):
+        if not target.exists():  # checked under the lock: another writer may have just built it
+            return _first_build(target, root, show_progress)
+        target.refuse_unusable()
+        started = time.monotonic()
+        recorded = target.recorded()
+        collection = Collection(recorded.roots).including(root)
+        walked, size = _walk([root], collection)
+        progress = Progress(show_progress)
+        report = IndexReport()
+        with target.update(_procs_for(size), progress) as run:
+            _FolderPass(run, root, progress, report, {}).run(walked[0], 0)
+            indexed = _indexed_after(recorded.paths(), root)
+            run.finish(
+                Recorded(collection.roots, tuple(indexed), recorded.source or str(root.resolve())), report
+            )
+        report.elapsed = time.monotonic() - started
+        return report
+
+
+def _first_build(target: Target, root: Path, show_progress: bool) -> IndexReport:
+    """The first run into an empty location: a rebuild of ``root`` (the write lock is held)."""
+    started = time.monotonic()
+    collection = Collection.of(root)
+    walked, size = _walk([root], collection)
+    progress = Progress(show_progress)
+    report = IndexReport()
+    with target.rebuild(_procs_for(size), progress, size) as run:
+        _FolderPass(run, root, progress, report, {}).run(walked[0], 0)
+        run.finish(Recorded(collection.roots, (str(root.resolve()),), str(root.resolve())), report)
     report.elapsed = time.monotonic() - started
     return report
-
-
-def _verified(home: IndexHome, folder: Path) -> None:
-    """Check that a committed generation reads back as a search reads it, before anything else reads it.
-
-    One that does not is set aside for a bug report and the command fails
-    in one line; the live generation stays.
-    """
-    try:
-        verify_generation(folder)
-    except IndexDamaged as error:
-        kept = home.set_aside(folder)
-        raise PublishRefused(
-            f"{error}: it was not published and the live index is unchanged; the new one is kept in "
-            f"{kept} for a bug report"
-        ) from error
-
-
-def _publish(home: IndexHome, folder: Path) -> None:
-    """Make a verified generation live (see IndexHome.publish).
-
-    A stop signal that arrives while it goes live is delivered once it is
-    live: the exception says so (``published``), so that the command does
-    not claim the index is unchanged.
-    """
-    final = home.path / folder.name.replace("tmp-", "gen-", 1)
-    try:
-        home.publish(folder)
-    except BaseException as error:
-        if home.live_target() == final.resolve():
-            error.published = True  # the new generation went live before the signal was delivered
-        else:
-            for begun in (folder, final):
-                shutil.rmtree(begun, ignore_errors=True)
-        raise
-
-
-def _roots_record(collection: Collection) -> list[dict[str, str]]:
-    return [{"path": str(folder), "prefix": prefix} for folder, prefix in collection.roots]
 
 
 def _indexed_after(recorded: list[str], path: Path) -> list[str]:
@@ -378,141 +403,8 @@ def _indexed_after(recorded: list[str], path: Path) -> list[str]:
     return [known for known in recorded if not is_inside(known, path)] + [str(path)]
 
 
-def rebuild_index(
-    home: IndexHome,
-    paths: list[Path] | Path | None = None,
-    *,
-    only: bool = False,
-    show_progress: bool = True,
-    lock_timeout: float = 30.0,
-    analysis: AnalysisConfig = DEFAULT_ANALYSIS,
-) -> IndexReport:
-    """Build a complete new index and swap it in atomically.
-
-    Without paths, every folder the index records is rebuilt, with the same
-    ids. With paths, the new index holds those; if the index also holds
-    other folders, that would drop their documents, so it is refused
-    unless ``only`` says that is what is wanted.
-    """
-    given = [paths] if isinstance(paths, Path) else list(paths or [])
-    _check_paths(given)
-    with home.write_lock(lock_timeout):
-        if not given:
-            given, collection = _recorded_collection(home)
-        else:
-            _refuse_dropping(home, given, only)
-            collection = Collection.of(given[0])
-            for path in given[1:]:
-                collection = collection.including(path)
-        return _build_generation(home, given, collection, show_progress, analysis)
-
-
-def _recorded_collection(home: IndexHome) -> tuple[list[Path], Collection]:
-    """The folders a rebuild without paths reads, and their collection (ids as before)."""
-    info = home.build_info()
-    indexed = info.get("indexed") or [str(folder) for folder, _ in home.roots()]
-    if not indexed and info.get("source"):
-        indexed = [info["source"]]
-    if not indexed:
-        raise IndexingError(
-            f"the index at {home.path} records no folder to rebuild from: name one (fahras rebuild FOLDER)"
-        )
-    paths = [Path(path) for path in indexed]
-    missing = [str(path) for path in paths if not path.exists()]
-    if missing:
-        raise IndexingError(
-            f"{', '.join(missing)} no longer exist(s): rebuilding now would drop its documents; "
-            "bring it back, or name the folders to keep (fahras rebuild --only FOLDER ...)"
-        )
-    roots = tuple(home.roots()) or Collection.of(paths[0]).roots
-    return paths, Collection(roots)
-
-
-def _refuse_dropping(home: IndexHome, paths: list[Path], only: bool) -> None:
-    """Refuse a rebuild from ``paths`` that would drop folders the index holds, unless ``only``."""
-    if only or not home.exists():
-        return
-    recorded = home.build_info().get("indexed") or [str(folder) for folder, _ in home.roots()]
-    dropped = [known for known in recorded if not any(is_inside(known, path.resolve()) for path in paths)]
-    if dropped:
-        raise IndexingError(
-            f"the index also holds {', '.join(dropped)}, which a rebuild from "
-            f"{', '.join(str(path) for path in paths)} alone would drop: run `fahras rebuild` without a path "
-            "to rebuild every folder, or add --only to keep just these"
-        )
-
-
-def update_index(
-    home: IndexHome, root: Path, *, show_progress: bool = True, lock_timeout: float = 30.0
-) -> IndexReport:
-    """Add, update and delete documents so that the index matches ``root``.
-
-    The changes are committed into a copy of the live generation (hard
-    links) that is published like a rebuild, so a run that fails or is
-    interrupted at any point leaves the live generation as it was. Refuses
-    (RebuildNeeded) an index that is damaged or was built by another
-    version: adding to it would mix two analyses.
-    """
-    _check_paths([root])
-    with home.write_lock(lock_timeout):
-        if not home.exists():  # checked under the lock: another writer may have just built it
-            return _build_generation(home, [root], Collection.of(root), show_progress, DEFAULT_ANALYSIS)
-        _refuse_unusable(home)
-        started = time.monotonic()
-        info = home.build_info()
-        collection = Collection(tuple(home.roots())).including(root)
-        staged = home.staged_copy()
-        try:
-            ix = whoosh_index.open_dir(str(staged))
-            progress = Progress(show_progress)
-            with BulkWriter(ix, procs=_procs_for([root]), progress=progress) as writer:
-                report = _FolderPass(ix, read_inventory(ix), root, writer, progress, collection).run()
-                if report.changed:
-                    writer.commit(mergetype=merge_small_segments)
-                else:
-                    writer.cancel()
-            progress.close()
-            if report.changed:
-                _verified(home, staged)
-            report.total_docs = _count(ix)
-            if report.changed:
-                indexed = _indexed_after(info.get("indexed") or [str(f) for f, _ in home.roots()], root)
-                home.record_build(staged, source=info.get("source", str(root.resolve())),
-                                  roots=_roots_record(collection), indexed=indexed,
-                                  documents=report.total_docs)  # fmt: skip
-            ix.close()
-        except BaseException as error:
-            shutil.rmtree(staged, ignore_errors=True)
-            _raise_plainly_if_full(
-                error, f"the index at {home.path}", "the index is unchanged and the partial update"
-            )
-            raise
-        if report.changed:
-            _publish(home, staged)
-        else:
-            shutil.rmtree(staged, ignore_errors=True)
-        report.elapsed = time.monotonic() - started
-        return report
-
-
-def _raise_plainly_if_full(error: BaseException, where: str, outcome: str) -> None:
-    """A full disk (or quota) as one line that says nothing was lost; any other error is left alone."""
-    if isinstance(error, OSError) and error.errno in _NO_SPACE:
-        raise IndexingError(
-            f"no space left for {where} ({error.strerror}): {outcome} was removed; free some space and run it again"
-        ) from error
-
-
-def _refuse_unusable(home: IndexHome) -> None:
-    found = check_index(home)
-    if found.error:
-        raise RebuildNeeded(str(found.error)) from found.error
-    if found.warning:
-        raise RebuildNeeded(f"{found.warning} (`fahras index` will not add documents analysed differently)")
-
-
-def iter_documents(root: Path, collection: Collection | None = None) -> Iterator[Document | Skipped]:
-    """Every document and skip report under root, in walk order (what a build will read)."""
+def iter_documents(root: Path, collection: Collection | None = None) -> Iterator[Document | Skipped | Note]:
+    """Every document, note and skip report under root, in walk order (what a build will read)."""
     for item in find_files(root, collection):
         if isinstance(item, Skipped):
             yield item

@@ -1,12 +1,12 @@
 """What a build shows while it runs: one named phase at a time, on stderr, on a terminal only.
 
-A rebuild first counts the documents (a quick reading pass); a build then
-adds them (counted in documents, with documents per second, out of the
-total when it is known), then writes the index, then merges segments if
-its merge policy asks for it. Each phase is its own line,
-so a user sees which part of the work is going on, and a file of 30,000
-articles moves the count from its first document instead of jumping from 0%
-to 100% when the file is done.
+A build adds documents (counted in documents, with documents per second;
+the input is read once, faster than workers analyse it, so the total is
+known, and shown, once it has all been read), then writes the index, then
+merges segments if its merge policy asks for it. Each phase is its own
+line, so a user sees which part of the work is going on, and a file of
+30,000 articles moves the count from its first document instead of jumping
+from 0% to 100% when the file is done.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import sys
 
 from tqdm import tqdm
 
-COUNTING = "Counting documents"
 ADDING = "Adding documents"
 WRITING = "Writing the index"
 MERGING = "Merging segments"
@@ -25,9 +24,10 @@ OCR = "Recognising scanned pages"  # counted in pages, by index.readers.progress
 class Progress:
     """The phases of one build. ``enabled=False`` (``--quiet``, tests) shows nothing."""
 
-    def __init__(self, enabled: bool = True, total_documents: int | None = None) -> None:
+    def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.total_documents = total_documents
+        self.documents_read = 0
+        self.total_documents: int | None = None  # known once the input has all been read
         self.phase_name: str | None = None
         self._bar: tqdm | None = None
 
@@ -49,8 +49,18 @@ class Progress:
         )
 
     def adding(self) -> None:
-        """Enter the adding phase, out of the documents counted beforehand if any."""
+        """Enter the adding phase (out of the documents read, once they all are)."""
         self.phase(ADDING, self.total_documents)
+
+    def document_read(self) -> None:
+        self.documents_read += 1
+
+    def all_read(self) -> None:
+        """The input has been read: the documents read are the adding phase's total."""
+        self.total_documents = self.documents_read
+        if self._bar is not None and self.phase_name == ADDING:
+            self._bar.total = self.total_documents
+            self._bar.refresh()
 
     def advance(self, count: int = 1) -> None:
         """``count`` more units of the current phase are done."""

@@ -1,4 +1,10 @@
-"""The Whoosh schema: what is indexed, stored and sortable for each document."""
+"""The fields of a Fahras index, named once, and the Whoosh schema that holds them.
+
+Every module spells a field through the names below; the schema is built from
+them. A document's title and body are each indexed three ways (one per
+analysis level: light stems, exact forms, ISRI roots), so each has three
+"copies" in the schema that share its text (:data:`COPIES`).
+"""
 
 from __future__ import annotations
 
@@ -10,23 +16,44 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh import fields as whoosh_fields
+from whoosh.fields import DATETIME, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
 from .analysis import CachedChain, WordTokenizer, exact_analyzer, stemmed_analyzer
 
-# Fields searched by default, with their query-time weights. The *_exact fields
-# hold normalised but unstemmed words, so an exact form outranks a variant that
-# only shares its stem; the *_root fields hold ISRI roots, so that derived
-# forms (ترجمة، مترجم) still meet, with a low weight.
+ID, TITLE, BODY, LANG, SOURCE, DATE, URL, PATH, INVENTORY = (
+    "id", "title", "body", "lang", "source", "date", "url", "path", "inventory"
+)  # fmt: skip
+TEXT_FIELDS = (TITLE, BODY)  # what a query's words search (title:, body:)
+FACETS = (LANG, SOURCE)  # counted per value on every result page, and filters
+FILTERS = (SOURCE, LANG, DATE)  # source:, lang:, date:
+LANGUAGES = ("ar", "en", "mixed")  # a document's language (detected, or given by its record)
+# The analysis levels and the suffix of their fields: a word is matched by its light
+# stems (title, body), and also scored by its exact form (title_exact...: an exact form
+# outranks a variant that only shares its stem) and by its ISRI root (title_root...: so
+# that derived forms, ترجمة، مترجم, still meet, with a low weight).
+STEM, EXACT, ROOT = "", "_exact", "_root"
+LEVELS = (STEM, EXACT, ROOT)
+COPIES = {
+    name: tuple(name + level for level in LEVELS) for name in TEXT_FIELDS
+}  # the fields holding one text
+
+
+def level_of(field: str, level: str) -> str:
+    """The field of a text field at an analysis level: ``level_of("body", EXACT)`` is ``body_exact``."""
+    return field + level
+
+
+# Fields searched by default, with their query-time weights per analysis level.
 SEARCH_FIELDS = {
-    "title": 1.0,
-    "body": 1.0,
-    "title_exact": 0.5,
-    "body_exact": 0.5,
-    "title_root": 0.6,
-    "body_root": 0.6,
+    TITLE: 1.0,
+    BODY: 1.0,
+    TITLE + EXACT: 0.5,
+    BODY + EXACT: 0.5,
+    TITLE + ROOT: 0.6,
+    BODY + ROOT: 0.6,
 }
 
 
@@ -105,29 +132,28 @@ def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS) -> Schema:
     extra_fields = {}
     if config.exact_fields:
         exact = exact_analyzer()
-        extra_fields = {
-            "title_exact": AnalysedText(analyzer=exact, phrase=False),
-            "body_exact": AnalysedText(analyzer=exact, phrase=False),
-        }
+        extra_fields.update(
+            {name + EXACT: AnalysedText(analyzer=exact, phrase=False) for name in TEXT_FIELDS}
+        )
     if config.root_fields:
         root = stemmed_analyzer("isri", True)
-        extra_fields["title_root"] = AnalysedText(analyzer=root, phrase=False)
-        extra_fields["body_root"] = AnalysedText(analyzer=root, phrase=False)
-    return Schema(
-        id=ID(unique=True, stored=True),
-        title=AnalysedText(analyzer=stemmed, stored=True),
-        body=AnalysedText(analyzer=stemmed, stored=True),
+        extra_fields.update({name + ROOT: AnalysedText(analyzer=root, phrase=False) for name in TEXT_FIELDS})
+    fields = {
+        ID: whoosh_fields.ID(unique=True, stored=True),
+        TITLE: AnalysedText(analyzer=stemmed, stored=True),
+        BODY: AnalysedText(analyzer=stemmed, stored=True),
         **extra_fields,
-        lang=ID(stored=True, sortable=True),
-        source=ID(stored=True, sortable=True),
-        date=DATETIME(stored=True, sortable=True),
-        url=STORED(),
-        path=STORED(),
+        LANG: whoosh_fields.ID(stored=True, sortable=True),
+        SOURCE: whoosh_fields.ID(stored=True, sortable=True),
+        DATE: DATETIME(stored=True, sortable=True),
+        URL: STORED(),
+        PATH: STORED(),
         # origin + id + content hash in one value: incremental indexing reads the
         # whole inventory from this column (index/indexer.py read_inventory)
         # without loading stored bodies.
-        inventory=ID(sortable=True),
-    )
+        INVENTORY: whoosh_fields.ID(sortable=True),
+    }
+    return Schema(**fields)
 
 
 def inventory_term(origin: str, doc_id: str, fingerprint: str) -> str:

@@ -90,7 +90,7 @@ class WorkerPool:
     """Up to ``procs`` forked processes, each calling ``handle(task, parts, counters)`` for the tasks it is given.
 
     A task is given with :meth:`begin`, its parts with :meth:`send` and its
-    end with :meth:`end` (or all at once with :meth:`submit`); ``parts``
+    end with :meth:`end`; ``parts``
     iterates over the parts as they arrive, ending with the task's end.
     Workers are forked when the first task that needs one is begun, so
     a build that never fills a chunk starts none, or all at once by
@@ -139,12 +139,6 @@ class WorkerPool:
     @property
     def busy(self) -> int:
         return sum(1 for worker in self._workers if worker.task is not None)
-
-    def submit(self, key: object, task: object) -> list[tuple[object, object]]:
-        """Give ``task``, which has no parts, to an idle worker (see :meth:`begin`)."""
-        done = self.begin(key, task)
-        self.end(key)
-        return done
 
     def begin(self, key: object, task: object) -> list[tuple[object, object]]:
         """Give ``task`` to an idle worker, waiting for one; returns the results that came back meanwhile.

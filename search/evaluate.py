@@ -16,19 +16,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index.indexer import rebuild_index
-from index.store import IndexHome
 
+from .backend import open_backend
 from .engine import QueryError, SearchEngine
 from .syntax import plain_text
 
 
 class EvalInputError(ValueError):
     """A malformed queries or qrels file (the message names the line)."""
-
-
-def plain_query(text: str) -> str:
-    """A question as plain words (see :func:`search.syntax.plain_text`)."""
-    return plain_text(text)
 
 
 def read_queries(path: Path) -> dict[str, str]:
@@ -120,7 +115,7 @@ def run_queries(
     runs = {}
     for qid, text in queries.items():
         try:
-            results = engine.search(plain_query(text), size=k, snippets=False)
+            results = engine.search(plain_text(text), size=k, snippets=False)
         except QueryError:
             runs[qid] = []
             continue
@@ -150,11 +145,9 @@ def run_evaluation(args: argparse.Namespace) -> int:
     """The ``fahras eval`` command."""
     run_path = Path(args.run) if args.run else None
     with tempfile.TemporaryDirectory(prefix="fahras-eval-") as scratch:
+        backend = open_backend(scratch if args.corpus else args.index)
         if args.corpus:
-            home = IndexHome(scratch)
-            rebuild_index(home, Path(args.corpus), show_progress=not args.json)
-        else:
-            home = IndexHome(args.index)
-        scores = evaluate(SearchEngine(home), Path(args.queries), Path(args.qrels), args.k, run_path)
+            rebuild_index(backend.target(), Path(args.corpus), show_progress=not args.json)
+        scores = evaluate(SearchEngine(backend), Path(args.queries), Path(args.qrels), args.k, run_path)
     print(json.dumps(asdict(scores)) if args.json else scores.line())
     return 0

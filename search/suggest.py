@@ -18,9 +18,6 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from whoosh.searching import Searcher
-from whoosh.support.levenshtein import distance
-
 from index.analysis import (
     CachedChain,
     StripDiacritics,
@@ -29,18 +26,20 @@ from index.analysis import (
     WordTokenizer,
     normalization_filters,
 )
+from index.schema import BODY, EXACT, TEXT_FIELDS, TITLE
 
-SUGGEST_FIELDS = ("title_exact", "body_exact")
+from .backend import Lexicon
+
+SUGGEST_FIELDS = (TITLE + EXACT, BODY + EXACT)  # words as documents write them (normalised)
 # A correction is searched instead of a query that matches nothing only when it is one
 # edit away, from a word of some length, to a word several documents use; weaker ones
 # are only offered ("did you mean").
 CONFIDENT_COST, CONFIDENT_LENGTH, CONFIDENT_FREQUENCY = 1.0, 4, 3
 MAX_CORRECTED_WORDS = 4  # unmatched words of one query looked up: each walks the vocabulary
-MATCH_FIELDS = ("title", "body")
+MATCH_FIELDS = TEXT_FIELDS
 MAX_SCANNED_TERMS = 5000
 _NORMALIZE = CachedChain(*normalization_filters())
 _DISPLAY = CachedChain(StripFormatChars(), StripDiacritics(), StripTatweel())
-_TOKENIZE = WordTokenizer()
 
 _CONFUSED = ("ضظص", "ثس", "ذز", "تط")
 _HALF_COST = {(a, b) for group in _CONFUSED for a in group for b in group if a != b}
@@ -72,26 +71,41 @@ def displayed(word: str) -> str:
     return _DISPLAY.analyze_word(word)
 
 
-def words_within(reader, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> Iterator[str]:
-    """The words ``reader.terms_within`` yields, in the same order, measured fewer times.
+def words_within(lexicon: Lexicon, field: str, text: str, maxdist: int, prefix: int = 0) -> Iterator[str]:
+    """The words of ``field`` that start with ``text``'s first ``prefix`` letters and are within ``maxdist`` edits.
 
-    Whoosh computes, in Python, the edit distance of every term sharing the
-    prefix (about 50 µs a word; a long unmatched word walked 600 of them).
-    An edit changes a word's length, and the letters it holds counted as a
-    bag, by at most one, so a term whose length or bag differs from
-    ``text``'s by more than ``maxdist`` is skipped unmeasured.
+    Every candidate's edit distance is computed in Python (about 50 µs a word;
+    a long unmatched word walked 600 of them). An edit changes a word's length,
+    and the letters it holds counted as a bag, by at most one, so a term whose
+    length or bag differs from ``text``'s by more than ``maxdist`` is skipped
+    unmeasured.
     """
-    from_bytes = reader.schema[fieldname].from_bytes
     letters = Counter(text)
-    for btext in reader.expand_prefix(fieldname, text[:prefix]):
-        word = from_bytes(btext)
+    for word in lexicon.expand_prefix(field, text[:prefix]):
         if abs(len(word) - len(text)) > maxdist:
             continue
         held = Counter(word)
         if max((held - letters).total(), (letters - held).total()) > maxdist:
             continue
-        if distance(word, text, limit=maxdist) <= maxdist:
+        if edit_distance(word, text, maxdist) <= maxdist:
             yield word
+
+
+def edit_distance(first: str, second: str, limit: int) -> int:
+    """Insertions, deletions, substitutions and swaps of neighbours between two words; ``limit + 1`` once past it."""
+    before: list[int] = []
+    previous = list(range(len(second) + 1))
+    for i, a in enumerate(first, 1):
+        current = [i]
+        for j, b in enumerate(second, 1):
+            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == second[j - 2] and first[i - 2] == b and a != b:
+                best = min(best, before[j - 2] + 1)
+            current.append(best)
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    return previous[-1]
 
 
 def edit_cost(typed: str, known: str) -> float:
@@ -145,28 +159,21 @@ class Correction(NamedTuple):
 
 
 class Suggester:
-    """Suggestions from one searcher's vocabulary."""
+    """Suggestions from one index version's vocabulary."""
 
-    def __init__(self, searcher: Searcher) -> None:
-        self.searcher = searcher
-        self.reader = searcher.reader()
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
 
     def _frequency(self, term: str) -> int:
-        return sum(self.reader.doc_frequency(f, term) for f in SUGGEST_FIELDS)
+        return sum(self.lexicon.document_frequency(f, term) for f in SUGGEST_FIELDS)
 
     def surface(self, term: str) -> str:
         """How ``term`` is written in a document that contains it (diacritics removed)."""
         for fieldname in SUGGEST_FIELDS:
-            if not self.reader.doc_frequency(fieldname, term):
-                continue
-            docnum = next(iter(self.reader.postings(fieldname, term).all_ids()), None)
-            if docnum is None:
-                continue
-            stored = self.reader.stored_fields(docnum)
-            text = stored.get("title" if fieldname == "title_exact" else "body", "")
-            for token in _TOKENIZE(text):
-                if normalize(token.text) == term:
-                    return displayed(token.text)
+            text = self.lexicon.stored_text(fieldname, term)
+            for word in WordTokenizer.words(text or ""):
+                if normalize(word) == term:
+                    return displayed(word)
         return term
 
     def complete(self, prefix: str, limit: int = 8) -> list[str]:
@@ -179,11 +186,10 @@ class Suggester:
             return []
         counts: dict[str, int] = {}
         for fieldname in SUGGEST_FIELDS:
-            for scanned, term in enumerate(self.reader.expand_prefix(fieldname, stem)):
+            for scanned, term in enumerate(self.lexicon.expand_prefix(fieldname, stem)):
                 if scanned >= MAX_SCANNED_TERMS:
                     break
-                term = term.decode("utf-8") if isinstance(term, bytes) else term
-                counts[term] = counts.get(term, 0) + self.reader.doc_frequency(fieldname, term)
+                counts[term] = counts.get(term, 0) + self.lexicon.document_frequency(fieldname, term)
         best = sorted(counts, key=lambda t: (-counts[t], t))[:limit]
         head = " ".join(words[:-1])
         return [f"{head} {self.surface(t)}".strip() for t in best]
@@ -197,7 +203,7 @@ class Suggester:
 
     def matches(self, word: str, stems: tuple[str, ...]) -> bool:
         """Whether any document holds the word (one of its stems in a searched field)."""
-        return any(self.reader.doc_frequency(f, stem) for f in MATCH_FIELDS for stem in stems)
+        return any(self.lexicon.document_frequency(f, stem) for f in MATCH_FIELDS for stem in stems)
 
     def did_you_mean(self, words: list[tuple[str, tuple[str, ...]]]) -> Correction | None:
         """The words with each unmatched one replaced by its closest frequent neighbour, or None.
@@ -227,7 +233,7 @@ class Suggester:
         prefix = 4 if term.startswith("ال") and len(term) > 5 else 2
         best: tuple[float, int, str] | None = None
         for fieldname in SUGGEST_FIELDS:
-            for candidate in words_within(self.reader, fieldname, term, int(allowed), prefix=prefix):
+            for candidate in words_within(self.lexicon, fieldname, term, int(allowed), prefix=prefix):
                 cost = edit_cost(term, candidate)
                 if cost == 0 or cost > allowed:
                     continue

@@ -18,7 +18,7 @@ Operators are upper case (AND, OR, NOT); lower-case "and", "or", "not" are words
 else, punctuation included, is text for the analyser, so a pasted sentence is a valid query.
 
 The parser only builds the tree and rejects what cannot mean anything (a dangling AND, an
-unknown field, an unclosed quote); :mod:`search.querying` turns the tree into Whoosh queries.
+unknown field, an unclosed quote); :mod:`search.planner` turns the tree into a plan.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import Enum
 
-from index.documents import LANGUAGES
+from index.schema import LANGUAGES
 
 MAX_QUERY_CHARS = 1000
 MAX_NESTING = 20
@@ -370,18 +370,22 @@ class _Parser:
             return Phrase(token.text, _slop(token), fields)
         if token.kind == "prefix":
             self.plain = False
-            letters = re.sub(r"\W", "", token.text)
-            if len(letters) < MIN_PREFIX_LETTERS:
-                raise QueryError(
-                    "'%(prefix)s*': a prefix search needs at least %(letters)s letters before the *.",
-                    prefix=token.text,
-                    letters=MIN_PREFIX_LETTERS,
-                )
+            if len(re.sub(r"\W", "", token.text)) < MIN_PREFIX_LETTERS:
+                raise short_prefix_error(token.text)
             return Prefix(token.text, fields)
         if token.kind == "fuzzy":
             self.plain = False
             return Fuzzy(token.text, _edits(token), fields)
         return Words(token.text, fields)
+
+
+def short_prefix_error(prefix: str) -> QueryError:
+    """The message for a prefix too short to search (before the *, or once normalised)."""
+    return QueryError(
+        "'%(prefix)s*': a prefix search needs at least %(letters)s letters before the *.",
+        prefix=prefix,
+        letters=MIN_PREFIX_LETTERS,
+    )
 
 
 def _is_op(token: _Token | None, *names: str) -> bool:

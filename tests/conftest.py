@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from index.indexer import rebuild_index
+from index.generations import rebuild
 from index.store import IndexHome
 
 # ../shared/data beside the project; $FAHRAS_SHARED_DATA names it for a checkout elsewhere (a worktree).
@@ -39,7 +39,7 @@ def news_index(tmp_path_factory: pytest.TempPathFactory, articles: int) -> Index
     with gzip.open(source, "rt", encoding="utf-8") as lines:
         (folder / "snn.jsonl").write_text("".join(islice(lines, articles)), encoding="utf-8")
     home = IndexHome(folder / "index")
-    rebuild_index(home, folder / "snn.jsonl", show_progress=False)
+    rebuild(home, folder / "snn.jsonl", show_progress=False)
     return home
 
 
@@ -117,7 +117,7 @@ def home(tmp_path: Path) -> IndexHome:
 
 @pytest.fixture
 def built(home: IndexHome, corpus: Path) -> IndexHome:
-    rebuild_index(home, corpus, show_progress=False)
+    rebuild(home, corpus, show_progress=False)
     return home
 
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from index.indexer import rebuild_index
+from index.generations import rebuild
 from index.store import IndexHome
 from web.server import DEMO_CORPUS
 
@@ -47,7 +47,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     index_dir = tmp_path_factory.mktemp("browser") / "index"
-    rebuild_index(IndexHome(index_dir), DEMO_CORPUS, show_progress=False)
+    rebuild(IndexHome(index_dir), DEMO_CORPUS, show_progress=False)
     port = free_port()
     process = start_server(index_dir, port, "--workers", "1")
     yield f"http://127.0.0.1:{port}"

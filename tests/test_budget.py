@@ -25,7 +25,7 @@ def slow_clock(monkeypatch) -> None:
 
 def test_a_query_past_its_deadline_is_refused_with_one_line(built: IndexHome, slow_clock) -> None:
     with pytest.raises(QueryError, match=r"^The query took too long \(over 2 s\): make it more specific"):
-        SearchEngine(built).search("الانتخابات OR election OR وزير")
+        SearchEngine.at(built).search("الانتخابات OR election OR وزير")
 
 
 def test_the_api_answers_400_when_the_deadline_passes(built: IndexHome, slow_clock) -> None:
@@ -36,7 +36,7 @@ def test_the_api_answers_400_when_the_deadline_passes(built: IndexHome, slow_clo
 
 
 def test_a_query_within_its_deadline_is_answered(built: IndexHome) -> None:
-    assert SearchEngine(built).search("الانتخابات").total > 0
+    assert SearchEngine.at(built).search("الانتخابات").total > 0
 
 
 def test_nested_limits_keep_the_earlier_deadline(slow_clock) -> None:

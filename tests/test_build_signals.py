@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from index.building import BulkWriter
-from index.indexer import MULTIPROCESS_MIN_BYTES, rebuild_index
+from index.generations import rebuild
+from index.indexer import MULTIPROCESS_MIN_BYTES
 from index.store import LOCK, IndexHome
 from search.engine import SearchEngine
 
@@ -96,8 +97,8 @@ def lock_is_free(home: IndexHome) -> bool:
 
 
 def serving_the_small_corpus(home: IndexHome) -> bool:
-    engine = SearchEngine(home)
-    return engine.stats()["documents"] == 7 and engine.search("football").total == 1
+    engine = SearchEngine.at(home)
+    return engine.stats().documents == 7 and engine.search("football").total == 1
 
 
 @pytest.fixture
@@ -135,7 +136,7 @@ def test_killing_the_parent_leaves_no_worker_and_no_lock(
         assert process.returncode == 128 + signal.SIGTERM
         assert err.strip() == "fahras rebuild: terminated (SIGTERM); the index is unchanged"
         assert built.leftovers() == []
-    rebuild_index(built, corpus, show_progress=False, lock_timeout=5)  # the next rebuild works
+    rebuild(built, corpus, show_progress=False, lock_timeout=5)  # the next rebuild works
     assert serving_the_small_corpus(built) and built.leftovers() == []
 
 
@@ -197,7 +198,7 @@ def test_an_error_in_the_parent_ends_the_workers_and_the_build(
     monkeypatch.setattr(os, "fork", fork)
     monkeypatch.setattr(indexer._FolderPass, "_index_file", bad_file)
     with pytest.raises(RecursionError):
-        rebuild_index(built, folder, only=True, show_progress=False)
+        rebuild(built, folder, only=True, show_progress=False)
     assert forked and gone(forked) and built.leftovers() == []
     assert serving_the_small_corpus(built) and lock_is_free(built)
 
@@ -214,5 +215,5 @@ def test_a_worker_that_dies_never_publishes(home: IndexHome, folder: Path, monke
     real_build_chunk = BulkWriter._build_chunk
     monkeypatch.setattr(BulkWriter, "_build_chunk", dies_halfway)
     with pytest.raises(Exception, match="exited with status 0; the index was not changed"):
-        rebuild_index(home, folder, show_progress=False)
+        rebuild(home, folder, show_progress=False)
     assert not home.exists() and home.leftovers() == []

@@ -10,7 +10,8 @@ import pytest
 from index import building
 from index.building import MAX_SMALL_SEGMENTS, BulkWriter
 from index.bulk import SegmentBuilder
-from index.indexer import IndexingError, rebuild_index, update_index
+from index.generations import rebuild, update
+from index.indexer import IndexingError
 from index.store import IndexHome
 from search.engine import SearchEngine
 
@@ -31,18 +32,18 @@ def test_updates_do_not_pile_up_segments(built: IndexHome, corpus: Path) -> None
     counts = []
     for run in range(8):
         write_corpus(corpus, {f"late/{run}.txt": f"Late news {run}\n\nVolcano number {run} erupted."})
-        update_index(built, corpus, show_progress=False)
+        update(built, corpus, show_progress=False)
         counts.append(segment_count(built))
     assert max(counts) <= MAX_SMALL_SEGMENTS + 1 and counts[-1] < max(counts)  # merged on the way
-    assert len(ids(built)) == 15 and SearchEngine(built).search("volcano").total == 8
-    rebuild_index(built, corpus, show_progress=False)
+    assert len(ids(built)) == 15 and SearchEngine.at(built).search("volcano").total == 8
+    rebuild(built, corpus, show_progress=False)
     assert segment_count(built) == 1 and len(ids(built)) == 15
 
 
 def test_a_rebuild_deals_one_segment_per_worker_in_input_order(home: IndexHome, tmp_path: Path) -> None:
     lines = [f'{{"id": "d{i}", "title": "report {i}", "text": "{"word " * 400}{i}"}}' for i in range(2400)]
     folder = write_corpus(tmp_path / "c", {"feed.jsonl": "\n".join(lines)})
-    report = rebuild_index(home, folder, show_progress=False)
+    report = rebuild(home, folder, show_progress=False)
     assert report.total_docs == 2400 and segment_count(home) == 2
     with home.open().reader() as reader:
         assert [reader.stored_fields(d)["id"] for d in reader.all_doc_ids()] == [f"d{i}" for i in range(2400)]
@@ -52,7 +53,7 @@ def test_a_rebuild_deals_the_text_evenly_between_workers(home: IndexHome, tmp_pa
     # The first thousand documents hold four times the text of the last thousand.
     lines = [f'{{"id": "d{i}", "text": "{"word " * (800 if i < 1000 else 200)}{i}"}}' for i in range(2000)]
     folder = write_corpus(tmp_path / "c", {"feed.jsonl": "\n".join(lines)})
-    rebuild_index(home, folder, show_progress=False)
+    rebuild(home, folder, show_progress=False)
     with home.open().reader() as reader:
         sizes = [segment.doc_count_all() for segment, _offset in reader.leaf_readers()]
         texts = [segment.field_length("body") for segment, _offset in reader.leaf_readers()]
@@ -61,11 +62,11 @@ def test_a_rebuild_deals_the_text_evenly_between_workers(home: IndexHome, tmp_pa
 
 
 def test_a_chunk_is_bounded_by_documents_and_characters(home: IndexHome, corpus: Path) -> None:
-    rebuild_index(home, corpus, show_progress=False)
+    rebuild(home, corpus, show_progress=False)
     ix = home.open()
     writer = BulkWriter(ix, procs=1, progress=building.Progress(False), max_docs=3, max_chars=10_000)
     for number in range(7):
-        writer.add_document(id=f"n{number}", title="t", body="x " * (3000 if number == 5 else 10))
+        writer.add_document({"id": f"n{number}", "title": "t", "body": "x " * (3000 if number == 5 else 10)})
     writer.commit()
     # Chunks of 3 documents, and one cut short by the long text: 3 + 3 (5 is long) + 1.
     assert segment_count(home) == 1 + 3 and len(ids(home)) == 7 + 7
@@ -81,6 +82,6 @@ def test_a_failed_update_leaves_the_live_index_as_it_was(built: IndexHome, corpu
 
     monkeypatch.setattr(SegmentBuilder, "finish", full_disk)
     with pytest.raises(IndexingError, match="no space left for the index"):
-        update_index(built, corpus, show_progress=False)
+        update(built, corpus, show_progress=False)
     assert sorted(path.name for path in live.iterdir()) == before  # no partial segment left
     assert len(ids(built)) == 7

@@ -29,7 +29,7 @@ from index.analysis import WordTokenizer
 from index.building import BulkWriter
 from index.bulk import FusedChains, SegmentBuilder
 from index.documents import Document, document_from_record
-from index.indexer import _fields
+from index.generations import document_fields
 from index.postings import segment_codec
 from index.progress import Progress
 from index.schema import build_schema
@@ -61,7 +61,7 @@ def tricky_documents() -> list[dict]:
         for n, text in enumerate(TRICKY_TEXTS)
     ]
     documents.append(Document("untitled", "", "نص بلا عنوان", "/tricky", lang="ar"))
-    return [_fields(document, schema) for document in documents]
+    return [document_fields(document, schema) for document in documents]
 
 
 def real_documents(count: int = ARTICLES) -> list[dict]:
@@ -70,7 +70,7 @@ def real_documents(count: int = ARTICLES) -> list[dict]:
     schema = build_schema()
     with gzip.open(SNN, "rt", encoding="utf-8") as lines:
         records = [json.loads(line) for line in islice(lines, count)]
-    return [_fields(document_from_record(r, r["id"], str(SNN)), schema) for r in records]
+    return [document_fields(document_from_record(r, r["id"], str(SNN)), schema) for r in records]
 
 
 def whoosh_built(folder: Path, documents: list[dict]) -> whoosh_index.Index:
@@ -87,9 +87,9 @@ def whoosh_built(folder: Path, documents: list[dict]) -> whoosh_index.Index:
 def bulk_built(folder: Path, documents: list[dict], procs: int = 1) -> whoosh_index.Index:
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), build_schema())
-    writer = BulkWriter(ix, procs=procs, progress=Progress(False), expected_docs=len(documents))
-    for fields in documents:
-        writer.add_document(**fields)
+    writer = BulkWriter(ix, procs=procs, progress=Progress(False), expected_bytes=len(documents))
+    for number, fields in enumerate(documents, 1):
+        writer.add_document(fields, read_to=number)  # a byte of input per document: dealt evenly
     writer.commit()
     return whoosh_index.open_dir(str(folder))
 

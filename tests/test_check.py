@@ -16,7 +16,8 @@ import pytest
 
 from index import analysis
 from index.check import check_index
-from index.indexer import RebuildNeeded, rebuild_index, update_index
+from index.generations import rebuild, update
+from index.indexer import IndexingError, RebuildNeeded
 from index.schema import analysis_fingerprint, build_schema, default_fingerprint
 from index.store import LIVE, IndexDamaged, IndexHome, IndexOutdated
 from search.engine import SearchEngine
@@ -99,7 +100,7 @@ def test_rebuild_repairs_a_damaged_index(built: IndexHome, corpus: Path, tmp_pat
     result = fahras("rebuild", "--quiet", "--index", str(copy.path), str(corpus))
     assert result.returncode == 0, result.stderr
     assert check_index(copy, checksums=True).ok
-    assert SearchEngine(copy).search("football").total == 1
+    assert SearchEngine.at(copy).search("football").total == 1
     assert copy.leftovers() == [] and len(list(copy.path.glob("gen-*"))) == 2  # the new one and the previous
 
 
@@ -116,12 +117,12 @@ def test_a_failed_swap_leaks_no_generation(built: IndexHome, corpus: Path, monke
         return real_point(self, name, folder)
 
     monkeypatch.setattr(IndexHome, "_point", failing_point)
-    with pytest.raises(OSError, match="No space"):
-        rebuild_index(built, corpus, show_progress=False)
+    with pytest.raises(IndexingError, match="no space left for the new index"):
+        rebuild(built, corpus, show_progress=False)
     monkeypatch.undo()
-    assert built.live_dir() == live and SearchEngine(built).search("football").total == 1
+    assert built.live_dir() == live and SearchEngine.at(built).search("football").total == 1
     assert built.leftovers() == []  # the new generation was removed
-    rebuild_index(built, corpus, show_progress=False)
+    rebuild(built, corpus, show_progress=False)
     assert built.leftovers() == [] and len(list(built.path.glob("gen-*"))) == 2
 
 
@@ -131,8 +132,8 @@ def test_a_generation_neither_live_nor_previous_is_a_leftover(built: IndexHome, 
     stray.mkdir()
     assert built.leftovers() == [stray]
     assert str(stray) in fahras("stats", "--index", str(built.path)).stdout
-    rebuild_index(built, corpus, show_progress=False)
-    rebuild_index(built, corpus, show_progress=False)
+    rebuild(built, corpus, show_progress=False)
+    rebuild(built, corpus, show_progress=False)
     assert not stray.exists() and built.leftovers() == []
     assert len(list(built.path.glob("gen-*"))) == 2
 
@@ -183,15 +184,15 @@ def test_an_index_of_an_older_analysis_says_rebuild(
 ) -> None:
     found = check_index(built)
     assert found.error is None and "older version" in found.warning and "fahras rebuild" in found.warning
-    assert SearchEngine(built).search("football").total == 1  # searches still work
+    assert SearchEngine.at(built).search("football").total == 1  # searches still work
     with pytest.raises(RebuildNeeded, match="older version"):
-        update_index(built, corpus, show_progress=False)
+        update(built, corpus, show_progress=False)
     client = create_app({"INDEX_DIR": str(built.path), "TESTING": True}).test_client()
     health = client.get("/healthz").get_json()
     assert health["status"] == "outdated" and "fahras rebuild" in health["warning"]
     assert "older version" in client.get("/api/search?q=football").get_json()["warning"]
     assert "older version of Fahras" in client.get("/?q=football").get_data(as_text=True)
-    rebuild_index(built, corpus, show_progress=False)
+    rebuild(built, corpus, show_progress=False)
     assert check_index(built).ok
 
 
@@ -214,7 +215,7 @@ def test_an_index_without_versions_is_from_an_older_version(built: IndexHome, co
     edit_build_info(built, format=None, analysis=None)
     assert "older version" in check_index(built).warning
     with pytest.raises(RebuildNeeded):
-        update_index(built, corpus, show_progress=False)
+        update(built, corpus, show_progress=False)
 
 
 def test_an_unreadable_pickled_schema_says_rebuild(built: IndexHome, corpus: Path) -> None:
@@ -231,7 +232,7 @@ def test_an_unreadable_pickled_schema_says_rebuild(built: IndexHome, corpus: Pat
         response = client.get(path)
         assert response.status_code == 503 and "older version" in response.get_json()["error"]
     assert fahras("rebuild", "--quiet", "--index", index, str(corpus)).returncode == 0
-    assert SearchEngine(IndexHome(index)).search("football").total == 1
+    assert SearchEngine.at(IndexHome(index)).search("football").total == 1
 
 
 # ------------------------------------------------------------------ damage met by a request
@@ -258,7 +259,7 @@ def test_damage_a_search_meets_makes_the_server_say_unusable_until_rebuilt(
     docs = {f"d{i}.txt": f"Note {i}\nharbour news {i} " + "port " * (i % 7) for i in range(300)}
     folder = write_corpus(tmp_path / "c", docs)
     home = IndexHome(tmp_path / "index")
-    rebuild_index(home, folder, show_progress=False)
+    rebuild(home, folder, show_progress=False)
     if record == "without a build record":
         edit_build_info(home, files=None)
     _zero_postings_of(home, "body", "harbour")
@@ -269,7 +270,7 @@ def test_damage_a_search_meets_makes_the_server_say_unusable_until_rebuilt(
     assert failed.status_code == 503 and "damaged" in failed.get_json()["error"]  # never a 500
     for path in ("/healthz", "/api/search?q=port", "/?q=port"):
         assert client.get(path).status_code == 503, path  # once seen, the damage is the index's state
-    rebuild_index(home, folder, show_progress=False)
+    rebuild(home, folder, show_progress=False)
     assert (
         client.get("/healthz").status_code == 200 and client.get("/api/search?q=harbour").status_code == 200
     )

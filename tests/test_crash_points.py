@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from index.check import check_index
-from index.indexer import rebuild_index
+from index.generations import rebuild
 from index.store import IndexHome
 from search.cli import main
 from search.engine import SearchEngine
@@ -69,7 +69,7 @@ def _count(name: str, calls: list[int], stop_at: int, how: str) -> None:
 def _documents(home: IndexHome) -> set[str]:
     found = check_index(home, checksums=True)
     assert found.ok, found.summary()
-    results = SearchEngine(home).search("note", size=100, correct=False, snippets=False)
+    results = SearchEngine.at(home).search("note", size=100, correct=False, snippets=False)
     return {hit.id for hit in results.hits}
 
 
@@ -82,7 +82,7 @@ def before(tmp_path: Path) -> tuple[Path, Path]:
     """A folder indexed with four notes (the pristine index is copied for each run), then changed."""
     folder = write_corpus(tmp_path / "notes", {f"n{i}.txt": _note(i) for i in range(4)})
     pristine = tmp_path / "pristine"
-    rebuild_index(IndexHome(pristine), folder, show_progress=False)
+    rebuild(IndexHome(pristine), folder, show_progress=False)
     (folder / "n0.txt").unlink()  # the alphabetically first: its deletion once made indexes unreadable
     (folder / "n1.txt").write_text(_note(11), encoding="utf-8")
     write_corpus(folder, {f"m{i}.txt": _note(20 + i) for i in range(3)})

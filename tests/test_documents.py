@@ -21,7 +21,8 @@ from index.documents import (
     detect_language,
     parse_html,
 )
-from index.indexer import iter_documents, update_index
+from index.generations import update
+from index.indexer import iter_documents
 from index.store import IndexHome
 
 from .conftest import write_corpus
@@ -138,7 +139,7 @@ def test_an_invalid_date_or_language_is_reported_and_the_record_indexed(tmp_path
         (1, "'lang' 'english' is not one of ar, en, mixed: detected as en"),
         (1, "'date' 'yesterday' is not a date like 2015-07-21: indexed undated"),
     ]
-    report = update_index(IndexHome(tmp_path / "index"), tmp_path / "c", show_progress=False)
+    report = update(IndexHome(tmp_path / "index"), tmp_path / "c", show_progress=False)
     assert report.added == 2 and report.skipped == []
     assert "  note: " + str(notes[1]) in report.summary().splitlines()
 

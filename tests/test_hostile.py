@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 import web
 from index.analysis import exact_analyzer, stemmed_analyzer
-from index.indexer import rebuild_index
+from index.generations import rebuild
 from index.store import IndexHome
 from search.engine import QueryError, SearchEngine, SearchResults
 from web import create_app
@@ -203,13 +203,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
         },
     )
     home = IndexHome(root / "index")
-    rebuild_index(home, corpus, show_progress=False)
+    rebuild(home, corpus, show_progress=False)
     return home
 
 
 @pytest.fixture(scope="module")
 def engine(site: IndexHome) -> SearchEngine:
-    return SearchEngine(site)
+    return SearchEngine.at(site)
 
 
 @pytest.fixture(scope="module")
@@ -434,7 +434,7 @@ def test_web_hostile_queries(client, query: str) -> None:
 
 def _outside_the_index(name: str, client) -> bool:
     """A file a request has no business opening: anything but the index and the app's own files."""
-    allowed = (str(client.application.extensions["fahras"].home.path), str(Path(web.__file__).parent))
+    allowed = (client.application.extensions["fahras"].backend.location, str(Path(web.__file__).parent))
     return not name.startswith(allowed) and not name.startswith(sys.prefix) and "/proc/" not in name
 
 
@@ -648,7 +648,7 @@ def test_generated_payloads_are_escaped(
     second = {"id": "plain", "title": other.strip() or "x", "text": f"needle {other}"}
     corpus = write_corpus(root / "corpus", {"feed.jsonl": f"{json.dumps(record)}\n{json.dumps(second)}"})
     home = IndexHome(root / "index")
-    rebuild_index(home, corpus, show_progress=False)
+    rebuild(home, corpus, show_progress=False)
     app = create_app({"INDEX_DIR": str(home.path), "TESTING": True})
     client = app.test_client()
 
@@ -724,8 +724,8 @@ def test_lone_surrogate_in_an_id_does_not_stop_indexing(tmp_path: Path, field: s
     feed = f'{{"{field}": "bad\\ud800", "text": "broken"}}\n{{"id": "ok", "text": "fine"}}\n'
     corpus = write_corpus(tmp_path / "corpus", {"feed.jsonl": feed})
     home = IndexHome(tmp_path / "index")
-    rebuild_index(home, corpus, show_progress=False)
-    assert SearchEngine(home).search("fine").total == 1
+    rebuild(home, corpus, show_progress=False)
+    assert SearchEngine.at(home).search("fine").total == 1
 
 
 @pytest.mark.parametrize("path", ["/api/search?q=hello", "/?q=hello", "/api/doc/s1", "/doc/s1"])
@@ -733,7 +733,7 @@ def test_lone_surrogate_in_a_text_does_not_break_pages(tmp_path: Path, path: str
     feed = '{"id": "s1", "title": "cut \\ud83d title", "text": "hello \\udc00 world"}\n'
     corpus = write_corpus(tmp_path / "corpus", {"feed.jsonl": feed})
     home = IndexHome(tmp_path / "index")
-    rebuild_index(home, corpus, show_progress=False)
+    rebuild(home, corpus, show_progress=False)
     client = create_app({"INDEX_DIR": str(home.path), "TESTING": True}).test_client()
     assert client.get(path).status_code == 200
 
@@ -742,7 +742,7 @@ def test_lone_surrogate_in_a_text_does_not_break_pages(tmp_path: Path, path: str
 def test_unusual_ids_can_be_opened(tmp_path: Path, doc_id: str) -> None:
     corpus = write_corpus(tmp_path / "corpus", {"feed.jsonl": json.dumps({"id": doc_id, "text": "needle"})})
     home = IndexHome(tmp_path / "index")
-    rebuild_index(home, corpus, show_progress=False)
+    rebuild(home, corpus, show_progress=False)
     client = create_app({"INDEX_DIR": str(home.path), "TESTING": True}).test_client()
     links = re.findall(r'href="(/doc/[^"]*)"', client.get("/?q=needle").get_data(as_text=True))
     assert links

@@ -30,7 +30,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 
 from index.check import check_index
 from index.documents import detect_language
-from index.indexer import rebuild_index, update_index
+from index.generations import rebuild, update
 from index.store import IndexHome
 from search.engine import Filters, SearchEngine
 
@@ -100,7 +100,7 @@ class IncrementalIndexing(RuleBasedStateMachine):
         self.folders = {"a": Folder(self.base / "a"), "b": Folder(self.base / "b")}
         for folder in self.folders.values():
             folder.path.mkdir()
-        self.engine = SearchEngine(self.home)
+        self.engine = SearchEngine.at(self.home)
         self.counter = 0
         self.indexed_order: list[str] = []
 
@@ -198,7 +198,7 @@ class IncrementalIndexing(RuleBasedStateMachine):
         self._index("a")
 
     def _index(self, name: str) -> None:
-        update_index(self.home, self.folders[name].path, show_progress=False, lock_timeout=5)
+        update(self.home, self.folders[name].path, show_progress=False, lock_timeout=5)
         if name not in self.indexed_order:
             self.indexed_order.append(name)
         self.folders[name].indexed = True
@@ -242,10 +242,10 @@ class IncrementalIndexing(RuleBasedStateMachine):
         check = check_index(self.home, checksums=True)
         assert check.ok, check.summary()
         docs = self.expected()
-        assert self.engine.stats()["documents"] == len(docs)
+        assert self.engine.stats().documents == len(docs)
         rebuilt = IndexHome(self.base / f"rebuilt-{self.counter}")
-        rebuild_index(rebuilt, [self.folders[name].path for name in self.indexed_order], show_progress=False)
-        fresh = SearchEngine(rebuilt)
+        rebuild(rebuilt, [self.folders[name].path for name in self.indexed_order], show_progress=False)
+        fresh = SearchEngine.at(rebuilt)
         for query, ids in self.probes(docs).items():
             assert _found(self.engine, query) == ids, f"{query!r} after {self.counter} edits"
             assert _found(fresh, query) == ids, f"{query!r} in a rebuild after {self.counter} edits"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from whoosh.fields import TEXT
 
-from index.indexer import rebuild_index, update_index
+from index.generations import rebuild, update
 from index.schema import AnalysedText, build_schema
 from index.store import IndexHome, NoIndex, WriterBusy
 from search.engine import SearchEngine
@@ -29,18 +29,18 @@ def ids(home: IndexHome) -> set[str]:
 
 
 def hits(home: IndexHome, query: str) -> list[str]:
-    return [hit.id for hit in SearchEngine(home).search(query, size=50).hits]
+    return [hit.id for hit in SearchEngine.at(home).search(query, size=50).hits]
 
 
 def test_first_index_adds_everything(home: IndexHome, corpus: Path) -> None:
-    report = update_index(home, corpus, show_progress=False)
+    report = update(home, corpus, show_progress=False)
     assert report.added == 7 and report.total_docs == 7
     assert "Indexed 7 new" in report.summary()
 
 
 def test_second_run_changes_nothing(built: IndexHome, corpus: Path) -> None:
     generation = built.live_dir()
-    report = update_index(built, corpus, show_progress=False)
+    report = update(built, corpus, show_progress=False)
     assert (report.added, report.updated, report.deleted, report.unchanged) == (0, 0, 0, 7)
     assert report.summary().startswith("Nothing to do")
     assert built.live_dir() == generation
@@ -50,7 +50,7 @@ def test_updates_and_deletes_follow_the_folder(built: IndexHome, corpus: Path) -
     (corpus / "news" / "crisis.txt").write_text("أزمة المياه\n\nنقص المياه في الصيف.", encoding="utf-8")
     (corpus / "science" / "stars.md").unlink()
     write_corpus(corpus, {"new.txt": "Volcano erupts\n\nLava reached the sea."})
-    report = update_index(built, corpus, show_progress=False)
+    report = update(built, corpus, show_progress=False)
     assert (report.added, report.updated, report.deleted) == (1, 1, 1)
     assert "science/stars.md" not in ids(built)
     assert hits(built, "volcano") == ["new.txt"]
@@ -65,11 +65,11 @@ def test_removing_a_folder_leaves_no_dead_segment(built: IndexHome, corpus: Path
 
     before = segments()
     write_corpus(corpus, {"extra/one.txt": "Volcano erupts\n\nLava.", "extra/two.txt": "Lava flows\n\nAsh."})
-    update_index(built, corpus, show_progress=False)
+    update(built, corpus, show_progress=False)
     assert segments() == before + 1  # an incremental run writes a segment of its own
     for path in (corpus / "extra").iterdir():
         path.unlink()
-    report = update_index(built, corpus, show_progress=False)
+    report = update(built, corpus, show_progress=False)
     assert report.deleted == 2 and segments() == before
     assert hits(built, "volcano") == [] and len(ids(built)) == 7
 
@@ -77,7 +77,7 @@ def test_removing_a_folder_leaves_no_dead_segment(built: IndexHome, corpus: Path
 def test_removed_json_record_is_deleted(built: IndexHome, corpus: Path) -> None:
     feed = corpus / "feed.jsonl"
     feed.write_text(feed.read_text(encoding="utf-8").splitlines()[0], encoding="utf-8")
-    report = update_index(built, corpus, show_progress=False)
+    report = update(built, corpus, show_progress=False)
     assert report.deleted == 1 and "j2" not in ids(built)
 
 
@@ -87,7 +87,7 @@ def test_indexing_a_subfolder_leaves_the_rest_alone(built: IndexHome, corpus: Pa
     before = ids(built)
     (corpus / "news" / "election.txt").unlink()
     (corpus / "science" / "stars.md").unlink()  # outside the subfolder: not looked at
-    report = update_index(built, corpus / "news", show_progress=False)
+    report = update(built, corpus / "news", show_progress=False)
     assert (report.added, report.deleted, report.unchanged) == (0, 1, 1)
     assert ids(built) == before - {"news/election.txt"}
 
@@ -95,7 +95,7 @@ def test_indexing_a_subfolder_leaves_the_rest_alone(built: IndexHome, corpus: Pa
 def test_a_damaged_file_does_not_delete_its_documents(built: IndexHome, corpus: Path) -> None:
     feed = corpus / "feed.jsonl"
     feed.write_text(feed.read_text(encoding="utf-8").splitlines()[0] + "\n{broken", encoding="utf-8")
-    report = update_index(built, corpus, show_progress=False)
+    report = update(built, corpus, show_progress=False)
     assert report.deleted == 0 and {"j1", "j2"} <= ids(built)
     assert report.skipped and report.skipped[0].line == 2
 
@@ -103,26 +103,26 @@ def test_a_damaged_file_does_not_delete_its_documents(built: IndexHome, corpus: 
 def test_duplicate_ids_are_reported(home: IndexHome, tmp_path: Path) -> None:
     write_corpus(tmp_path / "c", {"a.json": json.dumps({"id": "same", "title": "A", "text": "a"}),
                                   "b.json": json.dumps({"id": "same", "title": "B", "text": "b"})})  # fmt: skip
-    report = update_index(home, tmp_path / "c", show_progress=False)
+    report = update(home, tmp_path / "c", show_progress=False)
     assert report.added == 1 and "duplicate id 'same'" in report.skipped[0].reason
 
 
 def test_rebuild_swaps_in_a_new_generation(built: IndexHome, corpus: Path) -> None:
     old = built.live_dir()
     write_corpus(corpus, {"extra.txt": "Extra\n\nMore text"})
-    report = rebuild_index(built, corpus, show_progress=False)
+    report = rebuild(built, corpus, show_progress=False)
     assert report.total_docs == 8
     assert built.live_dir() != old and "extra.txt" in ids(built)
     assert built.leftovers() == []
 
 
 def test_open_searcher_survives_a_rebuild(built: IndexHome, corpus: Path) -> None:
-    engine = SearchEngine(built)
+    engine = SearchEngine.at(built)
     assert engine.search("football").total == 1
-    searcher = engine.searcher()
+    snapshot = engine.backend.snapshot()
     (corpus / "feed.jsonl").unlink()
-    rebuild_index(built, corpus, show_progress=False)
-    assert searcher.document(id="j1") is not None  # the old generation is still readable
+    rebuild(built, corpus, show_progress=False)
+    assert snapshot.document("j1") is not None  # the old generation is still readable
     assert engine.search("football").total == 0  # the engine moved to the new one
 
 
@@ -135,7 +135,7 @@ def test_second_writer_waits_then_fails_clearly(built: IndexHome, corpus: Path) 
     with built.write_lock():
         started = time.monotonic()
         with pytest.raises(WriterBusy, match="another fahras index/rebuild is writing"):
-            update_index(built, corpus, show_progress=False, lock_timeout=0.5)
+            update(built, corpus, show_progress=False, lock_timeout=0.5)
         assert time.monotonic() - started >= 0.5
 
 
@@ -144,7 +144,7 @@ def test_second_writer_proceeds_once_the_first_is_done(built: IndexHome, corpus:
     results = {}
 
     def second() -> None:
-        results["report"] = update_index(built, corpus, show_progress=False, lock_timeout=10)
+        results["report"] = update(built, corpus, show_progress=False, lock_timeout=10)
 
     with built.write_lock():
         thread = threading.Thread(target=second)
@@ -191,7 +191,7 @@ def test_killed_rebuild_leaves_the_old_index_serving(built: IndexHome, tmp_path:
     process.wait(10)
     assert hits(built, "football") == before and len(ids(built)) == 7
     assert built.leftovers()  # reported by `fahras stats`, removed by the next rebuild
-    report = rebuild_index(built, tmp_path / "big", only=True, show_progress=False)
+    report = rebuild(built, tmp_path / "big", only=True, show_progress=False)
     assert report.total_docs == 4000 and built.leftovers() == []
 
 
@@ -212,8 +212,8 @@ def test_analysed_text_gives_whooshs_own_postings() -> None:
 def test_same_named_files_in_two_folders_never_replace_each_other(home: IndexHome, tmp_path: Path) -> None:
     first = write_corpus(tmp_path / "f1", {"notes.txt": "First notes\n\nalpha", "feed.jsonl": json.dumps({"id": "shared", "text": "kept copyone"})})  # fmt: skip
     second = write_corpus(tmp_path / "f2", {"notes.txt": "Second notes\n\nbeta", "feed.jsonl": json.dumps({"id": "shared", "text": "refused copytwo"})})  # fmt: skip
-    update_index(home, first, show_progress=False)
-    report = update_index(home, second, show_progress=False)
+    update(home, first, show_progress=False)
+    report = update(home, second, show_progress=False)
     assert (report.added, report.updated, report.deleted) == (1, 0, 0)
     assert [s.reason for s in report.skipped] == [
         f"duplicate id 'shared' (first seen in {first / 'feed.jsonl'})"
@@ -221,20 +221,20 @@ def test_same_named_files_in_two_folders_never_replace_each_other(home: IndexHom
     assert ids(home) == {"notes.txt", "shared", "f2/notes.txt"}
     assert hits(home, "alpha") == ["notes.txt"] and hits(home, "beta") == ["f2/notes.txt"]
     assert hits(home, "copyone") == ["shared"] and hits(home, "copytwo") == []
-    assert update_index(home, first, show_progress=False).changed == 0  # each folder keeps its own
+    assert update(home, first, show_progress=False).changed == 0  # each folder keeps its own
     (second / "notes.txt").unlink()
-    assert update_index(home, second, show_progress=False).deleted == 1
+    assert update(home, second, show_progress=False).deleted == 1
     assert ids(home) == {"notes.txt", "shared"}
 
 
 def test_a_link_that_goes_away_takes_its_document(home: IndexHome, tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "c", {"a/doc.txt": "Linked\n\nvolcano", "b/own.txt": "Own\n\nlava"})
-    update_index(home, corpus, show_progress=False)
+    update(home, corpus, show_progress=False)
     (corpus / "b" / "alias.txt").symlink_to(corpus / "a" / "doc.txt")
-    update_index(home, corpus / "b", show_progress=False)  # the link leads outside the folder walked
+    update(home, corpus / "b", show_progress=False)  # the link leads outside the folder walked
     assert set(hits(home, "volcano")) == {"a/doc.txt", "b/alias.txt"}
     (corpus / "b" / "alias.txt").unlink()
-    assert update_index(home, corpus / "b", show_progress=False).deleted == 1
+    assert update(home, corpus / "b", show_progress=False).deleted == 1
     assert hits(home, "volcano") == ["a/doc.txt"]
 
 
@@ -242,7 +242,7 @@ def test_a_link_out_of_the_folder_is_not_indexed(home: IndexHome, tmp_path: Path
     secret = write_corpus(tmp_path / "private", {"passwd.txt": "root\n\nroot:x:0:0 secretword"})
     corpus = write_corpus(tmp_path / "c", {"ok.txt": "Fine\n\nA normal file"})
     (corpus / "passwd.txt").symlink_to(secret / "passwd.txt")
-    report = update_index(home, corpus, show_progress=False)
+    report = update(home, corpus, show_progress=False)
     assert report.added == 1 and "not followed" in report.skipped[0].reason
     assert hits(home, "secretword") == [] and hits(home, "root") == []
 
@@ -258,7 +258,7 @@ def _unprivileged() -> list[str]:
 
 def test_an_unreadable_subfolder_keeps_its_documents(home: IndexHome, tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "c", {"sub/inner.txt": "Inner\n\nvolcano", "top.txt": "Top\n\nlava"})
-    update_index(home, corpus, show_progress=False)
+    update(home, corpus, show_progress=False)
     (corpus / "sub").chmod(0)
     try:
         command = [*_unprivileged(), sys.executable, "-m", "fahras_cli", "index", "--index", str(home.path), str(corpus)]  # fmt: skip
@@ -273,21 +273,21 @@ def test_an_unreadable_subfolder_keeps_its_documents(home: IndexHome, tmp_path: 
 def test_a_long_body_is_stored_capped_and_searched_whole(
     home: IndexHome, tmp_path: Path, monkeypatch
 ) -> None:
-    from index import indexer
+    from index import generations
 
-    monkeypatch.setattr(indexer, "MAX_STORED_BODY_CHARS", 1000)
+    monkeypatch.setattr(generations, "MAX_STORED_BODY_CHARS", 1000)
     text = "filler " * 1000 + "needleword"
-    update_index(home, write_corpus(tmp_path / "c", {"long.txt": f"Long\n\n{text}"}), show_progress=False)
+    update(home, write_corpus(tmp_path / "c", {"long.txt": f"Long\n\n{text}"}), show_progress=False)
     assert hits(home, "needleword") == ["long.txt"]
-    assert len(SearchEngine(home).document("long.txt")["body"]) == 1000
+    assert len(SearchEngine.at(home).document("long.txt")["body"]) == 1000
 
 
 def test_an_index_of_an_empty_folder_takes_documents_later(home: IndexHome, tmp_path: Path) -> None:
     folder = tmp_path / "empty"
     folder.mkdir()
-    assert update_index(home, folder, show_progress=False).total_docs == 0
+    assert update(home, folder, show_progress=False).total_docs == 0
     write_corpus(folder, {"first.txt": "First\n\nAt last a document"})
-    assert update_index(home, folder, show_progress=False).added == 1 and ids(home) == {"first.txt"}
+    assert update(home, folder, show_progress=False).added == 1 and ids(home) == {"first.txt"}
 
 
 def test_a_name_that_is_not_utf8_is_reported_and_the_rest_indexed(home: IndexHome, tmp_path: Path) -> None:
@@ -295,7 +295,7 @@ def test_a_name_that_is_not_utf8_is_reported_and_the_rest_indexed(home: IndexHom
     (folder / os.fsdecode(b"\xff\xfe.txt")).write_text("Bad\nharbour name\n", encoding="utf-8")
     (folder / os.fsdecode(b"\xfadir")).mkdir()
     (folder / os.fsdecode(b"\xfadir") / "inside.txt").write_text("In\nharbour folder\n", encoding="utf-8")
-    report = update_index(home, folder, show_progress=False)
+    report = update(home, folder, show_progress=False)
     assert report.added == 1 and ids(home) == {"ok.txt"}
     assert sorted(str(item) for item in report.skipped) == [
         f"{folder}/\\xfadir: its name is not valid UTF-8 text: not read (rename it to index it)",

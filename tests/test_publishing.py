@@ -17,7 +17,8 @@ import pytest
 
 from index.building import BulkWriter
 from index.check import check_index
-from index.indexer import IndexingError, PublishRefused, rebuild_index, update_index
+from index.generations import rebuild, update
+from index.indexer import IndexingError, PublishRefused
 from index.store import IndexHome
 from search.engine import SearchEngine
 
@@ -32,7 +33,7 @@ def fahras(*args: str) -> subprocess.CompletedProcess:
 
 
 def found(home: IndexHome, query: str) -> set[str]:
-    return {hit.id for hit in SearchEngine(home).search(query, size=100, correct=False).hits}
+    return {hit.id for hit in SearchEngine.at(home).search(query, size=100, correct=False).hits}
 
 
 def test_deleting_the_first_file_leaves_an_index_every_command_reads(tmp_path: Path) -> None:
@@ -81,9 +82,9 @@ def test_a_generation_that_does_not_read_back_is_never_published(
         PublishRefused, match=r"does not read back.*not published and the live index is unchanged"
     ):
         if command == "index":
-            update_index(built, corpus, show_progress=False)
+            update(built, corpus, show_progress=False)
         else:
-            rebuild_index(built, corpus, show_progress=False)
+            rebuild(built, corpus, show_progress=False)
     assert built.live_target() == live and found(built, "football") == before
     assert check_index(built, checksums=True).ok
     assert len(built.failed()) == 1 and built.leftovers() == []  # kept aside for a bug report
@@ -131,8 +132,8 @@ def two_folders(tmp_path: Path) -> tuple[IndexHome, Path, Path]:
     )
     second = write_corpus(tmp_path / "reports", {"a.txt": "Report\nquokka three\n"})
     home = IndexHome(tmp_path / "index")
-    update_index(home, first, show_progress=False)
-    update_index(home, second, show_progress=False)
+    update(home, first, show_progress=False)
+    update(home, second, show_progress=False)
     return home, first, second
 
 
@@ -140,20 +141,20 @@ def test_a_rebuild_without_a_path_keeps_every_folder_and_its_ids(two_folders) ->
     home, _first, _second = two_folders
     assert found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
     assert "rebuild" in home.rebuild_command() and str(_first) not in home.rebuild_command()
-    report = rebuild_index(home, show_progress=False)
+    report = rebuild(home, show_progress=False)
     assert report.total_docs == 3 and found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
-    update_index(home, _second, show_progress=False)  # the folders and their ids are still recorded
+    update(home, _second, show_progress=False)  # the folders and their ids are still recorded
     assert found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
 
 
 def test_a_rebuild_of_one_folder_says_what_it_would_drop(two_folders) -> None:
     home, first, second = two_folders
     with pytest.raises(IndexingError, match=f"also holds {second}.*--only"):
-        rebuild_index(home, first, show_progress=False)
+        rebuild(home, first, show_progress=False)
     assert found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
     result = fahras("rebuild", "--quiet", "--index", str(home.path), str(first))
     assert result.returncode == 2 and "--only" in result.stderr and len(result.stderr.splitlines()) == 1
-    rebuild_index(home, first, only=True, show_progress=False)
+    rebuild(home, first, only=True, show_progress=False)
     assert found(home, "quokka") == {"a.txt", "sub/b.txt"}
 
 
@@ -161,7 +162,7 @@ def test_a_rebuild_refuses_when_a_recorded_folder_is_gone(two_folders) -> None:
     home, _first, second = two_folders
     second.rename(second.with_name("moved"))
     with pytest.raises(IndexingError, match="no longer exist"):
-        rebuild_index(home, show_progress=False)
+        rebuild(home, show_progress=False)
     assert found(home, "quokka") == {"a.txt", "sub/b.txt", "reports/a.txt"}
 
 
@@ -187,7 +188,7 @@ def test_a_generation_reaches_the_disk_before_it_goes_live(
         os, "replace", lambda a, b: (events.append(("replace", str(b))), real["replace"](a, b))[1]
     )
     (corpus / "new.txt").write_text("A new note\nfootball tonight\n", encoding="utf-8")
-    update_index(built, corpus, show_progress=False)
+    update(built, corpus, show_progress=False)
     monkeypatch.undo()
     live, home = built.live_target(), str(built.path)
     new_files = {str(path) for path in live.iterdir() if path.stat().st_nlink == 1}  # written by this run
@@ -211,6 +212,6 @@ def test_a_generation_reaches_the_disk_before_it_goes_live(
 def test_the_summary_counts_in_the_singular_and_plural(tmp_path: Path) -> None:
     folder = write_corpus(tmp_path / "d", {"a.txt": "One\nnote\n"})
     home = IndexHome(tmp_path / "idx")
-    assert update_index(home, folder, show_progress=False).summary().endswith("holds 1 document.")
+    assert update(home, folder, show_progress=False).summary().endswith("holds 1 document.")
     (folder / "b.txt").write_text("Two\nnotes\n", encoding="utf-8")
-    assert update_index(home, folder, show_progress=False).summary().endswith("holds 2 documents.")
+    assert update(home, folder, show_progress=False).summary().endswith("holds 2 documents.")

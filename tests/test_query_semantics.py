@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fahras_cli import main
-from index.indexer import rebuild_index
+from index.generations import rebuild
 from index.store import IndexHome
 from search import budget
 from search.engine import SearchEngine
@@ -57,7 +57,7 @@ def _index_of(tmp_path_factory: pytest.TempPathFactory, name: str, files: dict[s
     """An index of written files, built once for the module."""
     folder = write_corpus(tmp_path_factory.mktemp(name) / "corpus", files)
     home = IndexHome(folder.parent / "index")
-    rebuild_index(home, folder, show_progress=False)
+    rebuild(home, folder, show_progress=False)
     return home
 
 
@@ -262,7 +262,7 @@ def test_date_sort_puts_undated_documents_last(capsys, snn_home: IndexHome, tmp_
         {"id": "none", "text": "harbour news"},
         {"id": "new", "text": "harbour news", "date": "2016-01-01"}])})  # fmt: skip
     home = IndexHome(tmp_path / "index")
-    rebuild_index(home, folder, show_progress=False)
+    rebuild(home, folder, show_progress=False)
     code, data = cli_json(capsys, home, "harbour", "--sort", "date")
     assert [hit["id"] for hit in data["hits"]] == ["new", "old", "none"]
     code, data = cli_json(capsys, home, "harbour", "--from", "2015-06-01")
@@ -313,9 +313,9 @@ def test_keyboard_layout_never_fires_on_real_queries(snn_home: IndexHome) -> Non
         lines = shared(name, "queries.short.tsv").read_text(encoding="utf-8").splitlines()
         queries += [line.split("\t", 1)[1] for line in lines if "\t" in line]
     assert len(queries) == 1500
-    engine = SearchEngine(snn_home)
+    engine = SearchEngine.at(snn_home)
     notices = [engine.search(query, suggest=True, snippets=False).notice for query in queries]
-    assert [n for n in notices if n and n["kind"] == "keyboard"] == []
+    assert [n for n in notices if n and n.kind == "keyboard"] == []
 
 
 def test_stop_words_alone_say_why_nothing_was_searched(capsys, client, news_home: IndexHome) -> None:
@@ -431,7 +431,7 @@ def test_a_prefix_of_stop_word_letters_is_a_prefix_like_any_other(client, prefix
 
 
 def test_or_between_words_ranks_exactly_as_a_space(snn_home: IndexHome) -> None:
-    engine = SearchEngine(snn_home)
+    engine = SearchEngine.at(snn_home)
     for words in (("وزارة", "الصحة"), ("مطار", "الملك"), ("كرة", "القدم")):
         spaced = engine.search(" ".join(words), size=50)
         ored = engine.search(" OR ".join(words), size=50)
@@ -450,7 +450,7 @@ def test_fuzzy_words_are_compared_as_written_not_as_stems(client) -> None:
 
 
 def test_date_sort_shows_each_hit_with_its_relevance_score(snn_home: IndexHome) -> None:
-    engine = SearchEngine(snn_home)
+    engine = SearchEngine.at(snn_home)
     by_relevance = {hit.id: hit.score for hit in engine.search("وزارة الصحة", size=100).hits}
     by_date = engine.search("وزارة الصحة", size=100, sort="date").hits
     assert all(hit.score > 0 for hit in by_date)

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from whoosh import query as Q
 
-from index.indexer import rebuild_index, update_index
+from index.generations import rebuild, update
 from index.store import IndexHome
+from search.backends.embedded.scoring import rank
 from search.engine import DEFAULT_RANKING, SearchEngine
-from search.scoring import rank
 
 from .conftest import news_index, shared
 
@@ -40,7 +40,7 @@ def varied(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
                 json.dumps({"id": f"d{n:03d}", "title": title, "text": body}, ensure_ascii=False) + "\n"
             )
     home = IndexHome(folder / "index")
-    rebuild_index(home, folder / "docs.jsonl", show_progress=False)
+    rebuild(home, folder / "docs.jsonl", show_progress=False)
     return home
 
 
@@ -121,7 +121,7 @@ def _reference(home: IndexHome, engine: SearchEngine, text: str) -> list[tuple[s
     "query", ["oil prices", "election government", "market", "السعودية النفط", "الحكومة", "والمعلمين مدرسة"]
 )
 def test_scores_are_bm25f_over_title_and_body(varied: IndexHome, query: str) -> None:
-    engine = SearchEngine(varied)
+    engine = SearchEngine.at(varied)
     expected = _reference(varied, engine, query)
     got = ranked(engine, query, size=100)
     assert len(expected) == engine.search(query).total > 30
@@ -135,7 +135,7 @@ def _index_of(tmp_path: Path, records: list[dict]) -> IndexHome:
         "\n".join(json.dumps(record, ensure_ascii=False) for record in records), encoding="utf-8"
     )
     home = IndexHome(tmp_path / "index")
-    rebuild_index(home, tmp_path / "docs.jsonl", show_progress=False)
+    rebuild(home, tmp_path / "docs.jsonl", show_progress=False)
     return home
 
 
@@ -147,7 +147,7 @@ def test_a_title_match_outranks_one_body_match(tmp_path: Path) -> None:
             {"id": "solar", "title": "Solar", "text": "nothing else here at all"},
         ],
     )
-    assert [hit.id for hit in SearchEngine(home).search("solar").hits] == ["solar", "report"]
+    assert [hit.id for hit in SearchEngine.at(home).search("solar").hits] == ["solar", "report"]
 
 
 def test_a_word_in_title_and_body_saturates_once(tmp_path: Path) -> None:
@@ -161,7 +161,7 @@ def test_a_word_in_title_and_body_saturates_once(tmp_path: Path) -> None:
             {"id": "answer", "title": "Iceland", "text": "the volcano erupted; the volcano is quiet now"},
         ],
     )
-    assert [hit.id for hit in SearchEngine(home).search("volcano").hits] == ["answer", "article"]
+    assert [hit.id for hit in SearchEngine.at(home).search("volcano").hits] == ["answer", "article"]
 
 
 @pytest.mark.parametrize(
@@ -176,38 +176,45 @@ def test_the_exact_form_ranks_above_an_over_stemmed_one(
     tmp_path: Path, query: str, exact: str, stem_only: str
 ) -> None:
     home = _index_of(tmp_path, [{"id": "stem", "text": stem_only}, {"id": "exact", "text": exact}])
-    assert [hit.id for hit in SearchEngine(home).search(query).hits][:1] == ["exact"]
+    assert [hit.id for hit in SearchEngine.at(home).search(query).hits][:1] == ["exact"]
 
 
 def _exhaustive(engine: SearchEngine, query: str, depth: int) -> list[int]:
-    engine.searcher()
-    plan = engine.plan(query)
-    return rank(engine._view(), plan, engine.ranking.bm25f(), depth, exhaustive=True).docnums
+    view = engine.backend.snapshot().view
+    return rank(view, engine.plan(query), engine.ranking, depth, exhaustive=True).docnums
 
 
 def _fast(engine: SearchEngine, query: str, depth: int) -> list[int]:
-    engine.searcher()
-    return rank(engine._view(), engine.plan(query), engine.ranking.bm25f(), depth).docnums
+    view = engine.backend.snapshot().view
+    return rank(view, engine.plan(query), engine.ranking, depth).docnums
 
 
-def test_proximity_only_where_it_can_matter_changes_nothing(varied: IndexHome, snn: IndexHome) -> None:
+def _same_order_whatever_the_depth(home: IndexHome, queries: list[str]) -> None:
+    engine = SearchEngine.at(home)
+    for text in queries:
+        for depth in (10, 30, 100):
+            assert _fast(engine, text, depth) == _exhaustive(engine, text, depth), text
+
+
+def test_proximity_only_where_it_can_matter_changes_nothing(varied: IndexHome) -> None:
     """The proximity bonus is computed for the few matches that can still reach the page;
-    scoring every match gives the same order, page after page (real news, real queries)."""
+    scoring every match gives the same order, page after page."""
+    _same_order_whatever_the_depth(varied, QUERIES)
+
+
+def test_proximity_only_where_it_can_matter_changes_nothing_on_real_news(snn: IndexHome) -> None:
+    """The same on real news and real queries (skipped without the shared data)."""
     queries = [line.split("\t", 1)[1] for line in shared("saudinewsnet", "queries.short.tsv").read_text(
         encoding="utf-8").splitlines()[:150]]  # fmt: skip
-    for home, texts in ((varied, QUERIES), (snn, queries)):
-        engine = SearchEngine(home)
-        for text in texts:
-            for depth in (10, 30, 100):
-                assert _fast(engine, text, depth) == _exhaustive(engine, text, depth), text
+    _same_order_whatever_the_depth(snn, queries)
 
 
 def test_cached_answers_are_fresh_answers(varied: IndexHome, tmp_path: Path) -> None:
-    warm = SearchEngine(varied)
+    warm = SearchEngine.at(varied)
     for query in QUERIES * 2:
         ranked(warm, query)
     for query in QUERIES:
-        assert ranked(warm, query) == ranked(SearchEngine(varied), query)
+        assert ranked(warm, query) == ranked(SearchEngine.at(varied), query)
 
 
 def test_deletions_in_a_kept_segment_reach_a_running_engine(tmp_path: Path) -> None:
@@ -216,11 +223,11 @@ def test_deletions_in_a_kept_segment_reach_a_running_engine(tmp_path: Path) -> N
     for n in range(5):
         (folder / f"d{n}.txt").write_text(f"report {n}\n\nharbour news number {n}", encoding="utf-8")
     home = IndexHome(tmp_path / "index")
-    rebuild_index(home, folder, show_progress=False)
-    engine = SearchEngine(home)
+    rebuild(home, folder, show_progress=False)
+    engine = SearchEngine.at(home)
     assert engine.search("harbour").total == 5
     (folder / "d2.txt").unlink()
-    update_index(home, folder, show_progress=False)
+    update(home, folder, show_progress=False)
     assert engine.search("harbour").total == 4
     assert "d2.txt" not in [hit.id for hit in engine.search("harbour").hits]
 
@@ -229,8 +236,8 @@ def test_exact_form_outranks_a_shared_stem(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("نتائج الانتخابات في المدينة", encoding="utf-8")
     (tmp_path / "b.txt").write_text("نتائج انتخاب المجلس في المدينة", encoding="utf-8")
     home = IndexHome(tmp_path / "index")
-    rebuild_index(home, tmp_path, show_progress=False)
-    hits = SearchEngine(home).search("الانتخابات").hits
+    rebuild(home, tmp_path, show_progress=False)
+    hits = SearchEngine.at(home).search("الانتخابات").hits
     assert [hit.id for hit in hits] == ["a.txt", "b.txt"]
 
 
@@ -242,8 +249,8 @@ def test_every_word_of_a_long_question_retrieves(tmp_path: Path) -> None:
     lines += [{"id": "partial", "text": "a volcano in the south"}]
     (tmp_path / "docs.jsonl").write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
     home = IndexHome(tmp_path / "index")
-    rebuild_index(home, tmp_path / "docs.jsonl", show_progress=False)
-    results = SearchEngine(home).search(
+    rebuild(home, tmp_path / "docs.jsonl", show_progress=False)
+    results = SearchEngine.at(home).search(
         "when did the volcano erupt near the harbour while ministers met in the capital"
     )
     assert results.hits[0].id == "answer"
@@ -261,8 +268,8 @@ def test_a_word_read_two_ways_counts_once(tmp_path: Path) -> None:
     ]
     records += [{"id": f"filler{n}", "text": f"خبر رقم {n} عن الطقس والرياضة"} for n in range(6)]
     home = _index_of(tmp_path, records)
-    first = SearchEngine(home).search("فرنسا سافرت").hits[0].id
-    summed = SearchEngine(home, replace(DEFAULT_RANKING, best_alternative=False))
+    first = SearchEngine.at(home).search("فرنسا سافرت").hits[0].id
+    summed = SearchEngine.at(home, replace(DEFAULT_RANKING, best_alternative=False))
     assert (first, summed.search("فرنسا سافرت").hits[0].id) == ("travel", "france")
 
 
@@ -280,6 +287,6 @@ def test_a_title_the_question_names_whole_ranks_first(tmp_path: Path) -> None:
     ]
     home = _index_of(tmp_path, records)
     query = "متى تأسست جامعة أم القرى"
-    assert [hit.id for hit in SearchEngine(home).search(query).hits][:2] == ["umm-al-qura", "toronto"]
-    plain = SearchEngine(home, replace(DEFAULT_RANKING, title_match=0.0))
+    assert [hit.id for hit in SearchEngine.at(home).search(query).hits][:2] == ["umm-al-qura", "toronto"]
+    plain = SearchEngine.at(home, replace(DEFAULT_RANKING, title_match=0.0))
     assert [hit.id for hit in plain.search(query).hits][:2] == ["toronto", "umm-al-qura"]

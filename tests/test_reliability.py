@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from index import indexer
-from index.indexer import rebuild_index, update_index
+from index.generations import rebuild, update
 from index.store import IndexHome, StoreError
 from search.engine import SearchEngine
 
@@ -45,8 +45,8 @@ def _cli(*args: str, **kwargs) -> subprocess.Popen:
 
 def test_searches_during_indexing_see_old_or_new_state(home: IndexHome, tmp_path: Path) -> None:
     folder = write_corpus(tmp_path / "c", {"feed.jsonl": _records(200, "alpha")})
-    rebuild_index(home, folder, show_progress=False)
-    engine = SearchEngine(home)
+    rebuild(home, folder, show_progress=False)
+    engine = SearchEngine.at(home)
     done = threading.Event()
     errors: list[BaseException] = []
 
@@ -55,7 +55,7 @@ def test_searches_during_indexing_see_old_or_new_state(home: IndexHome, tmp_path
             for round_ in range(6):
                 word = "beta" if round_ % 2 == 0 else "alpha"
                 (folder / "feed.jsonl").write_text(_records(200, word), encoding="utf-8")
-                update_index(home, folder, show_progress=False)
+                update(home, folder, show_progress=False)
         except BaseException as error:  # reported below, in the test's thread
             errors.append(error)
         finally:
@@ -74,7 +74,7 @@ def test_searches_during_indexing_see_old_or_new_state(home: IndexHome, tmp_path
 
 def test_cli_searches_while_fahras_index_runs(home: IndexHome, tmp_path: Path) -> None:
     folder = write_corpus(tmp_path / "c", {"a.jsonl": _records(50, "gamma")})
-    rebuild_index(home, folder, show_progress=False)
+    rebuild(home, folder, show_progress=False)
     (folder / "b.jsonl").write_text(_records(1500, "delta", start=1000), encoding="utf-8")
     process = _cli("index", "--quiet", "--index", str(home.path), str(folder))
     totals = set()
@@ -95,19 +95,19 @@ def test_two_index_runs_at_once_both_finish_with_every_document(home: IndexHome,
     runs = [_cli("index", "--quiet", "--index", str(home.path), str(folder)) for folder in (first, second)]
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
-    assert SearchEngine(home).stats()["documents"] == 1800
+    assert SearchEngine.at(home).stats().documents == 1800
 
 
 def test_killed_index_run_then_rerun_has_exactly_the_documents(home: IndexHome, tmp_path: Path) -> None:
     folder = write_corpus(tmp_path / "c", {"small.jsonl": _records(20, "seed")})
-    rebuild_index(home, folder, show_progress=False)
+    rebuild(home, folder, show_progress=False)
     (folder / "big.jsonl").write_text(_records(3000, "bulk", start=100), encoding="utf-8")
     process = _cli("index", "--quiet", "--index", str(home.path), str(folder))
     time.sleep(2.5)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(10)
-    assert SearchEngine(home).stats()["documents"] in (20, 3020)  # all or nothing
-    report = update_index(home, folder, show_progress=False)
+    assert SearchEngine.at(home).stats().documents in (20, 3020)  # all or nothing
+    report = update(home, folder, show_progress=False)
     assert report.total_docs == 3020
     with home.open().searcher() as searcher:
         ids = [fields["id"] for fields in searcher.all_stored_fields()]
@@ -121,7 +121,7 @@ def test_rebuild_killed_just_before_the_swap(built: IndexHome, corpus: Path, tmp
     with built.write_lock():
         orphan = built.new_generation()
     (orphan / "MAIN_xyz.seg").write_bytes(b"half")
-    assert built.live_dir() == live and SearchEngine(built).search("football").total == 1
+    assert built.live_dir() == live and SearchEngine.at(built).search("football").total == 1
     result = subprocess.run(
         [sys.executable, "-m", "fahras_cli", "stats", "--index", str(built.path)],
         capture_output=True,
@@ -129,7 +129,7 @@ def test_rebuild_killed_just_before_the_swap(built: IndexHome, corpus: Path, tmp
         timeout=60,
     )
     assert "Leftover from an interrupted rebuild" in result.stdout
-    rebuild_index(built, corpus, show_progress=False)
+    rebuild(built, corpus, show_progress=False)
     assert built.leftovers() == [] and not orphan.exists()
 
 
@@ -137,11 +137,11 @@ def test_unwritable_index_location_is_a_clear_error(corpus: Path, tmp_path: Path
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot create index folder"):
-        update_index(IndexHome(blocker / "index"), corpus, show_progress=False)
+        update(IndexHome(blocker / "index"), corpus, show_progress=False)
 
 
 def test_full_disk_keeps_the_previous_index(built: IndexHome, corpus: Path, monkeypatch) -> None:
-    before = SearchEngine(built).search("football").total
+    before = SearchEngine.at(built).search("football").total
     live = built.live_dir()
 
     def no_space(*args, **kwargs):
@@ -149,10 +149,10 @@ def test_full_disk_keeps_the_previous_index(built: IndexHome, corpus: Path, monk
 
     monkeypatch.setattr(indexer._FolderPass, "_delete_missing", no_space)
     with pytest.raises(indexer.IndexingError, match="no space left for the new index"):
-        rebuild_index(built, corpus, show_progress=False)
+        rebuild(built, corpus, show_progress=False)
     monkeypatch.undo()
-    assert built.live_dir() == live and SearchEngine(built).search("football").total == before
-    rebuild_index(built, corpus, show_progress=False)
+    assert built.live_dir() == live and SearchEngine.at(built).search("football").total == before
+    rebuild(built, corpus, show_progress=False)
     assert built.leftovers() == []
 
 
@@ -176,18 +176,21 @@ def test_full_disk_message_from_the_cli(built: IndexHome, corpus: Path, tmp_path
 
 
 def test_a_segment_vanishing_mid_search_is_retried_on_a_fresh_searcher(built: IndexHome, monkeypatch) -> None:
-    engine = SearchEngine(built)
-    real_answer = SearchEngine._answer
+    engine = SearchEngine.at(built)
+    engine.search("warm up")
+    first = engine.backend.snapshot()
+    real_execute = type(first).execute
     calls = []
 
     def flaky(self, *args, **kwargs):
-        calls.append(1)
+        calls.append(self)
         if len(calls) == 1:
             raise FileNotFoundError("MAIN_abc.pst")  # merged away by a concurrent commit
-        return real_answer(self, *args, **kwargs)
+        return real_execute(self, *args, **kwargs)
 
-    monkeypatch.setattr(SearchEngine, "_answer", flaky)
+    monkeypatch.setattr(type(first), "execute", flaky)
     assert engine.search("football").total == 1 and len(calls) == 2
+    assert calls[0] is first and calls[1] is not first  # the retry ran on a fresh snapshot
 
 
 # ------------------------------------------------------------------ failed and interrupted updates
@@ -204,7 +207,7 @@ def _assert_untouched(home: IndexHome, state: dict[str, int], documents: int) ->
     assert _state(home) == state  # no partial segment, no temporary folder
     with home.write_lock(timeout=0):  # the lock is free
         pass
-    assert SearchEngine(home).stats()["documents"] == documents
+    assert SearchEngine.at(home).stats().documents == documents
 
 
 def test_a_full_disk_during_an_update_leaves_the_index_as_it_was(
@@ -213,7 +216,7 @@ def test_a_full_disk_during_an_update_leaves_the_index_as_it_was(
     from whoosh.filedb.structfile import StructFile
 
     folder = write_corpus(tmp_path / "c", {"small.jsonl": _records(20, "seed")})
-    rebuild_index(home, folder, show_progress=False)
+    rebuild(home, folder, show_progress=False)
     state = _state(home)
     (folder / "big.jsonl").write_text(_records(2000, "bulk", start=100), encoding="utf-8")
     budget = [300_000]  # bytes the disk still takes
@@ -227,10 +230,10 @@ def test_a_full_disk_during_an_update_leaves_the_index_as_it_was(
 
     monkeypatch.setattr(StructFile, "write", write)
     with pytest.raises(indexer.IndexingError, match=r"no space left .* the index is unchanged"):
-        update_index(home, folder, show_progress=False)
+        update(home, folder, show_progress=False)
     monkeypatch.undo()
     _assert_untouched(home, state, 20)
-    assert update_index(home, folder, show_progress=False).added == 2000
+    assert update(home, folder, show_progress=False).added == 2000
 
 
 def _limit_file_size(limit: int):
@@ -266,7 +269,7 @@ def test_a_real_write_failure_is_one_line_and_cleaned_up(tmp_path: Path, disk: s
         if disk == "tmpfs":
             stack.enter_context(_small_disk(tmp_path / "disk", "2m"))
         home = IndexHome(tmp_path / "disk" / "index")
-        rebuild_index(home, folder, show_progress=False)
+        rebuild(home, folder, show_progress=False)
         state = _state(home)
         shutil.copy(tmp_path / "big" / "big.jsonl", folder / "big.jsonl")
         limit = {"preexec_fn": _limit_file_size(512 * 1024)} if disk == "file-size-limit" else {}
@@ -282,7 +285,7 @@ def test_a_real_write_failure_is_one_line_and_cleaned_up(tmp_path: Path, disk: s
 @pytest.mark.parametrize(("how", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupted_update_ends_cleanly(home: IndexHome, tmp_path: Path, how: int, status: int) -> None:
     folder = write_corpus(tmp_path / "c", {"small.jsonl": _records(20, "seed")})
-    rebuild_index(home, folder, show_progress=False)
+    rebuild(home, folder, show_progress=False)
     state = _state(home)
     (folder / "big.jsonl").write_text(_records(4000, "bulk", start=100), encoding="utf-8")
     process = _cli("index", "--quiet", "--index", str(home.path), str(folder))

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from index.indexer import rebuild_index
+from index.generations import rebuild
 from index.store import IndexHome
 from web import SECURITY_HEADERS, server
 
@@ -129,7 +129,7 @@ def _numbered_corpus(folder: Path, count: int) -> Path:
 def test_a_file_truncated_under_the_server_gives_errors_not_dead_workers(
     home: IndexHome, tmp_path: Path
 ) -> None:
-    rebuild_index(home, _numbered_corpus(tmp_path / "c", 3000), show_progress=False)
+    rebuild(home, _numbered_corpus(tmp_path / "c", 3000), show_progress=False)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = start_server(home.path, port, "--workers", "2")
@@ -238,7 +238,7 @@ def test_healthz_never_waits_behind_searches(tmp_path: Path) -> None:
         {f"d{i}.txt": f"Note {i}\n" + " ".join(f"w{i}x{j} common" for j in range(400)) for i in range(3000)},
     )
     home = IndexHome(tmp_path / "index")
-    rebuild_index(home, folder, show_progress=False)
+    rebuild(home, folder, show_progress=False)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = start_server(home.path, port, "--workers", "1", "--threads", "1")
@@ -246,8 +246,8 @@ def test_healthz_never_waits_behind_searches(tmp_path: Path) -> None:
     try:
 
         def search(number: int) -> None:
-            words = "+".join(f"w{number * 7 + k}x{k}" for k in range(30))
-            get(base, f"/api/search?q=common+{words}&size=100")
+            words = "+".join(f"w{number * 7 + k}x{k}" for k in range(12))
+            get(base, f"/api/search?q=common+{words}&size=30")
             finished.append("search")
 
         searches = [threading.Thread(target=search, args=(n,)) for n in range(12)]
@@ -293,7 +293,7 @@ def test_serve_says_at_start_that_the_index_is_missing_or_empty(tmp_path: Path, 
     index_dir = tmp_path / "index"
     if state == "empty":
         (tmp_path / "nothing").mkdir()
-        rebuild_index(IndexHome(index_dir), tmp_path / "nothing", show_progress=False)
+        rebuild(IndexHome(index_dir), tmp_path / "nothing", show_progress=False)
     port = free_port()
     origin = "https://app.example.org"
     process = start_server(index_dir, port, "--workers", "1", "--cors", origin, healthy=state == "empty")

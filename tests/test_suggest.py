@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from whoosh.support.levenshtein import distance
 
+from search.engine import SearchEngine
 from search.suggest import edit_cost, swap_layout, words_within
 
 from .conftest import news_index
@@ -82,6 +83,7 @@ def _within_unfiltered(reader, typed: str, maxdist: int, prefix: int) -> list[st
 
 def test_words_within_yields_every_word_within_the_distance(news) -> None:
     """The pre-filtered walk gives exactly the unfiltered one, word for word and in order, on real news."""
+    lexicon = SearchEngine.at(news).backend.snapshot().lexicon
     with news.open().reader() as reader:
         vocabulary = [term.decode("utf-8") for term in reader.lexicon("body_exact")]
         sample = [word for word in vocabulary[:: max(1, len(vocabulary) // 30)] if len(word) >= 4]
@@ -90,7 +92,7 @@ def test_words_within_yields_every_word_within_the_distance(news) -> None:
             fixed = 4 if typed.startswith("ال") else 2  # as Suggester.correct walks: ال narrows nothing
             for maxdist, prefix in ((1, fixed), (2, fixed)):
                 expected = _within_unfiltered(reader, typed, maxdist, prefix)
-                assert list(words_within(reader, "body_exact", typed, maxdist, prefix)) == expected, typed
+                assert list(words_within(lexicon, "body_exact", typed, maxdist, prefix)) == expected, typed
                 compared += len(expected)
         assert compared > 100  # the sample does reach real neighbours
 
@@ -98,8 +100,9 @@ def test_words_within_yields_every_word_within_the_distance(news) -> None:
 def test_a_swap_is_one_edit_whatever_the_segments(news) -> None:
     """Whoosh's own terms_within counts a swap as two edits in a one-segment index (its automaton)
     and as one in several; Fahras counts it as one in both, as the suggestions say."""
+    lexicon = SearchEngine.at(news).backend.snapshot().lexicon
     with news.open().reader() as reader:
         words = (term.decode("utf-8") for term in reader.lexicon("body_exact"))
         word = next(word for word in words if len(word) >= 7 and word[3] != word[4])
         swapped = word[:3] + word[4] + word[3] + word[5:]
-        assert word in words_within(reader, "body_exact", swapped, 1, prefix=2)
+        assert word in words_within(lexicon, "body_exact", swapped, 1, prefix=2)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.indexer import rebuild_index, update_index
+from index.generations import rebuild, update
 from index.store import IndexHome
 from web import create_app
 
@@ -29,7 +29,7 @@ def web_corpus(corpus: Path) -> Path:
 
 @pytest.fixture
 def client(home: IndexHome, web_corpus: Path):
-    rebuild_index(home, web_corpus, show_progress=False)
+    rebuild(home, web_corpus, show_progress=False)
     app = create_app({"INDEX_DIR": str(home.path), "TESTING": True})
     return app.test_client()
 
@@ -312,10 +312,10 @@ def test_static_files_are_served(client) -> None:
 def test_app_sees_index_updates_without_restart(client, home: IndexHome, web_corpus: Path) -> None:
     assert api(client, "/api/search", q="volcano")[1]["total"] == 0
     write_corpus(web_corpus, {"volcano.txt": "Volcano erupts\n\nLava reached the sea."})
-    update_index(home, web_corpus, show_progress=False)
+    update(home, web_corpus, show_progress=False)
     assert api(client, "/api/search", q="volcano")[1]["total"] == 1
     (web_corpus / "volcano.txt").unlink()
-    rebuild_index(home, web_corpus, show_progress=False)
+    rebuild(home, web_corpus, show_progress=False)
     assert api(client, "/api/search", q="volcano")[1]["total"] == 0
 
 
@@ -453,7 +453,7 @@ def test_facets_show_counts_and_active_filters_are_removable_chips(client) -> No
 
 
 def test_an_unexpected_error_is_a_translated_500(home: IndexHome, web_corpus: Path) -> None:
-    rebuild_index(home, web_corpus, show_progress=False)
+    rebuild(home, web_corpus, show_progress=False)
     app = create_app({"INDEX_DIR": str(home.path)})
     app.add_url_rule("/boom", "boom", lambda: 1 / 0)
     response = app.test_client().get("/boom", headers={"Accept-Language": "ar"})
@@ -539,7 +539,7 @@ def test_an_empty_or_missing_index_says_how_to_build_one(tmp_path: Path) -> None
         in html
     )
     (tmp_path / "nothing").mkdir()
-    rebuild_index(IndexHome(tmp_path / "empty"), tmp_path / "nothing", show_progress=False)
+    rebuild(IndexHome(tmp_path / "empty"), tmp_path / "nothing", show_progress=False)
     empty = create_app({"INDEX_DIR": str(tmp_path / "empty"), "TESTING": True}).test_client()
     status, html = page(empty, "/", "ar")
     assert status == 200 and "الفهرس فارغ." in html and "fahras index FOLDER" in html

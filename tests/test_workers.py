@@ -14,6 +14,13 @@ from index.workers import Counters, WorkerFailed, WorkerPool
 from .test_build_signals import alive, gone
 
 
+def whole(pool: WorkerPool, key: object, task: object) -> list[tuple[object, object]]:
+    """Give a task without parts to an idle worker, as a build gives a chunk it has read whole."""
+    done = pool.begin(key, task)
+    pool.end(key)
+    return done
+
+
 def square(task, parts, counters: Counters):
     counters.set(0, task)
     return task * task
@@ -27,7 +34,7 @@ def test_results_come_back_with_their_keys() -> None:
     with WorkerPool(2, square) as pool:
         done = []
         for number in range(6):
-            done += pool.submit(f"task-{number}", number)
+            done += whole(pool, f"task-{number}", number)
         done += pool.drain()
         assert pool.counters.total(0) > 0  # each worker's last task, summed
         pids = [worker.pid for worker in pool._workers]
@@ -46,7 +53,7 @@ def test_an_error_in_a_worker_comes_back_as_one_line(capfd) -> None:
         ),
         pool,
     ):
-        pool.submit(1, 1)
+        whole(pool, 1, 1)
         pool.drain()
     assert "Traceback" not in capfd.readouterr().err
     assert pool.busy == 0 and not pool.started  # ended and reaped
@@ -78,7 +85,7 @@ def test_a_worker_starts_on_a_task_before_its_last_part_is_sent() -> None:
         pool.send("chunk", {"second": 2})
         pool.end("chunk")
         done = pool.drain()
-        assert pool.submit("next", "alone") + pool.drain() == [("next", ["alone"])]  # no parts left over
+        assert whole(pool, "next", "alone") + pool.drain() == [("next", ["alone"])]  # no parts left over
     assert done == [("chunk", ["head", ["first", "batch"], {"second": 2}])]
 
 
@@ -129,7 +136,7 @@ def test_started_workers_load_what_tasks_need_before_their_first_task() -> None:
     with WorkerPool(2, loaded_in_this_process, on_start=load) as pool:
         pool.start()
         assert pool.started and len(pool._workers) == 2  # forked before any task
-        done = pool.submit("a", None) + pool.submit("b", None) + pool.drain()
+        done = whole(pool, "a", None) + whole(pool, "b", None) + pool.drain()
     assert sorted(done) == [("a", True), ("b", True)] and LOADED == []  # loaded in the workers only
 
 
@@ -141,14 +148,14 @@ def test_an_error_while_a_worker_starts_is_its_first_tasks_failure() -> None:
         pytest.raises(WorkerFailed, match="No module named 'nltk'"),
         WorkerPool(1, square, on_start=broken) as pool,
     ):
-        pool.submit(1, 3)
+        whole(pool, 1, 3)
         pool.drain()
 
 
 def test_a_killed_worker_is_noticed_at_once() -> None:
     pool = WorkerPool(1, sleep_forever)
     with pytest.raises(WorkerFailed, match=r"was killed by SIGKILL \(out of memory\?\)"), pool:
-        pool.submit("only", None)
+        whole(pool, "only", None)
         (worker,) = pool._workers
         os.kill(worker.pid, signal.SIGKILL)
         pool.drain()
@@ -157,7 +164,7 @@ def test_a_killed_worker_is_noticed_at_once() -> None:
 
 def test_closing_ends_busy_and_idle_workers() -> None:
     pool = WorkerPool(2, sleep_forever)
-    pool.submit("busy", None)
+    whole(pool, "busy", None)
     pids = [worker.pid for worker in pool._workers]
     pool.close()
     assert len(pids) == 1 and not any(alive(pid) for pid in pids)
@@ -172,7 +179,7 @@ def test_a_worker_never_outlives_its_parent(monkeypatch, death_signal: bool) -> 
     if parent == 0:  # a build's parent process, which starts a worker and then is killed
         try:
             pool = WorkerPool(1, sleep_forever)
-            pool.submit("forever", None)
+            whole(pool, "forever", None)
             os.write(write_end, str(pool._workers[0].pid).encode())
             time.sleep(3600)
         finally:

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from flask import Flask, g, jsonify, request
 from werkzeug.routing import PathConverter
 
-from index.store import IndexHome, NoIndex, StoreError
+from search.backend import NEWER_WARNING, NoIndex, StoreError
 from search.engine import SearchEngine
 
-from .health import IndexHealth, log_once, public_message
+from .health import log_once, logged, public_message
 from .i18n import Translator, choose_language, template_functions, text_direction
 
 # No inline script or style anywhere: everything is a static file.
@@ -34,10 +34,11 @@ class DocIdConverter(PathConverter):
     part_isolating = False  # ids may hold slashes
 
 
-def create_app(config: Mapping[str, object] | None = None) -> Flask:
+def create_app(config: Mapping[str, object] | None = None, engine: SearchEngine | None = None) -> Flask:
     """Build the app.
 
-    ``INDEX_DIR`` names the index home (default: fahras's default);
+    ``engine`` is the search engine to serve (default: one over ``INDEX_DIR``);
+    ``INDEX_DIR`` names the index location (default: fahras's default);
     ``CORS_ORIGIN`` (``*`` or an origin) lets browser clients on other origins
     read the JSON API (off by default).
     """
@@ -52,11 +53,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.json.sort_keys = False
     app.jinja_env.globals["text_direction"] = text_direction
     app.jinja_env.globals.update(template_functions(lambda: g.t))
-    search_engine = SearchEngine(IndexHome(app.config["INDEX_DIR"]))
-    health = IndexHealth(search_engine.home)
-    _warm_up(search_engine, health)
+    search_engine = engine or SearchEngine.at(app.config["INDEX_DIR"])
+    _warm_up(search_engine)
     app.extensions["fahras"] = search_engine
-    app.extensions["fahras_health"] = health
 
     from .api import api
     from .pages import pages
@@ -71,11 +70,15 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     @app.before_request
     def guard_index() -> None:
         if request.endpoint != "static":
-            health.guard()
+            try:
+                search_engine.guard()
+            except StoreError as error:
+                raise logged(error) from None
 
     @app.context_processor
     def index_state() -> dict:
-        return {"index_outdated": health.warning() is not None}
+        warning = search_engine.warning()
+        return {"index_outdated": warning is not None, "index_newer": warning == NEWER_WARNING}
 
     @app.after_request
     def secure(response):
@@ -93,15 +96,15 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         # Not an HTTPException (those have their own handler): a bug, or damage
         # the size checks could not see. Damage gets a 503 and a message;
         # anything else goes on to Flask's 500.
-        found = health.diagnose(error)
+        found = search_engine.diagnose(error)
         if found is None:
             raise error
-        return _unusable(found)
+        return _unusable(logged(found))
 
     return app
 
 
-def _warm_up(search_engine: SearchEngine, health: IndexHealth) -> None:
+def _warm_up(search_engine: SearchEngine) -> None:
     """Open the index before the first request; an unusable one is logged, never fatal.
 
     A worker that died on a damaged index would only be restarted to die
@@ -112,8 +115,11 @@ def _warm_up(search_engine: SearchEngine, health: IndexHealth) -> None:
     except NoIndex:  # the pages explain a missing index
         pass
     except Exception as error:
-        if health.diagnose(error) is None:
+        found = search_engine.diagnose(error)
+        if found is None:
             log_once(f"could not open the index: {''.join(traceback.format_exception(error)).strip()}")
+        else:
+            logged(found)
 
 
 def cors_headers(origin: str) -> dict[str, str]:
@@ -142,13 +148,6 @@ def _unusable(error: StoreError):
     from .pages import render_error
 
     return render_error(503, "no_index" if isinstance(error, NoIndex) else "index_unusable")
-
-
-def health() -> IndexHealth:
-    """The app's index health checks."""
-    from flask import current_app
-
-    return current_app.extensions["fahras_health"]
 
 
 def engine() -> SearchEngine:

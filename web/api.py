@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from search.engine import MAX_QUERY_CHARS, QueryError, SearchResults
 
-from . import engine, health
+from . import engine
 from .openapi import OPENAPI
 from .params import MAX_PAGE, MAX_SUGGEST_CHARS, ParamError, SearchParams, parse_search_params
 
@@ -31,7 +31,7 @@ def search():
     results = engine().run(params.request())
     data = results.to_dict()
     data["next"] = _next_page(params, results)
-    warning = health().warning()
+    warning = engine().warning()
     if warning:
         data["warning"] = warning  # the index was built by another version: rebuild it
     return jsonify(data)
@@ -63,12 +63,10 @@ def suggest():
 @api.get("/healthz")
 def health_check():
     """200 when searches can run (status "outdated" with a warning: rebuild advised); else 503."""
-    health().check()  # raises for a missing, damaged or unreadable index: 503 with a message
-    documents = engine().stats()["documents"]
-    warning = health().warning()
-    if warning:
-        return jsonify(status="outdated", warning=warning, documents=documents)
-    return jsonify(status="ok", documents=documents)
+    state = engine().health()  # raises for a missing, damaged or unreadable index: 503 with a message
+    if state.warning:
+        return jsonify(status="outdated", warning=state.warning, documents=state.documents)
+    return jsonify(status="ok", documents=state.documents)
 
 
 @api.get("/api/openapi.json")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from index.store import NoIndex
+from search.backend import NoIndex
 from search.engine import MAX_QUERY_CHARS, QueryError, SearchResults
 
 from . import engine, wants_json
@@ -119,7 +119,7 @@ def _bad_search(message: str, error_lang: str):
 
 def _document_count() -> int | None:
     try:
-        return engine().stats()["documents"]
+        return engine().stats().documents
     except NoIndex:
         return None
 

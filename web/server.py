@@ -40,12 +40,12 @@ from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher
 
-from index.indexer import RebuildNeeded, rebuild_index, update_index
-from index.store import IndexHome, NoIndex, StoreError, data_dir, default_home
 from index.workers import die_with_parent
+from search.backend import NoIndex, StoreError, default_location, demo_location
+from search.engine import RebuildNeeded, SearchEngine
 
 from . import SECURITY_HEADERS, create_app
-from .health import IndexHealth, log_once
+from .health import log_once
 
 DEMO_CORPUS = Path(__file__).with_name("demo")
 # A worker that dies sooner than this after starting is restarted after a
@@ -76,92 +76,80 @@ WAITRESS_SETTINGS = {"channel_timeout": 30, "cleanup_interval": 2, "asyncore_use
 HEALTH_PATH = "/healthz"
 
 
-def demo_home(requested: str | None) -> IndexHome:
-    """Where the demo index lives: --index if given, else beside the default index."""
-    if requested:
-        return IndexHome(requested)
-    return IndexHome(data_dir() / "demo")
-
-
-def prepare_demo(home: IndexHome) -> None:
+def prepare_demo(engine: SearchEngine) -> None:
     """Index the bundled demo corpus (a no-op when it is already up to date).
 
     The demo index is rebuilt when it cannot be updated (an older version
     built it, or it holds the demo corpus from where another install put it).
     """
-    roots = [folder for folder, _ in home.roots()]
-    if home.exists() and roots != [DEMO_CORPUS.resolve()]:
-        report = rebuild_index(home, DEMO_CORPUS)
+    holds = engine.holds()
+    if holds and holds != [DEMO_CORPUS.resolve()]:
+        report = engine.rebuild(DEMO_CORPUS, only=True)
     else:
         try:
-            report = update_index(home, DEMO_CORPUS)
+            report = engine.update(DEMO_CORPUS)
         except RebuildNeeded:
-            report = rebuild_index(home, DEMO_CORPUS)
+            report = engine.rebuild(DEMO_CORPUS, only=True)
     print(report.summary())
 
 
 def serve(args: argparse.Namespace) -> int:
-    home = demo_home(args.index) if args.demo else IndexHome(args.index)
+    location = args.index or (demo_location() if args.demo else None)
+    engine = SearchEngine.at(location)
     if args.demo:
-        prepare_demo(home)
+        prepare_demo(engine)
+    where = engine.backend.location
     url = f"http://{args.host}:{args.port}/"
     if args.debug:
-        print(f"Fahras is serving {home.path} at {url} (Ctrl-C to stop)", flush=True)
-        create_app(_app_config(home, args)).run(host=args.host, port=args.port, debug=True, use_reloader=True)
+        print(f"Fahras is serving {where} at {url} (Ctrl-C to stop)", flush=True)
+        create_app(_app_config(where, args)).run(
+            host=args.host, port=args.port, debug=True, use_reloader=True
+        )
         return 0
     listener = socket.create_server((args.host, args.port), backlog=1024)
     workers = args.workers if hasattr(os, "fork") else 1
     connections = _connection_limit()
     print(
-        f"Fahras is serving {home.path} at {url} with {workers} worker(s), "
+        f"Fahras is serving {where} at {url} with {workers} worker(s), "
         f"up to {connections:,} connections each (Ctrl-C to stop)",
         flush=True,
     )
-    _report_index(home)
+    _report_index(engine)
+    limits = _Limits(args.threads, connections, args.per_client)
     if workers == 1:
-        _serve_on(listener, _app_config(home, args), _Limits(args.threads, connections, args.per_client))
+        _serve_on(listener, _app_config(where, args), limits)
     else:
-        _prefork(
-            listener, _app_config(home, args), _Limits(args.threads, connections, args.per_client), workers
-        )
+        _prefork(listener, _app_config(where, args), limits, workers)
     return 0
 
 
-def _report_index(home: IndexHome) -> None:
+def _report_index(engine: SearchEngine) -> None:
     """Log once what is wrong with the index, if anything; workers inherit what was logged.
 
     A missing or empty index is the first thing a new user meets: say so at
     start, with the command that fills it (the page says it too).
     """
-    health = IndexHealth(home)
-    build = f"fahras index{_index_option(home)} FOLDER"
+    where = engine.backend.location
+    build = f"fahras index{_index_option(where)} FOLDER"
     try:
-        health.check()
+        state = engine.health()
     except NoIndex:
         log_once(
-            f"there is no index at {home.path} yet: build one with `{build}`; until then every search answers 503"
+            f"there is no index at {where} yet: build one with `{build}`; until then every search answers 503"
         )
-    except StoreError:
-        pass  # logged by the check; the workers will answer 503 with a short message
+    except StoreError as error:
+        log_once(str(error))  # the workers will answer 503 with a short message
     else:
-        health.warning()
-        if _document_count(home) == 0:
-            log_once(f"the index at {home.path} holds no documents yet: add some with `{build}`")
+        if state.warning:
+            log_once(state.warning)
+        if state.documents == 0:
+            log_once(f"the index at {where} holds no documents yet: add some with `{build}`")
 
 
-def _index_option(home: IndexHome) -> str:
-    """`` --index DIR`` when ``home`` is not where fahras looks by default."""
-    return (
-        "" if home.path.resolve() == default_home().resolve() else f" --index {shlex.quote(str(home.path))}"
-    )
-
-
-def _document_count(home: IndexHome) -> int:
-    ix = home.open()
-    try:
-        return ix.doc_count()
-    finally:
-        ix.close()
+def _index_option(where: str) -> str:
+    """`` --index DIR`` when the index is not where fahras looks by default."""
+    default = "://" not in where and Path(where).resolve() == Path(default_location()).resolve()
+    return "" if default else f" --index {shlex.quote(where)}"
 
 
 def _connection_limit() -> int:
@@ -297,9 +285,9 @@ class _Server(TcpWSGIServer):
                 HTTPChannel.handle_close(channel)
 
 
-def _app_config(home: IndexHome, args: argparse.Namespace) -> dict[str, object]:
+def _app_config(where: str, args: argparse.Namespace) -> dict[str, object]:
     """The app's settings from the command line (the index, and --cors)."""
-    return {"INDEX_DIR": str(home.path), "CORS_ORIGIN": args.cors}
+    return {"INDEX_DIR": where, "CORS_ORIGIN": args.cors}
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""Search backends other than the built-in Whoosh index: each in a subpackage, each optional."""
+"""Search backends: the embedded index (``embedded``, the default) and an OpenSearch cluster (``opensearch``)."""

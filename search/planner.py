@@ -1,17 +1,16 @@
-"""From a parsed query to a plan: which documents match, and which terms score them.
+"""From a parsed query to a :class:`~search.plan.Plan`, reading no index.
 
-A document *matches* a word when it holds one of the word's light stems in a searched
-field (``title``, ``body``): that is what "the word, in any of its forms" means to a
-reader. The exact-form and ISRI-root fields never decide a match; they only add to the
-score of documents that match, as does the proximity of adjacent query words. So a
-plan has two halves, computed from the same analysis of the query:
+Each word of the query is analysed by the chains the index's documents went
+through (:class:`~search.backend.Analysis`: ``CachedChain.analyze``, the
+same call indexing makes), giving its light stems, exact forms and roots at
+its position (a stop word leaves its position empty). What the planner must
+know of the vocabulary (prefix and fuzzy expansion, whether a word matches
+anything, the alternatives of a word that matches nothing) it asks a
+:class:`~search.backend.Lexicon`, so a plan can be made, and tested, with
+any engine behind it or none.
 
-- ``match``: a boolean expression over stemmed terms and phrases (OR, AND, AND-NOT);
-- ``scoring``: every term (field, text, weight) whose BM25 score a matching document
-  collects, and the phrases and adjacent-word pairs that add theirs where they stand.
-
-Prefix and fuzzy terms are expanded against the index here, with a bound on how many
-words one query may expand to, so that no query's cost is unbounded.
+Prefix and fuzzy terms are expanded with a bound on how many words one query
+may stand for, so that no query's cost is unbounded.
 """
 
 from __future__ import annotations
@@ -19,12 +18,39 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from index.analysis import ArabicLightStemmer, WordTokenizer
+from index.analysis import WordTokenizer, without_article
+from index.schema import BODY, EXACT, ROOT, STEM, TITLE
 
-from . import budget, syntax
-from .phrases import PositionalPhrase, Slot
+from . import budget
+from .backend import Analysis, Lexicon
+from .plan import (
+    AllOf,
+    AnyOf,
+    Everything,
+    Match,
+    PhraseMatch,
+    Plan,
+    ScoringPhrase,
+    ScoringTerm,
+    Slot,
+    Term,
+    Without,
+)
 from .suggest import MAX_CORRECTED_WORDS, Suggester, displayed, normalize, words_within
-from .syntax import And, Clause, Filter, Fuzzy, Group, Occur, ParsedQuery, Phrase, Prefix, QueryError, Words
+from .syntax import (
+    MIN_PREFIX_LETTERS,
+    And,
+    Clause,
+    Fuzzy,
+    Group,
+    Occur,
+    ParsedQuery,
+    Phrase,
+    Prefix,
+    QueryError,
+    Words,
+    short_prefix_error,
+)
 
 MAX_EXPANSIONS = 100  # words one prefix or fuzzy term may stand for
 MAX_FUZZY_TERMS = 5  # fuzzy terms in one query: each walks the vocabulary
@@ -33,104 +59,13 @@ REWRITE_LETTERS = 5  # a word that matches nothing gets its confident correction
 MAX_SPLIT_LETTERS = 40  # longer words are not tried as two words joined
 MAX_SPLIT_COUNT = 100  # documents counted for each way of splitting a word that matches nothing
 
-# The fields a text field is searched in: its stemmed (matching, positional) field and
-# the fields that only add to the score.
-EXACT_SUFFIX, ROOT_SUFFIX = "_exact", "_root"
-
-
-# --------------------------------------------------------------------------- the plan
-
 
 @dataclass(frozen=True)
-class Term:
-    """Documents holding ``text`` in ``field``."""
-
-    field: str
-    text: str
-
-
-@dataclass(frozen=True)
-class PhraseMatch:
-    """Documents where the slots stand in order in ``field`` (see :mod:`search.phrases`)."""
-
-    field: str
-    slots: tuple[Slot, ...]
-    slop: int = 0
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    parts: tuple[Match, ...]
-
-
-@dataclass(frozen=True)
-class AllOf:
-    parts: tuple[Match, ...]
-
-
-@dataclass(frozen=True)
-class Without:
-    """Documents of ``base`` that match none of ``excluded``."""
-
-    base: Match
-    excluded: Match
-
-
-@dataclass(frozen=True)
-class Everything:
-    """Every document (a query of filters alone)."""
-
-
-Match = Term | PhraseMatch | AnyOf | AllOf | Without | Everything
-
-
-@dataclass(frozen=True)
-class ScoringTerm:
-    field: str
-    text: str
-    weight: float
-    # Terms of one group are one query word's alternative forms at one analysis level
-    # (a proclitic read or not: ولدت, لدت): a document scores the best of them, not their sum.
-    group: int | None = None
-
-
-@dataclass(frozen=True)
-class ScoringPhrase:
-    """A phrase adds ``weight`` times its words' scores in documents where it stands.
-
-    ``bonus_only`` marks the pairs of adjacent plain words: they never decide a match,
-    they only rank documents holding the words side by side above the others.
-    """
-
-    phrase: PhraseMatch
-    weight: float
-    bonus_only: bool = False
-
-
-@dataclass(frozen=True)
-class Plan:
-    match: Match | None  # None: nothing searchable was left (stop words only)
-    scoring: tuple[ScoringTerm, ...]
-    phrases: tuple[ScoringPhrase, ...]  # user phrases and adjacent-word proximity pairs
-    highlight: frozenset[str]  # body terms whose words the snippets mark
-    title_highlight: frozenset[str] = frozenset()  # title terms whose words the title marks
-    filters: tuple[Filter, ...] = ()
-    excluded: tuple[Filter, ...] = ()
-    stop_words: tuple[str, ...] = ()  # typed words dropped as too common, when nothing else was left
-    # Words of a plain query that match nothing, each with what was searched beside it (Planner._absent).
-    rewritten: tuple[tuple[str, str], ...] = ()
-    # The stems of a plain query's words, in titles: a title made of them all scores more (search.scoring).
-    title_words: frozenset[str] = frozenset()
-
-
-# --------------------------------------------------------------------------- analysis
-
-
-@dataclass(frozen=True)
-class _Position:
-    """One word of the query as each field's analyser sees it."""
+class Position:
+    """One word of the query as each level's chain sees it, at its position (stop words leave gaps)."""
 
     offset: int
+    word: str  # as typed
     stems: tuple[str, ...]
     exact: tuple[str, ...]
     roots: tuple[str, ...]
@@ -146,44 +81,77 @@ class _Part:
 
 
 class Planner:
-    """Turns parsed queries into plans for one index (its schema's analysers and vocabulary)."""
+    """Turns parsed queries into plans for one index: its analysis and its vocabulary (immutable; share it)."""
 
     def __init__(
         self,
-        schema,
-        reader,
+        analysis: Analysis,
+        lexicon: Lexicon,
         weights: dict[str, float],
         proximity_boost: float,
         proximity_slop: int = 0,
-        searcher=None,
+        absent_words: bool = True,
     ) -> None:
-        self.schema = schema
-        self.reader = reader
-        self.searcher = searcher  # for the words that match nothing (None: they get no alternative)
-        self.weights = {name: weight for name, weight in weights.items() if name in schema}
+        self.analysis = analysis
+        self.lexicon = lexicon
+        self.weights = {name: weight for name, weight in weights.items() if name in analysis.fields}
         self.proximity_boost = proximity_boost
         self.proximity_slop = proximity_slop
-        self.stemmed = schema["body"].analyzer
-        self.stem_chain = self.stemmed.items[-1]  # the body analyser's CachedChain: one word's stems
-        self.exact = schema[f"body{EXACT_SUFFIX}"].analyzer if f"body{EXACT_SUFFIX}" in schema else None
-        self.root = schema[f"body{ROOT_SUFFIX}"].analyzer if f"body{ROOT_SUFFIX}" in schema else None
-        self.stopped: list[str] = []
-        self.fuzzy_terms = 0
-        self.groups = 0
+        self.absent_words = absent_words  # a word that matches nothing may search an alternative
 
     def plan(self, parsed: ParsedQuery, rewrite: bool = True) -> Plan:
         """The plan of a parsed query; ``rewrite`` lets a plain query's words that match nothing
-        search an alternative too (see :meth:`_absent`)."""
-        self.stopped = []
+        search an alternative too (see :meth:`_Planning.absent`)."""
+        return _Planning(self, parsed, rewrite and self.absent_words).plan()
+
+    def positions(self, text: str) -> list[Position]:
+        """Each word of ``text`` with its forms at each level (stop words left out, their places kept)."""
+        found = []
+        for offset, word in enumerate(WordTokenizer.words(text)):
+            stems = self._forms(self.analysis.stem, word)
+            if stems:
+                exact, roots = self._forms(self.analysis.exact, word), self._forms(self.analysis.root, word)
+                found.append(Position(offset, word, stems, exact, roots))
+        return found
+
+    def stop_words(self, text: str) -> list[str]:
+        """The words of ``text`` the analysis drops (stop words)."""
+        return [word for word in WordTokenizer.words(text) if not self.analysis.stem.analyze(word)]
+
+    def typed_words(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Each space-separated word of a plain query with its stems (none for a stop word)."""
+        return [(word, tuple(s for p in self.positions(word) for s in p.stems)) for word in text.split()]
+
+    def matches(self, stems: tuple[str, ...], fields: tuple[str, ...]) -> bool:
+        """Whether any document holds one of the stems in one of the fields."""
+        return any(self.lexicon.document_frequency(name, stem) for name in fields for stem in stems)
+
+    @staticmethod
+    def _forms(chain, word: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(chain.analyze(word))) if chain is not None else ()
+
+
+class _Planning:
+    """One plan being made: the planner's settings, and what this query has met so far."""
+
+    def __init__(self, planner: Planner, parsed: ParsedQuery, rewrite: bool) -> None:
+        self.planner = planner
+        self.parsed = parsed
+        self.lexicon = planner.lexicon
+        self.weights = planner.weights
+        self.rewriting = rewrite and parsed.plain
+        self.stopped: list[str] = []
         self.fuzzy_terms = 0
         self.groups = 0
-        self.rewriting = rewrite and parsed.plain
+        self.absent_count = 0
         self.rewritten: list[tuple[str, str]] = []
-        self.absent = 0
         self.title_words: set[str] = set()
+
+    def plan(self) -> Plan:
+        parsed = self.parsed
         part = self._group(parsed.root) if parsed.root.clauses else _Part(Everything())
         if parsed.plain and part.match is not None:
-            part.phrases.extend(self._proximity(parsed))
+            part.phrases.extend(self._proximity())
         match = part.match
         if match is None and not parsed.root.clauses and parsed.filters:
             match = Everything()
@@ -198,14 +166,20 @@ class Planner:
             match=match,
             scoring=tuple(part.scoring),
             phrases=tuple(part.phrases),
-            highlight=_highlighted(part, "body"),
-            title_highlight=_highlighted(part, "title"),
+            highlight=_highlighted(part, BODY),
+            title_highlight=_highlighted(part, TITLE),
             filters=parsed.filters,
             excluded=parsed.excluded,
             stop_words=tuple(self.stopped) if match is None else (),
             rewritten=tuple(self.rewritten),
             title_words=frozenset(self.title_words) if parsed.plain else frozenset(),
         )
+
+    def _analyse(self, text: str, quiet: bool = False) -> list[Position]:
+        """The planner's :meth:`Planner.positions`; the stop words met are noted, unless ``quiet``."""
+        if not quiet:
+            self.stopped += self.planner.stop_words(text)
+        return self.planner.positions(text)
 
     # ------------------------------------------------------------- tree nodes
 
@@ -261,27 +235,19 @@ class Planner:
         if not positions:
             return _Part(None)
         matches, scoring, phrases = [], [], []
-        typed = (
-            {at: word for at, (word, _stop) in _typed(self.stemmed, node.text).items()}
-            if self.rewriting
-            else {}
-        )
         for position in positions:
-            if "title" in node.fields:
+            if TITLE in node.fields:
                 self.title_words.update(position.stems)
             for name in node.fields:
                 matches.extend(Term(name, stem) for stem in position.stems)
                 scoring.extend(self._scoring_terms(name, position))
-            if position.offset in typed and not self._matches(position.stems, node.fields):
-                found = self._absent(typed[position.offset], node.fields)
+            if self.rewriting and not self.planner.matches(position.stems, node.fields):
+                found = self._absent(position.word, node.fields)
                 if found is not None:
                     matches.append(found.match)
                     scoring += found.scoring
                     phrases += found.phrases
         return _Part(_any(matches), scoring, phrases)
-
-    def _matches(self, stems: tuple[str, ...], fields: tuple[str, ...]) -> bool:
-        return any(self.reader.doc_frequency(name, stem) for name in fields for stem in stems)
 
     # ------------------------------------------------------------- words that match nothing
 
@@ -296,13 +262,13 @@ class Planner:
         an alternative, so what the typed words match is unchanged; the plan records
         it, and the results say what was searched (``notice``).
         """
-        self.absent += 1
-        if self.searcher is None or self.absent > MAX_CORRECTED_WORDS:
+        self.absent_count += 1
+        if self.absent_count > MAX_CORRECTED_WORDS:
             return None
         word = displayed(typed)
         instead = self._split(word)
         if instead is None and len(normalize(word)) >= REWRITE_LETTERS:
-            found = Suggester(self.searcher).correct(word)
+            found = Suggester(self.lexicon).correct(word)
             instead = found.word if found and found.confident else None
         if instead is None:
             return None
@@ -324,24 +290,16 @@ class Planner:
             if any(len(found) != 1 for found in halves):
                 continue  # a stop word, or no word at all
             slots = (Slot(0, halves[0][0].stems), Slot(1, halves[1][0].stems))
-            count = sum(self._phrase_count(name, slots) for name in ("body", "title"))
+            count = sum(self.lexicon.side_by_side(name, slots, MAX_SPLIT_COUNT) for name in (BODY, TITLE))
             if count and (best is None or count > best[0]):
                 best = (count, f"{word[:cut]} {word[cut:]}")
         return best[1] if best else None
 
-    def _phrase_count(self, name: str, slots: tuple[Slot, ...]) -> int:
-        """In how many documents the slots stand side by side in a field (counted up to MAX_SPLIT_COUNT)."""
-        matcher = PositionalPhrase(name, slots).matcher(self.searcher)
-        count = 0
-        while matcher.is_active() and count < MAX_SPLIT_COUNT:
-            count += 1
-            matcher.next()
-            budget.check()
-        return count
+    # ------------------------------------------------------------- scoring and phrases
 
-    def _scoring_terms(self, name: str, position: _Position) -> list[ScoringTerm]:
+    def _scoring_terms(self, name: str, position: Position) -> list[ScoringTerm]:
         terms = []
-        levels = (("", position.stems), (EXACT_SUFFIX, position.exact), (ROOT_SUFFIX, position.roots))
+        levels = ((STEM, position.stems), (EXACT, position.exact), (ROOT, position.roots))
         for suffix, forms in levels:
             weight = self.weights.get(name + suffix)
             if not weight:
@@ -366,44 +324,42 @@ class Planner:
             phrases.append(ScoringPhrase(phrase, self.weights[name]))
         return _Part(_any(matches), [], phrases)
 
-    def _proximity(self, parsed: ParsedQuery) -> list[ScoringPhrase]:
+    def _proximity(self) -> list[ScoringPhrase]:
         """Adjacent plain words found as adjacent in the body (stop words keep their gap) score more."""
-        if not self.proximity_boost:
+        if not self.planner.proximity_boost:
             return []
-        positions = self._analyse(parsed.words_only_text)
+        positions = self._analyse(self.parsed.words_only_text, quiet=True)
         pairs = []
         for first, second in pairwise(positions):
             if not set(first.stems) & set(second.stems):
-                pairs.append(self._side_by_side(first, second, self.proximity_slop))
+                pairs.append(self._side_by_side(first, second, self.planner.proximity_slop))
         return pairs
 
-    def _side_by_side(self, first: _Position, second: _Position, slop: int) -> ScoringPhrase:
+    def _side_by_side(self, first: Position, second: Position, slop: int) -> ScoringPhrase:
         """The proximity bonus of two query words found as they stand in the query (give or take ``slop``)."""
         slots = (Slot(0, first.stems), Slot(second.offset - first.offset, second.stems))
-        return ScoringPhrase(PhraseMatch("body", slots, slop), self.proximity_boost, bonus_only=True)
+        return ScoringPhrase(PhraseMatch(BODY, slots, slop), self.planner.proximity_boost, bonus_only=True)
+
+    # ------------------------------------------------------------- prefixes and fuzzy terms
 
     def _prefix(self, node: Prefix) -> _Part:
         """Words starting with the prefix, among the stems (article removed) and the exact forms."""
         # The first word, normalised: stop words are letters like any others at the start of a word.
-        typed = normalize(next(iter(WordTokenizer.words(node.text)), ""))
-        exact = typed if self.exact else ""
-        stem = _without_article(typed)
-        if len(stem) < syntax.MIN_PREFIX_LETTERS and len(exact) < syntax.MIN_PREFIX_LETTERS:
-            raise QueryError(
-                "'%(prefix)s*': a prefix search needs at least %(letters)s letters before the *.",
-                prefix=node.text,
-                letters=syntax.MIN_PREFIX_LETTERS,
-            )
-        expanded: list[Term] = []
+        typed = _first_word_normalised(node.text)
+        exact = typed if self.planner.analysis.exact is not None else ""
+        stem = without_article(typed, MIN_PREFIX_LETTERS) or typed
+        if len(stem) < MIN_PREFIX_LETTERS and len(exact) < MIN_PREFIX_LETTERS:
+            raise short_prefix_error(node.text)
+        shown, expanded = node.text + "*", []
         for name in node.fields:
-            if len(stem) >= syntax.MIN_PREFIX_LETTERS:
-                expanded += [Term(name, text) for text in self._expand(name, stem, node.text + "*")]
-            if exact and name + EXACT_SUFFIX in self.schema:
+            if len(stem) >= MIN_PREFIX_LETTERS:
                 expanded += [
-                    Term(name + EXACT_SUFFIX, t)
-                    for t in self._expand(name + EXACT_SUFFIX, exact, node.text + "*")
+                    Term(name, text) for text in self._bounded(self.lexicon.expand_prefix(name, stem), shown)
                 ]
-        return self._expanded(expanded, node.text + "*")
+            if exact and name + EXACT in self.planner.analysis.fields:
+                words = self._bounded(self.lexicon.expand_prefix(name + EXACT, exact), shown)
+                expanded += [Term(name + EXACT, text) for text in words]
+        return self._expanded(expanded)
 
     def _fuzzy(self, node: Fuzzy) -> _Part:
         """The typed word and the words written within the edit distance of it, in every form the stemmer relates.
@@ -421,31 +377,24 @@ class Planner:
             raise QueryError(
                 "A query may hold at most %(most)s fuzzy (~) words: remove some.", most=MAX_FUZZY_TERMS
             )
-        typed = normalize(next(iter(WordTokenizer.words(node.text)), ""))
+        typed = _first_word_normalised(node.text)
         if not typed:
             return _Part(None)
+        stem_chain = self.planner.analysis.stem
         shown, expanded = f"{node.text}~{node.edits}", []
         for name in node.fields:
-            exact_field = name + EXACT_SUFFIX
-            if exact_field not in self.schema:  # an index without exact forms (a comparison build): stems
-                stem = _first_form(self.stemmed, node.text)
-                words = words_within(self.reader, name, stem, node.edits, prefix=min(2, len(stem) - 1))
+            exact_field = name + EXACT
+            if exact_field not in self.planner.analysis.fields:  # an index without exact forms: stems
+                stem = next(iter(stem_chain.analyze(typed)), "")
+                words = words_within(self.lexicon, name, stem, node.edits, prefix=min(2, len(stem) - 1))
                 expanded += [Term(name, word) for word in self._bounded(words, shown)] if stem else []
                 continue
-            words = words_within(self.reader, exact_field, typed, node.edits, prefix=min(2, len(typed) - 1))
+            words = words_within(self.lexicon, exact_field, typed, node.edits, prefix=min(2, len(typed) - 1))
             written = self._bounded(words, shown)
-            own = self.stem_chain.analyze(node.text)  # the word itself, in every form, as when typed plainly
-            stems = dict.fromkeys(
-                [*own, *(stem for word in written for stem in self.stem_chain.analyze(word))]
-            )
+            own = stem_chain.analyze(node.text)  # the word itself, in every form, as when typed plainly
+            stems = dict.fromkeys([*own, *(stem for word in written for stem in stem_chain.analyze(word))])
             expanded += [Term(name, stem) for stem in stems] + [Term(exact_field, word) for word in written]
-        return self._expanded(expanded, f"{node.text}~")
-
-    def _expand(self, name: str, prefix: str, shown: str) -> list[str]:
-        words = (
-            t.decode("utf-8") if isinstance(t, bytes) else t for t in self.reader.expand_prefix(name, prefix)
-        )
-        return self._bounded(words, shown)
+        return self._expanded(expanded)
 
     def _bounded(self, words, shown: str) -> list[str]:
         found = []
@@ -459,34 +408,17 @@ class Planner:
                 )
         return found
 
-    def _expanded(self, terms: list[Term], shown: str) -> _Part:
+    def _expanded(self, terms: list[Term]) -> _Part:
         if not terms:
             return _Part(AnyOf(()))  # a valid query that matches nothing here
-        matching = [t for t in terms if not t.field.endswith(EXACT_SUFFIX)]
-        exact_only = [t for t in terms if t.field.endswith(EXACT_SUFFIX)]
+        matching = [t for t in terms if not t.field.endswith(EXACT)]
+        exact_only = [t for t in terms if t.field.endswith(EXACT)]
         scoring = [ScoringTerm(t.field, t.text, self.weights.get(t.field, 0.0)) for t in terms]
         return _Part(_any(matching + exact_only), [s for s in scoring if s.weight])
 
-    # ------------------------------------------------------------- analysis
 
-    def typed_words(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
-        """Each space-separated word of a plain query with its stems (none for a stop word)."""
-        return [(word, tuple(s for p in self._analyse(word) for s in p.stems)) for word in text.split()]
-
-    def _analyse(self, text: str, quiet: bool = False) -> list[_Position]:
-        """Each query word's stems, exact forms and roots, at its position (stop words leave gaps).
-
-        The stop words met are noted for the plan, unless ``quiet`` (text that is not the query's).
-        """
-        stems = _by_position(self.stemmed, text)
-        exact = _by_position(self.exact, text) if self.exact else {}
-        roots = _by_position(self.root, text) if self.root else {}
-        if not quiet:
-            self.stopped += [word for word, stopped in _typed(self.stemmed, text).values() if stopped]
-        return [
-            _Position(offset, tuple(forms), tuple(exact.get(offset, ())), tuple(roots.get(offset, ())))
-            for offset, forms in sorted(stems.items())
-        ]
+def _first_word_normalised(text: str) -> str:
+    return normalize(next(iter(WordTokenizer.words(text)), ""))
 
 
 def _highlighted(part: _Part, name: str) -> frozenset[str]:
@@ -496,37 +428,6 @@ def _highlighted(part: _Part, name: str) -> frozenset[str]:
         t for p in part.phrases if p.phrase.field == name for slot in p.phrase.slots for t in slot.terms
     }
     return frozenset(terms | phrases)
-
-
-def _by_position(analyzer, text: str) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    for token in analyzer(text, positions=True, mode="query"):
-        forms = found.setdefault(token.pos, [])
-        if token.text not in forms:
-            forms.append(token.text)
-    return found
-
-
-def _typed(analyzer, text: str) -> dict[int, tuple[str, bool]]:
-    """Each position's word as typed (punctuation around it left out), and whether it is a stop word."""
-    tokens = analyzer(text, positions=True, removestops=False, keeporiginal=True, mode="query")
-    seen: dict[int, tuple[str, bool]] = {}
-    for token in tokens:
-        seen.setdefault(token.pos, (token.original, token.stopped))
-    return seen
-
-
-def _first_form(analyzer, text: str, verbatim: bool = False) -> str:
-    tokens = analyzer(text, mode="query", tokenize=not verbatim)
-    return next((token.text for token in tokens), "")
-
-
-def _without_article(stem: str) -> str:
-    """A prefix without the article (الانتخ → انتخ), as the stemmed field holds its words."""
-    for article in ArabicLightStemmer.ARTICLES:
-        if stem.startswith(article) and len(stem) - len(article) >= syntax.MIN_PREFIX_LETTERS:
-            return stem[len(article) :]
-    return stem
 
 
 def _any(parts: list[Match]) -> Match | None:

@@ -1,39 +1,25 @@
-"""Exact ranking: every match of a query scored with the whole ranking function.
+"""Exact ranking for the embedded index: every match of a plan scored with the whole ranking contract.
 
-Whoosh's matchers walk posting lists one Python call per posting, and its block-max
-top-k search skips well only for one field's terms; a Fahras query scores six fields
-per word plus proximity, and scoring every match that way took seconds. Pruning made
-it fast, but by answering a different query (the rarest words only, a rescoring window
-that grew with the page). Here instead:
+The contract (BM25F per analysis level, best alternative forms, phrases and
+proximity, the whole-title factor) is :mod:`search.ranking`; this module
+computes it over Whoosh segments. Whoosh's matchers walk posting lists one
+Python call per posting, and its block-max top-k search skips well only for
+one field's terms; a Fahras query scores six fields per word plus proximity,
+and scoring every match that way took seconds. Here instead:
 
 - each term's postings are read once through Whoosh's public matcher API and kept as
   NumPy arrays (per segment, so a commit that adds a segment keeps the others' arrays);
 - a query's match set is a boolean mask over all documents (OR, AND, NOT are array
   operations), so totals and facet counts are exact on every page;
-- every match gets its BM25F score (below) summed over all scoring terms in one
+- every match gets its BM25F score summed over all scoring terms in one
   vectorised pass;
 - proximity (adjacent query words found adjacent) needs positions, so it is computed
   only where it can change the order: the documents whose score plus the largest
   proximity bonus they could get can still reach the page; the rest provably cannot.
 
 The result is the ranking of scoring everything, at a cost that grows with the query's
-postings, not with Python calls per posting.
-
-BM25F (Robertson, Zaragoza & Taylor, 2004). Scoring each field apart and summing, as
-Whoosh's ``BM25F`` does, counts a word found in a title and in its body twice over, each
-saturated on its own, so a long news article with the word in both outranks the short
-paragraph that answers the question. Instead a word's length-normalised frequencies in
-the title and the body are added up first, a title occurrence weighing ``title_weight``
-body ones, and saturated once:
-
-    T(d)  = sum over fields f of  weight_f * tf_f(d) / (1 - b_f + b_f * len_f(d) / avglen_f)
-    score = boost * idf * (k1 + 1) * T(d) / (k1 + T(d))
-
-with Lucene's probabilistic IDF from the body's document frequency (the title's when the
-body never has the word). Each analysis level (stem, exact form, ISRI root) pairs its own
-title and body fields; the levels' scores add up, so a word matching in its exact form,
-its stem and its root outranks one that only shares a root. A field alone (a user's
-``title:`` query, a phrase's words) is the same formula with one field: plain BM25.
+postings, not with Python calls per posting. The statistics (document
+frequency, average field length, document count) are the whole index's.
 """
 
 from __future__ import annotations
@@ -47,86 +33,22 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.util.times import datetime_to_long
 
-from . import budget
-from .phrases import PhraseChecker, PositionalPhrase, Slot
-from .querying import (
-    AllOf,
-    AnyOf,
-    Everything,
-    Match,
-    PhraseMatch,
-    Plan,
-    ScoringPhrase,
-    ScoringTerm,
-    Term,
-    Without,
-)
-from .syntax import Filter
+from index.schema import DATE, FACETS, TITLE
+from search import budget
+from search.plan import AllOf, AnyOf, Everything, Match, PhraseMatch, Plan, ScoringPhrase, Slot, Term, Without
+from search.ranking import Ranking, Word, fielded_words
+from search.syntax import Filter
+
+from .phrases import PhraseChecker, phrase_documents
 
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
 CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 48 MB)
-FACET_FIELDS = ("lang", "source")
-
-
-# The (body, title) fields of each analysis level: a word's two fields that saturate together.
-FIELD_PAIRS = (("body", "title"), ("body_exact", "title_exact"), ("body_root", "title_root"))
-_BODY_OF = {title: body for body, title in FIELD_PAIRS}
-
-
-@dataclass(frozen=True)
-class BM25F:
-    """The constants of the ranking function: ``k1``, one ``b`` per field, the title's weight."""
-
-    k1: float
-    b: float
-    field_b: tuple[tuple[str, float], ...] = ()
-    title_weight: float = 1.0
-    best_alternative: bool = True  # a word's alternative forms score their best, not their sum
-    title_match: float = 0.0  # how much more a document scores whose whole title the query's words make up
-
-    def b_for(self, fieldname: str) -> float:
-        return dict(self.field_b).get(fieldname, self.b)
-
-
-@dataclass(frozen=True)
-class Word:
-    """One word scored by BM25F over ``fields`` (name, occurrence weight): the body's first."""
-
-    text: str
-    boost: float
-    fields: tuple[tuple[str, float], ...]
-    group: int | None = None  # the ScoringTerm group of the body term
-
-
-def fielded_words(terms: Iterable[ScoringTerm], bm25f: BM25F) -> list[Word]:
-    """The plan's scoring terms with each word's title and body terms joined into one :class:`Word`.
-
-    A title term weighs ``title_weight`` times its boost relative to the body term's;
-    a term without its partner (a ``title:`` query) is scored on its own field.
-    """
-    terms = list(terms)
-    titles: dict[tuple[str, str], list[ScoringTerm]] = {}
-    for term in terms:
-        if term.field in _BODY_OF:
-            titles.setdefault((_BODY_OF[term.field], term.text), []).append(term)
-    words = []
-    for term in terms:
-        if term.field in _BODY_OF:
-            continue
-        partners = titles.get((term.field, term.text))
-        fields = [(term.field, 1.0)]
-        if partners:
-            title = partners.pop()
-            fields.append((title.field, bm25f.title_weight * title.weight / term.weight))
-        words.append(Word(term.text, term.weight, tuple(fields), term.group))
-    lone = [title for left in titles.values() for title in left]
-    return words + [Word(title.text, title.weight, ((title.field, 1.0),), title.group) for title in lone]
 
 
 # --------------------------------------------------------------------------- decoded postings
 
 
-class _Postings:
+class DecodedPostings:
     """A process-wide LRU of decoded posting lists, and per-document arrays, per segment.
 
     Segments never change once written, except that documents get deleted; the key
@@ -199,7 +121,7 @@ def _decode(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array(ids, np.int32), np.array(weights, np.float32)
 
 
-POSTINGS = _Postings()
+POSTINGS = DecodedPostings()
 
 
 # --------------------------------------------------------------------------- one index version
@@ -233,7 +155,7 @@ class IndexView:
         """
         for fieldname in text_fields:
             self.lengths(fieldname)
-        for fieldname in FACET_FIELDS:
+        for fieldname in FACETS:
             self.column(fieldname)
         self.dates()
         self.live()
@@ -258,7 +180,7 @@ class IndexView:
         parts = [POSTINGS.lengths(key, leaf, fieldname) for leaf, _offset, key in self.leaves]
         return parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0, np.float64)])
 
-    def contributions(self, word: Word, bm25f: BM25F) -> tuple[np.ndarray, np.ndarray]:
+    def contributions(self, word: Word, ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
         """Each document holding the word in one of its fields, and the word's BM25F score there."""
         budget.check()
         found = [
@@ -267,12 +189,12 @@ class IndexView:
         found = [item for item in found if len(item[2])]
         if not found:
             return np.empty(0, np.int32), np.empty(0, np.float64)
-        searcher, k1 = self.searcher, bm25f.k1
+        searcher, k1 = self.searcher, ranking.k1
         df = searcher.doc_frequency(found[0][0], word.text)
         idf = math.log(1 + (self.count - df + 0.5) / (df + 0.5))
         parts = []  # each field's weighted, length-normalised frequencies: T(d)'s summands
         for fieldname, weight, field_ids, tf in found:
-            b = bm25f.b_for(fieldname)
+            b = ranking.b_for(fieldname)
             avgdl = searcher.avg_field_length(fieldname) or 1.0
             lengths = self.lengths(fieldname)[field_ids]
             parts.append((field_ids, weight * tf.astype(np.float64) / ((1 - b) + b * lengths / avgdl)))
@@ -311,7 +233,7 @@ class IndexView:
     def dates(self) -> np.ndarray:
         """Each document's date as Whoosh's column holds it (UNDATED where it has none)."""
         if self._dates is None:
-            values = [v for leaf, _o, key in self.leaves for v in POSTINGS.column(key, leaf, "date", False)]
+            values = [v for leaf, _o, key in self.leaves for v in POSTINGS.column(key, leaf, DATE, False)]
             self._dates = np.array(values, np.uint64)
         return self._dates
 
@@ -320,8 +242,7 @@ class IndexView:
         with self._lock:
             found = self._phrases.get(phrase)
         if found is None:
-            query = PositionalPhrase(phrase.field, phrase.slots, phrase.slop)
-            found = np.fromiter(budget.checked(query.matcher(self.searcher).all_ids(), 256), np.int64)
+            found = np.fromiter(budget.checked(phrase_documents(self.searcher, phrase), 256), np.int64)
             with self._lock:
                 self._phrases[phrase] = found
                 if len(self._phrases) > 256:
@@ -370,7 +291,7 @@ class IndexView:
         return result
 
     def _one_filter(self, item: Filter) -> np.ndarray:
-        if item.name == "date":
+        if item.name == DATE:
             dates = self.dates()
             low = datetime_to_long(item.start) if item.start else 0
             high = datetime_to_long(item.end) if item.end else UNDATED - 1
@@ -385,7 +306,7 @@ class IndexView:
 
 
 @dataclass
-class Ranked:
+class Ordered:
     """A query's matches: how many, the best ``depth`` in order, and counts per facet value."""
 
     total: int
@@ -394,10 +315,10 @@ class Ranked:
     facets: dict[str, dict[str, int]]
 
 
-def matching(view: IndexView, plan: Plan, extra_filters: Iterable[Filter] = ()) -> np.ndarray:
-    """The documents ``plan`` matches (live, within its filters and ``extra_filters``), ascending."""
+def matching(view: IndexView, plan: Plan) -> np.ndarray:
+    """The documents ``plan`` matches (live, within its filters), ascending."""
     matches = view.mask(plan.match) & view.live()
-    allowed = view.filter_mask([*plan.filters, *extra_filters])
+    allowed = view.filter_mask(plan.filters)
     if allowed is not None:
         matches &= allowed
     refused = view.filter_mask(plan.excluded)
@@ -409,37 +330,36 @@ def matching(view: IndexView, plan: Plan, extra_filters: Iterable[Filter] = ()) 
 def rank(
     view: IndexView,
     plan: Plan,
-    bm25f: BM25F,
+    ranking: Ranking,
     depth: int,
-    extra_filters: Iterable[Filter] = (),
     by_date: bool = False,
     exhaustive: bool = False,
-) -> Ranked:
+) -> Ordered:
     """The first ``depth`` matches of ``plan`` in their final order, with exact totals and facets.
 
     ``exhaustive`` computes the proximity bonus of every match instead of only where
     it can change the order: the unoptimised path the tests compare against.
     """
-    docnums = matching(view, plan, extra_filters)
+    docnums = matching(view, plan)
     facets = _facets(view, docnums)
-    scores = _scores(view, plan, bm25f)
-    factor = _title_factor(view, plan, bm25f)
+    scores = _scores(view, plan, ranking)
+    factor = _title_factor(view, plan, ranking)
     if by_date:  # ordered by date; each hit still shows its relevance score
         order = _by_date(view, docnums)[:depth]
-        return Ranked(
-            len(docnums), order.tolist(), _exact_scores(view, plan, bm25f, order, scores, factor), facets
+        return Ordered(
+            len(docnums), order.tolist(), _exact_scores(view, plan, ranking, order, scores, factor), facets
         )
-    top, top_scores = _best(view, plan, bm25f, docnums, scores, depth, exhaustive, factor)
-    return Ranked(len(docnums), top, top_scores, facets)
+    top, top_scores = _best(view, plan, ranking, docnums, scores, depth, exhaustive, factor)
+    return Ordered(len(docnums), top, top_scores, facets)
 
 
-def _scores(view: IndexView, plan: Plan, bm25f: BM25F) -> np.ndarray:
+def _scores(view: IndexView, plan: Plan, ranking: Ranking) -> np.ndarray:
     """Every document's score from the plan's terms and user phrases (proximity comes later)."""
     scores = np.zeros(view.count, np.float64)
     best: dict[int, np.ndarray] = {}  # per group of alternative forms, each document's best score
-    for word in fielded_words(plan.scoring, bm25f):
-        ids, values = view.contributions(word, bm25f)
-        if word.group is None or not bm25f.best_alternative:
+    for word in fielded_words(plan.scoring, ranking):
+        ids, values = view.contributions(word, ranking)
+        if word.group is None or not ranking.best_alternative:
             scores[ids] += values
         else:
             group = best.get(word.group)
@@ -451,11 +371,11 @@ def _scores(view: IndexView, plan: Plan, bm25f: BM25F) -> np.ndarray:
     for phrase in plan.phrases:
         if not phrase.bonus_only:
             docs = view.phrase_docs(phrase.phrase)
-            scores[docs] += phrase.weight * _slot_scores(view, phrase.phrase, bm25f, docs)
+            scores[docs] += phrase.weight * _slot_scores(view, phrase.phrase, ranking, docs)
     return scores
 
 
-def _title_factor(view: IndexView, plan: Plan, bm25f: BM25F) -> np.ndarray | None:
+def _title_factor(view: IndexView, plan: Plan, ranking: Ranking) -> np.ndarray | None:
     """Each document's score multiplier: 1 + ``title_match`` where the query's words make up its whole
     title (every word the title field holds is one of them), 1 elsewhere; None when no title can be.
 
@@ -463,28 +383,30 @@ def _title_factor(view: IndexView, plan: Plan, bm25f: BM25F) -> np.ndarray | Non
     title of the article about it, where a news title shares a word or two. Every passage of one
     article has the same title, so their order among themselves stays the body's.
     """
-    if not bm25f.title_match or not plan.title_words:
+    if not ranking.title_match or not plan.title_words:
         return None
-    lengths = view.lengths("title")  # exact up to 10 words, rounded up beyond: never too short
+    lengths = view.lengths(TITLE)  # exact up to 10 words, rounded up beyond: never too short
     matched = np.zeros(view.count, np.float64)
     for stem in plan.title_words:
-        ids, frequencies = view.postings("title", stem)
+        ids, frequencies = view.postings(TITLE, stem)
         matched[ids] += frequencies
-    return np.where((lengths > 0) & (matched >= lengths), 1.0 + bm25f.title_match, 1.0)
+    return np.where((lengths > 0) & (matched >= lengths), 1.0 + ranking.title_match, 1.0)
 
 
-def _slot_scores(view: IndexView, phrase: PhraseMatch, bm25f: BM25F, docs: np.ndarray) -> np.ndarray:
+def _slot_scores(view: IndexView, phrase: PhraseMatch, ranking: Ranking, docs: np.ndarray) -> np.ndarray:
     """What the phrase's terms score in each of ``docs`` (Whoosh's phrase score: their sum)."""
     return sum(
-        (_slot_score(view, phrase.field, slot, bm25f, docs) for slot in phrase.slots), np.zeros(len(docs))
+        (_slot_score(view, phrase.field, slot, ranking, docs) for slot in phrase.slots), np.zeros(len(docs))
     )
 
 
-def _slot_score(view: IndexView, fieldname: str, slot: Slot, bm25f: BM25F, docs: np.ndarray) -> np.ndarray:
+def _slot_score(
+    view: IndexView, fieldname: str, slot: Slot, ranking: Ranking, docs: np.ndarray
+) -> np.ndarray:
     """What a slot's terms score in each of ``docs`` (0 where none occurs)."""
     total = np.zeros(len(docs), np.float64)
     for term in slot.terms:
-        ids, values = view.contributions(Word(term, 1.0, ((fieldname, 1.0),)), bm25f)
+        ids, values = view.contributions(Word(term, 1.0, ((fieldname, 1.0),)), ranking)
         if not len(ids):
             continue
         at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
@@ -494,7 +416,7 @@ def _slot_score(view: IndexView, fieldname: str, slot: Slot, bm25f: BM25F, docs:
 
 
 def _best(
-    view, plan, bm25f, docnums, scores, depth, exhaustive=False, factor=None
+    view, plan, ranking, docnums, scores, depth, exhaustive=False, factor=None
 ) -> tuple[list[int], list[float]]:
     """The ``depth`` best matches by score (ties by document number), proximity included exactly.
 
@@ -508,7 +430,7 @@ def _best(
     if not pairs:
         order = _top(base, docnums, depth)
         return docnums[order].tolist(), base[order].tolist()
-    bounds = [pair.weight * _pair_bound(view, pair.phrase, bm25f, docnums) * scale for pair in pairs]
+    bounds = [pair.weight * _pair_bound(view, pair.phrase, ranking, docnums) * scale for pair in pairs]
     ceiling = base + sum(bounds)
     exact: dict[int, float] = {}
     batch = len(docnums) if exhaustive else depth + 16
@@ -517,7 +439,7 @@ def _best(
     while True:
         todo = order[checked : checked + batch]
         bonus = (
-            _pair_bonus(view, pairs, [bound[todo] for bound in bounds], bm25f, docnums[todo]) * scale[todo]
+            _pair_bonus(view, pairs, [bound[todo] for bound in bounds], ranking, docnums[todo]) * scale[todo]
         )
         for index, extra in zip(todo.tolist(), bonus.tolist(), strict=True):
             exact[index] = float(base[index] + extra)
@@ -531,14 +453,14 @@ def _best(
     return [int(docnums[i]) for i in best], [exact[i] for i in best]
 
 
-def _exact_scores(view, plan, bm25f, docs: np.ndarray, scores: np.ndarray, factor) -> list[float]:
+def _exact_scores(view, plan, ranking, docs: np.ndarray, scores: np.ndarray, factor) -> list[float]:
     """The whole ranking's score of each of ``docs`` (proximity bonus and title factor included)."""
     scale = np.ones(len(docs)) if factor is None else factor[docs]
     exact = scores[docs] * scale
     pairs = [p for p in plan.phrases if p.bonus_only]
     if pairs and len(docs):
-        bounds = [pair.weight * _pair_bound(view, pair.phrase, bm25f, docs) * scale for pair in pairs]
-        exact = exact + _pair_bonus(view, pairs, bounds, bm25f, docs) * scale
+        bounds = [pair.weight * _pair_bound(view, pair.phrase, ranking, docs) * scale for pair in pairs]
+        exact = exact + _pair_bonus(view, pairs, bounds, ranking, docs) * scale
     return exact.tolist()
 
 
@@ -554,14 +476,14 @@ def _top(values: np.ndarray, docnums: np.ndarray, depth: int) -> np.ndarray:
     return ordered[:depth]
 
 
-def _pair_bound(view, phrase: PhraseMatch, bm25f: BM25F, docnums: np.ndarray) -> np.ndarray:
+def _pair_bound(view, phrase: PhraseMatch, ranking: Ranking, docnums: np.ndarray) -> np.ndarray:
     """The most a proximity pair can add to each document: its words' scores where both occur."""
-    first, second = (_slot_score(view, phrase.field, slot, bm25f, docnums) for slot in phrase.slots)
+    first, second = (_slot_score(view, phrase.field, slot, ranking, docnums) for slot in phrase.slots)
     return np.where((first > 0) & (second > 0), first + second, 0.0)
 
 
 def _pair_bonus(
-    view, pairs: list[ScoringPhrase], bounds: list[np.ndarray], bm25f: BM25F, docs: np.ndarray
+    view, pairs: list[ScoringPhrase], bounds: list[np.ndarray], ranking: Ranking, docs: np.ndarray
 ) -> np.ndarray:
     """The exact proximity bonus of each of ``docs`` (positions read only where both words occur)."""
     bonus = np.zeros(len(docs), np.float64)
@@ -570,13 +492,11 @@ def _pair_bonus(
         both = ordered[bound[ordered] > 0]  # docs holding both words, in docnum order
         if not len(both):
             continue
-        checker = PhraseChecker(
-            view.searcher, PositionalPhrase(pair.phrase.field, pair.phrase.slots, pair.phrase.slop)
-        )
+        checker = PhraseChecker(view.searcher, pair.phrase)
         adjacent = [index for index in both.tolist() if checker.stands_at(int(docs[index]))]
         if adjacent:
             where = np.asarray(adjacent, np.int64)
-            bonus[where] += pair.weight * _slot_scores(view, pair.phrase, bm25f, docs[where])
+            bonus[where] += pair.weight * _slot_scores(view, pair.phrase, ranking, docs[where])
     return bonus
 
 
@@ -591,7 +511,7 @@ def _by_date(view: IndexView, docnums: np.ndarray) -> np.ndarray:
 def _facets(view: IndexView, docnums: np.ndarray) -> dict[str, dict[str, int]]:
     """Matches per language and per source, most frequent first (ties by name), empty values left out."""
     facets = {}
-    for name in FACET_FIELDS:
+    for name in FACETS:
         codes, values = view.column(name)
         counts = (
             np.bincount(codes[docnums], minlength=len(values)) if len(docnums) else np.zeros(len(values), int)

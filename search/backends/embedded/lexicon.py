@@ -1,0 +1,44 @@
+"""The embedded index's vocabulary, as the planner and the suggestions ask about it (:class:`search.backend.Lexicon`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from index.schema import BODY, TITLE
+from search import budget
+from search.plan import PhraseMatch, Slot
+
+from .phrases import phrase_documents
+
+
+class WhooshLexicon:
+    """The terms of one searcher's index version."""
+
+    def __init__(self, searcher) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+
+    def document_frequency(self, field: str, term: str) -> int:
+        return self.reader.doc_frequency(field, term)
+
+    def expand_prefix(self, field: str, prefix: str) -> Iterator[str]:
+        for term in self.reader.expand_prefix(field, prefix):
+            yield term.decode("utf-8") if isinstance(term, bytes) else term
+
+    def side_by_side(self, field: str, slots: tuple[Slot, ...], limit: int) -> int:
+        count = 0
+        for _docnum in phrase_documents(self.searcher, PhraseMatch(field, slots)):
+            count += 1
+            budget.check()
+            if count >= limit:
+                break
+        return count
+
+    def stored_text(self, field: str, term: str) -> str | None:
+        if not self.reader.doc_frequency(field, term):
+            return None
+        docnum = next(iter(self.reader.postings(field, term).all_ids()), None)
+        if docnum is None:  # every holder deleted since
+            return None
+        stored = self.reader.stored_fields(docnum)
+        return stored.get(TITLE if field.startswith(TITLE) else BODY, "")
