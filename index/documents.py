@@ -61,6 +61,8 @@ class Document:
     url: str = ""
     path: str = ""
     notes: list[str] = field(default_factory=list)  # values of the record set aside, and why (not indexed)
+    pages: tuple[int, ...] = ()  # where each page starts in the body (paged formats: PDF)
+    ocr_pages: tuple[int, ...] = ()  # the pages whose text was recognised from their image
 
     def __post_init__(self) -> None:
         if len(self.title) > MAX_TITLE_CHARS:
@@ -610,14 +612,21 @@ class FileReader:
     def _read_document(self, kind: str) -> Iterator[Document | Skipped]:
         """A file that is one document, read by its format's reader; its notes are reported, not skipped."""
         extracted = READERS[kind].read(self.source.path, self.options)
-        body = extracted.joined().body.strip()
+        joined = extracted.joined()
+        body = joined.body.strip()
+        cut = len(joined.body) - len(joined.body.lstrip())  # what strip() took from the front: pages move up
         if not extracted.title and not body:
             raise BadFile("; ".join(extracted.notes) or "no text")
         for note in extracted.notes:
             yield Note(str(self.source.path), note)
         rel = self.source.relative
         self.position = self.source.size
-        yield Document(rel, extracted.title, body, self.origin, source=_source_of(self.source), path=rel)
+        paged = len(joined.page_starts) > 1 or joined.ocr_pages
+        yield Document(
+            rel, extracted.title, body, self.origin, source=_source_of(self.source), path=rel,
+            pages=tuple(max(0, start - cut) for start in joined.page_starts) if paged else (),
+            ocr_pages=joined.ocr_pages,
+        )  # fmt: skip
 
     def _read_json(self, text: str) -> Iterator[Document | Skipped]:
         try:

@@ -46,6 +46,9 @@ from .schema import (
     ID,
     INVENTORY,
     LANG,
+    OCR_PAGES,
+    ORIGIN,
+    PAGES,
     PATH,
     SOURCE,
     TITLE,
@@ -225,6 +228,9 @@ def document_fields(document: Document, schema) -> dict:
         DATE: document.date,
         URL: document.url,
         PATH: document.path,
+        ORIGIN: document.origin,
+        PAGES: document.pages or None,
+        OCR_PAGES: document.ocr_pages or None,
         INVENTORY: inventory_term(document.origin, document.id, document.fingerprint),
     }
     fields = {name: value for name, value in fields.items() if name in schema}

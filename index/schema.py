@@ -26,6 +26,7 @@ from .analysis import CachedChain, WordTokenizer, exact_analyzer, stemmed_analyz
 ID, TITLE, BODY, LANG, SOURCE, DATE, URL, PATH, INVENTORY = (
     "id", "title", "body", "lang", "source", "date", "url", "path", "inventory"
 )  # fmt: skip
+ORIGIN, PAGES, OCR_PAGES = "origin", "pages", "ocr_pages"  # stored only: the file, where its pages start
 TEXT_FIELDS = (TITLE, BODY)  # what a query's words search (title:, body:)
 FACETS = (LANG, SOURCE)  # counted per value on every result page, and filters
 FILTERS = (SOURCE, LANG, DATE)  # source:, lang:, date:
@@ -148,6 +149,9 @@ def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS) -> Schema:
         DATE: DATETIME(stored=True, sortable=True),
         URL: STORED(),
         PATH: STORED(),
+        ORIGIN: STORED(),  # the file as walked: the document page links to it (served by id, never by path)
+        PAGES: STORED(),
+        OCR_PAGES: STORED(),
         # origin + id + content hash in one value: incremental indexing reads the
         # whole inventory from this column (index/indexer.py read_inventory)
         # without loading stored bodies.

@@ -17,6 +17,7 @@ engine.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,20 @@ class StoredDocument:
     date: str | None = None  # the day, ISO 8601
     url: str | None = None
     path: str | None = None
+    origin: str | None = None  # the file it was read from (a record's: its JSON file)
+    pages: tuple[int, ...] = ()  # where each page starts in the body (a paged file)
+    ocr_pages: tuple[int, ...] = ()  # the pages whose text was recognised from their image
+
+    def page_at(self, offset: int) -> int | None:
+        """The number of the page that holds ``offset`` of the body (None for a document without pages)."""
+        if not self.pages:
+            return None
+        return bisect_right(self.pages, offset) or 1
+
+    @property
+    def whole_file(self) -> bool:
+        """Whether the document is a whole file (its id is its path), not a record of a JSON file."""
+        return self.path is not None and self.path == self.id
 
 
 @dataclass

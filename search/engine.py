@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import re
 import threading
 import time
@@ -25,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from index.analysis import without_lone_surrogates
+from index.documents import is_inside
 from index.indexer import IndexReport, RebuildNeeded, rebuild_index, update_index
 from index.schema import DATE, LANG, SOURCE
 from index.store import IndexHome
@@ -35,7 +37,7 @@ from .notices import KEYBOARD, SPELLING, STOP_WORDS, Notice
 from .plan import Plan
 from .planner import Planner
 from .ranking import DEFAULT_RANKING, Ranking
-from .snippets import lead, mark, matched_spans, prepare_fold, snippet
+from .snippets import fragments, mark, matched_spans, prepare_fold, shown
 from .suggest import Suggester, swap_layout
 from .syntax import MAX_QUERY_CHARS, ParsedQuery, QueryError
 
@@ -67,6 +69,8 @@ class SearchHit:
     date: str | None
     url: str | None
     title_html: str = ""  # the title HTML-escaped, with the query's matches marked like the snippet's
+    page: int | None = None  # in a paged file (PDF): the page the snippet is on
+    ocr: bool = False  # the snippet's page was recognised from its image: its text may hold OCR errors
 
 
 @dataclass
@@ -250,13 +254,29 @@ class SearchEngine:
             with contextlib.suppress(QueryError):  # a bad ?q= only loses the marks
                 plan = self._planner(snapshot).plan(syntax.parse(without_lone_surrogates(highlight)))
                 terms, title_terms = plan.highlight, plan.title_highlight
+        spans = matched_spans(stored.body, chain, terms)
         return {
             **_summary(stored),
             "title_html": mark(stored.title, matched_spans(stored.title, chain, title_terms)),
             "body": stored.body,
-            "body_html": mark(stored.body, matched_spans(stored.body, chain, terms)),
+            "body_html": mark(stored.body, spans),
             "path": stored.path,
+            "pages": _pages(stored, spans),
+            "file": self.original(doc_id) is not None,
         }
+
+    def original(self, doc_id: str) -> Path | None:
+        """The file a document was read from, when it is one whole file still in a folder the index holds.
+
+        Only a document id reaches here, never a path: the path is the one the
+        index recorded when it read the file, checked again now.
+        """
+        stored = self.backend.snapshot().document(doc_id)
+        if stored is None or not stored.whole_file or not stored.origin:
+            return None
+        path = Path(stored.origin)
+        held = any(is_inside(os.path.realpath(path), folder) for folder in self.holds())
+        return path if held and path.is_file() and not path.is_symlink() else None
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         return Suggester(self.backend.snapshot().lexicon).complete(prefix, limit)
@@ -389,12 +409,15 @@ class _Answer:
 
 
 def _hit(stored: StoredDocument, score: float, marked: tuple[frozenset, frozenset], chain) -> SearchHit:
-    """A hit: its body terms mark the snippet, its title terms the title."""
+    """A hit: its body terms mark the snippet, its title terms the title; in a paged file, the snippet's page."""
     body_terms, title_terms = marked
     body = stored.body
-    text = snippet(body, matched_spans(body, chain, body_terms)) if body_terms else lead(body)
+    spans = matched_spans(body, chain, body_terms) if body_terms else []
+    chosen = fragments(body, spans)
+    page = stored.page_at(chosen[0][0] if chosen else 0)
     title_html = mark(stored.title, matched_spans(stored.title, chain, title_terms))
-    return SearchHit(**_summary(stored), snippet=text, score=round(score or 0.0, 4), title_html=title_html)
+    return SearchHit(**_summary(stored), snippet=shown(body, spans, chosen), score=round(score or 0.0, 4),
+                     title_html=title_html, page=page, ocr=page in stored.ocr_pages)  # fmt: skip
 
 
 def _rewritten(query: str, rewritten: tuple[tuple[str, str], ...]) -> str:
@@ -402,6 +425,22 @@ def _rewritten(query: str, rewritten: tuple[tuple[str, str], ...]) -> str:
     for typed, instead in rewritten:
         query = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", lambda _match, text=instead: text, query, count=1)
     return query
+
+
+def _pages(stored: StoredDocument, spans: list[tuple[int, int]]) -> list[dict]:
+    """A paged file's text page by page, marked, each with its number and whether it was recognised (OCR)."""
+    if not stored.pages:
+        return []
+    ends = [*stored.pages[1:], len(stored.body)]
+    return [
+        {
+            "number": number,
+            "html": mark(stored.body, spans, start, end).strip(),
+            "ocr": number in stored.ocr_pages,
+        }
+        for number, (start, end) in enumerate(zip(stored.pages, ends, strict=True), 1)
+        if start < len(stored.body)
+    ]
 
 
 def _summary(stored: StoredDocument) -> dict:

@@ -16,14 +16,15 @@ from bisect import bisect_right
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
+from itertools import product, takewhile
 
 from index.analysis import ALL_SCRIPTS, CachedChain, TokenFilter, WordTokenizer, script_of
 
 GATE_LETTERS = 24  # a stem's letters the gate looks for (see _Fold.gate)
 
-SNIPPET_CHARS = 320
+SNIPPET_CHARS = 240  # about what Google and Elasticsearch show
 FRAGMENTS = 2
+REPEAT_WORDS = 4  # a run this long shown twice in one snippet is a repeat
 LEAD_CONTEXT = 60  # characters of context shown before a fragment's first match
 MAX_MATCHES = 400  # enough for any snippet; keeps fragment choice cheap on huge texts
 
@@ -243,7 +244,7 @@ def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | Non
 
 def _window_score(text: str, spans: list[tuple[int, int]], first: int, width: int) -> tuple[int, int]:
     limit = spans[first][0] + width
-    inside = [span for span in spans[first:] if span[1] <= limit]
+    inside = list(takewhile(lambda span: span[1] <= limit, spans[first:]))
     distinct = {text[left:right].casefold() for left, right in inside}
     return len(distinct), len(inside)
 
@@ -261,26 +262,59 @@ def _bounds(text: str, spans: list[tuple[int, int]], first: int, width: int) -> 
     return start, max(end, spans[first][1])
 
 
-def snippet(
-    text: str, spans: list[tuple[int, int]], width: int = SNIPPET_CHARS, count: int = FRAGMENTS
-) -> str:
-    """Up to ``count`` fragments, about ``width`` characters in all, shown in text order.
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    """The runs of REPEAT_WORDS words of ``text`` (casefolded): what a second fragment must not show again."""
+    words = [word.casefold() for word in WordTokenizer.words(text)]
+    return {tuple(words[at : at + REPEAT_WORDS]) for at in range(len(words) - REPEAT_WORDS + 1)}
 
-    The first fragment is the window with the most distinct matched words;
-    the next is the best window among the matches left outside it.
+
+def fragments(
+    text: str, spans: list[tuple[int, int]], width: int = SNIPPET_CHARS, count: int = FRAGMENTS
+) -> list[tuple[int, int]]:
+    """Up to ``count`` fragments of ``text``, about ``width`` characters in all, in text order.
+
+    The first is the window with the most distinct matched words; each next one
+    the best among the matches outside the fragments chosen, that neither
+    overlaps them nor shows again a run of words they show (news articles
+    repeat their sentences: the same words on both sides of a "…" say nothing).
     """
     if not spans:
-        return lead(text, width)
+        return []
     fragment_width = width // count
     chosen: list[tuple[int, int]] = []
-    for _ in range(count):
-        free = [i for i in range(len(spans)) if not any(s <= spans[i][0] < e for s, e in chosen)]
-        if not free:
+    shown: set[tuple[str, ...]] = set()
+    candidates = sorted(
+        range(len(spans)), key=lambda i: _window_score(text, spans, i, fragment_width), reverse=True
+    )
+    for index in candidates:
+        if len(chosen) == count:
             break
-        best = max(free, key=lambda i: _window_score(text, spans, i, fragment_width))
-        chosen.append(_bounds(text, spans, best, fragment_width))
-    chosen.sort()
-    return " … ".join(mark(text, spans, start, end) for start, end in chosen)
+        start, end = _bounds(text, spans, index, fragment_width)
+        if any(start < right and left < end for left, right in chosen):
+            continue
+        runs = _shingles(text[start:end])
+        if runs & shown:
+            continue
+        chosen.append((start, end))
+        shown |= runs
+    return sorted(chosen)
+
+
+def snippet(text: str, spans: list[tuple[int, int]], width: int = SNIPPET_CHARS) -> str:
+    """The fragments of :func:`fragments` escaped and marked, with "…" wherever the text is cut."""
+    return shown(text, spans, fragments(text, spans, width), width)
+
+
+def shown(
+    text: str, spans: list[tuple[int, int]], chosen: list[tuple[int, int]], width: int = SNIPPET_CHARS
+) -> str:
+    """Chosen fragments escaped and marked, with "…" wherever the text is cut (the lead when none)."""
+    if not chosen:
+        return lead(text, width)
+    parts = [mark(text, spans, start, end) for start, end in chosen]
+    head = "… " if chosen[0][0] > 0 else ""
+    tail = " …" if chosen[-1][1] < len(text) else ""
+    return head + " … ".join(parts) + tail
 
 
 def lead(text: str, width: int = SNIPPET_CHARS) -> str:

@@ -67,7 +67,19 @@ def test_search_json_format(index_dir: str) -> None:
     assert list(data) == ["query", "total", "total_exact", "took_ms", "hits", "suggestion", "notice"]
     assert data["total"] == 1
     hit = data["hits"][0]
-    assert set(hit) == {"id", "title", "title_html", "snippet", "score", "lang", "source", "date", "url"}
+    assert set(hit) == {
+        "id",
+        "title",
+        "title_html",
+        "snippet",
+        "score",
+        "lang",
+        "source",
+        "date",
+        "url",
+        "page",
+        "ocr",
+    }
     assert hit["id"] == "news/crisis.txt" and hit["lang"] == "ar"
     assert "<mark>الأزمة</mark>" in hit["snippet"]
 

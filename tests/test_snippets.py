@@ -18,6 +18,10 @@ def marked_words(html_text: str) -> list[str]:
     return [part.split("</mark>")[0] for part in html_text.split("<mark>")[1:]]
 
 
+def unmarked(html_text: str) -> str:
+    return html_text.replace("<mark>", "").replace("</mark>", "")
+
+
 def test_marks_original_forms_with_clitics_and_diacritics() -> None:
     text = "جرت الانتخابات، ثم أُعلنت نتائج الإنتخابات والانتخابَاتِ البلدية."
     spans = matched_spans(text, CHAIN, {"انتخاب"})
@@ -32,14 +36,27 @@ def test_everything_else_is_escaped() -> None:
 
 
 def test_fragments_hold_the_most_distinct_matches_in_text_order() -> None:
-    filler = " ".join(["word"] * 60)
-    text = f"alpha once. {filler} beta and gamma together. {filler} alpha again"
+    filler, more = (" ".join(f"{letter}{number}" for number in range(60)) for letter in "xy")
+    text = f"alpha once. {filler} beta and gamma together. {more} alpha again"
     spans = matched_spans(text, CHAIN, {"alpha", "beta", "gamma"})
-    html_text = snippet(text, spans, width=200, count=2)
-    fragments = html_text.split(" … ")
+    html_text = snippet(text, spans, width=200)
+    assert not html_text.startswith("…") and html_text.endswith(" …")  # cut at its end, not at its start
+    fragments = html_text.removesuffix(" …").split(" … ")
     assert len(fragments) == 2
     assert marked_words(fragments[0]) == ["alpha"]  # the first alpha, earlier in the text
     assert marked_words(fragments[1]) == ["beta", "gamma"]  # the best window
+
+
+def test_a_snippet_never_shows_a_run_of_words_twice() -> None:
+    """An article that repeats its sentence: the second fragment must add something, not repeat it."""
+    sentence = "the minister said the budget of the health ministry will rise next year"
+    filler, more = (" ".join(f"{letter}{number}" for number in range(60)) for letter in "xy")
+    text = f"{sentence}. {filler} {sentence}. {more} the health budget again"
+    html_text = snippet(text, matched_spans(text, CHAIN, {"health", "budget"}), width=200)
+    fragments = html_text.removeprefix("… ").removesuffix(" …").split(" … ")
+    runs = [set(zip(*(words[i:] for i in range(4)))) for words in (unmarked(f).split() for f in fragments)]
+    assert len(fragments) == 2 and not runs[0] & runs[1], fragments
+    assert html_text.startswith("the minister")  # starts at the text's start: no "…" before it
 
 
 def test_lead_when_nothing_matched() -> None:

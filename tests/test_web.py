@@ -59,6 +59,8 @@ def test_api_search_shape_and_hit_format(client) -> None:
         "source",
         "date",
         "url",
+        "page",
+        "ocr",
     }
     assert "<mark>الأزمة</mark>" in data["hits"][0]["snippet"]
     assert (

@@ -49,6 +49,7 @@ def document(doc_id: str):
     found = engine().document(doc_id, highlight=request.args.get("q", "")[:MAX_QUERY_CHARS] or None)
     if found is None:
         return _error(f"no document with id {doc_id!r}", 404)
+    found["file_url"] = url_for("pages.original", doc_id=doc_id, _external=True) if found["file"] else None
     return jsonify(found)
 
 

@@ -31,6 +31,9 @@ SCRIPT = {
     "instead": N_("Search instead for %(original)s"),
     "no_results": N_("No documents match “%(query)s”."),
     "past_end": N_("Page %(page)s is past the last page of results (%(pages)s)."),
+    "page": N_("page %(number)s"),
+    "scanned": N_("scanned"),
+    "scanned_note": N_("Read from the scanned image: the text may hold recognition errors."),
 }
 PLURALS = {"results_for": RESULTS_FOR, "stop_words": STOP_WORDS}
 

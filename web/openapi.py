@@ -33,6 +33,14 @@ _HIT = {
         "source": {"type": "string"},
         "date": {"type": ["string", "null"], "format": "date"},
         "url": {"type": ["string", "null"]},
+        "page": {
+            "type": ["integer", "null"],
+            "description": "in a paged file (PDF): the page the snippet is on",
+        },
+        "ocr": {
+            "type": "boolean",
+            "description": "the snippet's page was recognised from its image (its text may hold OCR errors)",
+        },
     },
 }
 
@@ -163,6 +171,24 @@ OPENAPI = {
                     "path": {
                         "type": ["string", "null"],
                         "description": "the file it was read from, in the collection",
+                    },
+                    "pages": {
+                        "type": "array",
+                        "description": "a paged file's text page by page (empty for other documents)",
+                        "items": {
+                            "type": "object",
+                            "required": ["number", "html", "ocr"],
+                            "properties": {
+                                "number": {"type": "integer", "minimum": 1},
+                                "html": {"type": "string", "description": f"the page's text as {_MARKED}"},
+                                "ocr": {"type": "boolean", "description": "recognised from the page's image"},
+                            },
+                        },
+                    },
+                    "file": {"type": "boolean", "description": "whether file_url serves the original file"},
+                    "file_url": {
+                        "type": ["string", "null"],
+                        "description": "the original file (a whole file still in the indexed folder), by id",
                     },
                 },
             },

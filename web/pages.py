@@ -8,9 +8,10 @@ the query and filters too.
 
 from __future__ import annotations
 
+import mimetypes
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import HTTPException
 
 from search.backend import NoIndex
@@ -131,6 +132,16 @@ def document(doc_id: str):
     if found is None:
         return render_error(404, "document", params)
     return render_template("document.html", doc=found, params=params)
+
+
+@pages.get("/file/<docid:doc_id>")
+def original(doc_id: str):
+    """The file a document was read from, by the document's id only (the engine checks it is still held)."""
+    path = engine().original(doc_id)
+    if path is None:
+        return render_error(404, "document")
+    return send_file(path, mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                     download_name=path.name, conditional=True)  # fmt: skip
 
 
 def _safe_next(target: str | None) -> str:

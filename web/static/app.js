@@ -167,6 +167,11 @@
       if (hit.source) meta.append(" ", element("span", undefined, { class: "source" }));
       if (hit.source) meta.lastChild.append(isolated(hit.source));
       if (hit.date) meta.append(" ", element("time", days.format(new Date(hit.date)), { datetime: hit.date }));
+      if (hit.page) {
+        meta.append(" ", element("a", undefined, { class: "hit-page", href: link.href + "#page-" + hit.page }));
+        meta.lastChild.append(say(ui.strings.page, { number: numbers.format(hit.page) }));
+      }
+      if (hit.ocr) meta.append(" ", element("span", ui.strings.scanned, { class: "badge ocr", title: ui.strings.scanned_note }));
       return item;
     }));
   }

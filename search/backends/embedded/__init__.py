@@ -71,6 +71,9 @@ class EmbeddedSnapshot:
             date=date.date().isoformat() if date else None,
             url=stored.get("url") or None,
             path=stored.get("path") or None,
+            origin=stored.get("origin") or None,
+            pages=tuple(stored.get("pages") or ()),
+            ocr_pages=tuple(stored.get("ocr_pages") or ()),
         )
 
 
