@@ -2,9 +2,10 @@
 
 Starts ``fahras serve`` as a user would, then searches in Arabic and English on a
 desktop and on a phone-sized screen: highlighted results that read right to left,
-filters, pages, the document page and back, the keyboard's path through the page,
-results that arrive while typing (and the same page without JavaScript), error
-pages in both languages, and an axe-core audit (WCAG 2.1 A and AA) when axe-core
+filters, pages, the document page and back, the keyboard's
+path through the page, results that arrive while typing
+(and the same page without JavaScript), error pages in both languages, printing,
+and an axe-core audit (WCAG 2.1 A and AA, in light and dark mode) when axe-core
 is installed (``.ci/run`` installs it from npm; the audit is skipped without it).
 Screenshots of each state are saved in ``test-artifacts/`` for a reviewer.
 """
@@ -311,9 +312,21 @@ def test_error_pages_in_both_languages(server: str, browser, locale: str, direct
     shot(page, f"desktop-dates-fixed-{locale}")
 
 
-@pytest.mark.skipif(
+def axe_violations(page) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA violations on the page (opened with ``bypass_csp``: axe is injected)."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        ".then(r => r.violations.map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"
+    )
+
+
+needs_axe = pytest.mark.skipif(
     not AXE.exists(), reason="axe-core is not installed (npm install axe-core; .ci/run does it)"
 )
+
+
+@needs_axe
 @pytest.mark.parametrize(
     ("name", "path", "locale", "viewport"),
     [
@@ -331,9 +344,85 @@ def test_axe_finds_no_wcag_violations(
     # axe is injected as a script, which the page's CSP (rightly) forbids: this context bypasses it.
     page = open_page(browser, locale, viewport, bypass_csp=True)
     page.goto(server + path)
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate(
-        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
-        ".then(r => r.violations.map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"
-    )
+    found = axe_violations(page)
     assert found == [], f"{name}: {found}"
+
+
+def luminance(css_colour: str) -> float:
+    """The relative luminance (WCAG) of a computed ``rgb(...)`` colour."""
+    channels = [int(value) / 255 for value in re.findall(r"\d+", css_colour)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def colours(page, selector: str) -> tuple[str, str]:
+    """An element's computed text and background colours."""
+    return tuple(
+        page.eval_on_selector(
+            selector, "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+        )
+    )
+
+
+@needs_axe
+@pytest.mark.parametrize(
+    ("name", "path", "locale", "viewport"),
+    [
+        ("home", "/", "en", DESKTOP),
+        ("results", f"/?q={QUERY}&size=2&page=3&source=news&source=sport", "ar", DESKTOP),
+        ("results-phone", "/?q=election OR moscow&source=news&source=sport#filters", "en", PHONE),
+        ("document", "/doc/news/moscow-talks-ar.txt?q=موسكو", "ar", DESKTOP),
+        ("no-results", "/?q=zzzqqq", "en", DESKTOP),
+        ("bad-dates", "/?q=bank&from=2025-02-01&to=2025-01-01", "ar", PHONE),
+    ],
+)
+def test_dark_mode_passes_the_same_audit(
+    server: str, browser, name: str, path: str, locale: str, viewport
+) -> None:
+    page = open_page(browser, locale, viewport, bypass_csp=True, color_scheme="dark")
+    page.goto(server + path)
+    ink, background = colours(page, "html")  # light text on a dark page
+    assert luminance(background) < 0.02 and luminance(ink) > 0.7, (ink, background)
+    shot(page, f"dark-{name}-{locale}", full=True)
+    found = axe_violations(page)
+    assert found == [], f"{name}: {found}"
+
+
+def displayed(page, selector: str) -> list[str]:
+    """The computed ``display`` of every element that ``selector`` finds."""
+    return page.eval_on_selector_all(selector, "els => els.map(e => getComputedStyle(e).display)")
+
+
+def test_printing_leaves_out_the_controls(server: str, browser) -> None:
+    page = open_page(browser, "en", color_scheme="dark")  # printed black on white all the same
+    search = {"q": "election OR المدينة OR moscow", "size": 2, "source": ["news", "sport"]}
+    page.goto(server + "/?" + urlencode(search, doseq=True))
+    page.emulate_media(media="print")
+    for selector in (
+        "form.searchbox",
+        "#ui-switch",
+        "#filters",
+        "form.dates",
+        "#pager",
+        ".toolbar",
+        "#chips",
+        "button",
+    ):
+        assert set(displayed(page, selector)) == {"none"}, selector
+    assert page.locator("ol.hits li").first.is_visible() and page.locator("#total").is_visible()
+    assert colours(page, "html") == ("rgb(0, 0, 0)", "rgb(255, 255, 255)")
+    assert colours(page, "ol.hits h2 a")[0] == "rgb(0, 0, 0)"
+    shot(page, "print-results-en", full=True)
+
+    page = open_page(browser, "ar")
+    page.goto(server + "/doc/news/moscow-talks-ar.txt?q=موسكو")
+    page.emulate_media(media="print")
+    for selector in ("form.searchbox", "#back", "button"):
+        assert set(displayed(page, selector)) == {"none"}, selector
+    assert page.locator(".body").is_visible() and page.locator("#doc-title").is_visible()
+    assert colours(page, ".body mark") == (
+        "rgb(0, 0, 0)",
+        "rgba(0, 0, 0, 0)",
+    )  # matches in bold, no ink wasted
+    shot(page, "print-document-ar", full=True)
+    page.pdf(path=str(ARTIFACTS / "print-document-ar.pdf"))
