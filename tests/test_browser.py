@@ -2,7 +2,7 @@
 
 Starts ``fahras serve`` as a user would, then searches in Arabic and English on a
 desktop and on a phone-sized screen: highlighted results that read right to left,
-filters, pages, the document page and back, the keyboard's
+filters, numbered pages, the document page and back, the keyboard's
 path through the page, results that arrive while typing
 (and the same page without JavaScript), error pages in both languages, printing,
 and an axe-core audit (WCAG 2.1 A and AA, in light and dark mode) when axe-core
@@ -13,6 +13,7 @@ Screenshots of each state are saved in ``test-artifacts/`` for a reviewer.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -95,7 +96,7 @@ def focused(page) -> str:
     )
 
 
-def api(base: str, **params: str) -> dict:
+def api(base: str, **params: str | int) -> dict:
     with urllib.request.urlopen(f"{base}/api/search?{urlencode(params)}", timeout=10) as response:
         return json.load(response)
 
@@ -386,6 +387,49 @@ def test_dark_mode_passes_the_same_audit(
     shot(page, f"dark-{name}-{locale}", full=True)
     found = axe_violations(page)
     assert found == [], f"{name}: {found}"
+
+
+def pager_entries(page) -> list[tuple[str, str | None, str | None, dict[str, list[str]]]]:
+    """The pager's pages: text, aria-current, aria-label and the link's query ("…" has none)."""
+    found = page.eval_on_selector_all(
+        "#pager li",
+        "items => items.map(li => { const a = li.querySelector('a'); return a ? [a.textContent,"
+        " a.getAttribute('aria-current'), a.getAttribute('aria-label'), a.href] : [li.textContent, null, null, ''] })",
+    )
+    return [(text, current, label, query_of(href) if href else {}) for text, current, label, href in found]
+
+
+def test_numbered_pages_in_the_page_and_in_instant_results(server: str, browser) -> None:
+    last = math.ceil(api(server, q=QUERY, size=2)["total"] / 2)
+    assert last >= 7, "the demo corpus should give this query pages enough for a gap"
+    page = open_page(browser, "ar")
+    page.goto(server + "/?" + urlencode({"q": "موسكو", "size": 2}))
+    page.fill("#q", "")
+    page.locator("#q").press_sequentially(QUERY, delay=20)  # instant results: the script draws the pager
+    poll(page, lambda: query_of(page.url).get("q") == [QUERY], "the address follows the box")
+    poll(page, lambda: page.inner_text("#pager li:last-child") == str(last), "the pager of the new search")
+    drawn = pager_entries(page)
+    assert [text for text, *_ in drawn] == ["1", "2", "3", "…", str(last)]
+    assert [(text, label) for text, current, label, _ in drawn if current == "page"] == [
+        ("1", f"الصفحة 1 من {last}")
+    ]
+    assert drawn[1][2] == "الصفحة 2" and drawn[-1][3] == {"q": [QUERY], "size": ["2"], "page": [str(last)]}
+    page.goto(page.url)
+    assert pager_entries(page) == drawn  # the server's pager reads the same
+    shot(page, "desktop-pager-ar")
+
+    page.click(f"#pager a >> text='{last}'")  # the last page
+    page.wait_for_url(f"**page={last}**")
+    expected = api(server, q=QUERY, size=2, page=last)
+    assert page.locator("ol.hits h2").all_inner_texts() == [hit["title"] for hit in expected["hits"]]
+    on_last = pager_entries(page)
+    assert [text for text, *_ in on_last] == ["1", "…", *map(str, range(last - 2, last + 1))]
+    assert [text for text, current, *_ in on_last if current == "page"] == [str(last)]
+    assert page.locator("#previous-page").count() == 1 and page.locator("#next-page").count() == 0
+    page.click("#pager a >> text='1'")
+    page.wait_for_selector("#pager a[aria-current=page] >> text='1'")
+    assert "page" not in query_of(page.url)
+    assert page.errors == []
 
 
 def displayed(page, selector: str) -> list[str]:

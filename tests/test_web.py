@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from index.indexer import rebuild_index, update_index
 from index.store import IndexHome
 from web import create_app
+from web.pages import page_numbers
 
 from .conftest import files_opened, write_corpus
 
@@ -545,3 +548,72 @@ def test_an_empty_or_missing_index_says_how_to_build_one(tmp_path: Path) -> None
     assert status == 200 and "الفهرس فارغ." in html and "fahras index FOLDER" in html
     status, html = page(missing, "/", "ar", q="x")
     assert status == 503 and "لا يوجد فهرس بعد" in html
+
+
+# ------------------------------------------------------------------ pages
+
+
+@pytest.mark.parametrize(
+    ("current", "last", "shown"),
+    [
+        (1, 1, [1]),
+        (1, 2, [1, 2]),
+        (1, 10, [1, 2, 3, None, 10]),
+        (5, 10, [1, 2, 3, 4, 5, 6, 7, None, 10]),  # a gap of one page shows it: 2, not "…"
+        (6, 10, [1, None, 4, 5, 6, 7, 8, 9, 10]),
+        (10, 10, [1, None, 8, 9, 10]),
+        (500, 1000, [1, None, 498, 499, 500, 501, 502, None, 1000]),
+    ],
+)
+def test_page_numbers_show_the_ends_and_the_pages_near_the_current_one(current, last, shown) -> None:
+    assert page_numbers(current, last) == shown
+
+
+def pager_links(html: str) -> list[tuple[str, str, str]]:
+    """The pager's page links as (text, aria-current, page in the href), and "…" for a gap."""
+    pager = html.split('<nav class="pager"')[1].split("</nav>")[0]
+    found = []
+    for item in re.findall(r"<li[^>]*>(.*?)</li>", pager):
+        if item == "…":
+            found.append(("…", "", ""))
+            continue
+        href = re.search(r'href="([^"]*)"', item).group(1).replace("&amp;", "&")
+        target = parse_qs(urlsplit(href).query).get("page", ["1"])[0]
+        current = re.search(r'aria-current="([^"]*)"', item)
+        found.append((re.sub(r"<[^>]+>", "", item), current.group(1) if current else "", target))
+    return found
+
+
+def test_the_pager_numbers_the_pages_and_marks_the_current_one(client) -> None:
+    status, html = page(client, "/", q="report", size=2, page=7)  # 25 results: 13 pages
+    assert status == 200
+    assert [text for text, _, _ in pager_links(html)] == ["1", "…", "5", "6", "7", "8", "9", "…", "13"]
+    # each number links to its page
+    assert all(text in ("…", target) for text, _, target in pager_links(html))
+    assert [text for text, current, _ in pager_links(html) if current] == ["7"]
+    assert (
+        'aria-current="page" aria-label="Page 7 of 13">7</a>' in html
+        and 'aria-label="Page 13">13</a>' in html
+    )
+    assert 'rel="prev"' in html and 'rel="next"' in html
+    first = re.search(r'<li><a href="([^"]*)" aria-label="Page 1">', html).group(1).replace("&amp;", "&")
+    assert first == "/?q=report&size=2"  # page 1 is the search's own address
+    _, last = page(client, "/", q="report", size=2, page=13)
+    assert [text for text, current, _ in pager_links(last) if current] == ["13"] and 'rel="next"' not in last
+    _, arabic = page(client, "/", "ar", q="report", size=2, page=7)
+    assert (
+        'aria-current="page" aria-label="الصفحة 7 من 13">7</a>' in arabic
+        and 'aria-label="الصفحة 13"' in arabic
+    )
+
+
+def test_the_pager_stops_at_the_page_limit(client, monkeypatch) -> None:
+    monkeypatch.setattr("web.pages.MAX_PAGE", 4)
+    _, html = page(client, "/", q="report", size=2, page=3)
+    assert [text for text, _, _ in pager_links(html)] == ["1", "2", "3", "4"]
+    assert 'data-max-page="4"' in html  # the script's pager stops there too
+
+
+def test_a_single_page_has_no_pager(client) -> None:
+    _, html = page(client, "/", q="الانتخابات")
+    assert "<li" not in html.split('<nav class="pager"')[1].split("</nav>")[0]

@@ -19,6 +19,7 @@ STOP_WORDS = N_plural(
 
 SCRIPT = {
     "took": N_("in %(ms)s ms"),
+    "page": N_("Page %(page)s"),
     "page_of": N_("Page %(page)s of %(pages)s"),
     "previous": N_("Previous"),
     "next": N_("Next"),

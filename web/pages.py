@@ -8,6 +8,7 @@ the query and filters too.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, url_for
@@ -25,6 +26,7 @@ pages = Blueprint("pages", __name__)
 
 EXAMPLES = ("الانتخابات", "الأَزْمَة", "machine learning", "موسكو", "football OR كرة")
 SPELLING_VARIANTS = ("أ/ا", "ة/ه", "ى/ي")
+PAGES_AROUND = 2  # the pager links the pages this close to the current one, besides the first and the last
 
 # Error pages: a title and a sentence, in the interface language.
 ERRORS = {
@@ -70,7 +72,26 @@ def home():
         results = engine().run(params.request())
     except QueryError as error:
         return _bad_search(error.translated(g.t.gettext), error_lang=g.t.lang)
-    return _search_page(params, results=results, pages_total=min(MAX_PAGE, results.pages))
+    pages_total = min(MAX_PAGE, results.pages)
+    pager = page_numbers(params.page, pages_total)
+    return _search_page(params, results=results, pages_total=pages_total, pager=pager)
+
+
+def page_numbers(current: int, last: int) -> list[int | None]:
+    """The pager's pages: the first, the last and those near ``current``; None stands for pages left out (…).
+
+    A gap of a single page shows that page: "1 2 3 4", not "1 … 3 4".
+    """
+    near = range(max(1, current - PAGES_AROUND), min(last, current + PAGES_AROUND) + 1)
+    shown = sorted({1, last, *near})
+    numbers: list[int | None] = []
+    for before, page in pairwise([0, *shown]):
+        if page - before == 2:
+            numbers.append(page - 1)
+        elif page - before > 2:
+            numbers.append(None)
+        numbers.append(page)
+    return numbers
 
 
 def _search_page(params: SearchParams, status: int = 200, results: SearchResults | None = None, **context):
@@ -81,7 +102,7 @@ def _search_page(params: SearchParams, status: int = 200, results: SearchResults
             facets.setdefault(field, {}).setdefault(value, 0)  # a chosen value stays visible, with its 0
     page = render_template(
         "search.html", params=params, results=results, facets=facets, selected=selected,
-        active=active_filters(params), examples=EXAMPLES, variants=SPELLING_VARIANTS,
+        active=active_filters(params), max_page=MAX_PAGE, examples=EXAMPLES, variants=SPELLING_VARIANTS,
         script=M.script_strings(g.t.lang), M=M, command=BUILD_COMMAND, **context,
     )  # fmt: skip
     return page, status

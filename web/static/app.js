@@ -198,21 +198,53 @@
     });
   }
 
+  // The pager's pages as web/pages.py's page_numbers gives them: the first, the last and those within
+  // two of the current one; null stands for pages left out ("…"), and a gap of one page shows that page.
+  function pageNumbers(current, last) {
+    const shown = new Set([1, last]);
+    for (let page = Math.max(1, current - 2); page <= Math.min(last, current + 2); page++) shown.add(page);
+    const found = [];
+    let before = 0;
+    Array.from(shown).sort((a, b) => a - b).forEach((page) => {
+      if (page - before === 2) found.push(page - 1);
+      else if (page - before > 2) found.push(null);
+      found.push(page);
+      before = page;
+    });
+    return found;
+  }
+
   function renderPager(data) {
     const pager = document.getElementById("pager");
-    const pages = Math.min(1000, Math.max(1, Math.ceil(data.total / data.size)));
+    const pages = Math.min(Number(pager.dataset.maxPage), Math.max(1, Math.ceil(data.total / data.size)));
+    const current = data.page;
+    const link = (page, text, attributes) =>
+      element("a", text, Object.assign({ href: pageUrl({ page: page > 1 ? page : null }) }, attributes));
     const parts = [];
     if (pages > 1 && data.hits.length) {
-      parts.push(element("span", undefined));
-      parts[0].append(say(ui.strings.page_of, { page: numbers.format(1), pages: numbers.format(pages) }));
-      parts.push(element("a", ui.strings.next, { rel: "next", id: "next-page", href: pageUrl({ page: 2 }) }));
+      if (current > 1) parts.push(link(current - 1, ui.strings.previous, { rel: "prev", id: "previous-page" }));
+      const list = element("ul");
+      pageNumbers(current, pages).forEach((page) => {
+        if (page === null) { list.append(element("li", "…", { class: "gap" })); return; }
+        const label = page === current
+          ? say(ui.strings.page_of, { page: numbers.format(page), pages: numbers.format(pages) })
+          : say(ui.strings.page, { page: numbers.format(page) });
+        const attributes = { "aria-label": label.textContent };
+        if (page === current) attributes["aria-current"] = "page";
+        list.append(element("li"));
+        list.lastChild.append(link(page, numbers.format(page), attributes));
+      });
+      parts.push(list);
+      if (current < pages) parts.push(link(current + 1, ui.strings.next, { rel: "next", id: "next-page" }));
     }
     pager.replaceChildren(...parts);
   }
 
-  // Links and fields that carry the query (sorting, chips, the date form, the language switch).
+  // Links and fields that carry the query (sorting, chips, the date form, the language switch);
+  // the pager's links, drawn for this search, name their pages.
   function retarget(query) {
     document.querySelectorAll("#results a[href^='/?'], #filters a[href^='/?']").forEach((link) => {
+      if (link.closest("#pager")) return;
       const url = new URL(link.href);
       url.searchParams.set("q", query);
       ["page", "verbatim"].forEach((name) => url.searchParams.delete(name));
