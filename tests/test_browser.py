@@ -432,6 +432,20 @@ def test_numbered_pages_in_the_page_and_in_instant_results(server: str, browser)
     assert page.errors == []
 
 
+def test_instant_results_under_a_millisecond(server: str, browser) -> None:
+    page = open_page(browser, "ar")
+
+    def quick(route) -> None:
+        answer = route.fetch()
+        route.fulfill(response=answer, json={**answer.json(), "took_ms": 0.3})
+
+    page.route("**/api/search?**", quick)
+    page.goto(server + "/")
+    page.locator("#q").press_sequentially("موسكو", delay=30)
+    poll(page, lambda: page.inner_text("#took") == "في أقل من 1 ملّي ثانية", "under a millisecond, not 0 ms")
+    assert page.errors == []
+
+
 def displayed(page, selector: str) -> list[str]:
     """The computed ``display`` of every element that ``selector`` finds."""
     return page.eval_on_selector_all(selector, "els => els.map(e => getComputedStyle(e).display)")

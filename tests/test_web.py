@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -11,6 +12,7 @@ import pytest
 from index.indexer import rebuild_index, update_index
 from index.store import IndexHome
 from web import create_app
+from web import messages as M
 from web.pages import page_numbers
 
 from .conftest import files_opened, write_corpus
@@ -550,7 +552,7 @@ def test_an_empty_or_missing_index_says_how_to_build_one(tmp_path: Path) -> None
     assert status == 503 and "لا يوجد فهرس بعد" in html
 
 
-# ------------------------------------------------------------------ pages
+# ------------------------------------------------------------------ pages, timing
 
 
 @pytest.mark.parametrize(
@@ -617,3 +619,18 @@ def test_the_pager_stops_at_the_page_limit(client, monkeypatch) -> None:
 def test_a_single_page_has_no_pager(client) -> None:
     _, html = page(client, "/", q="الانتخابات")
     assert "<li" not in html.split('<nav class="pager"')[1].split("</nav>")[0]
+
+
+def test_a_search_under_a_millisecond_says_so(client, monkeypatch) -> None:
+    engine = client.application.extensions["fahras"]
+    run = engine.run
+    for took, english, arabic in (
+        (0.4, "in &lt; 1 ms", "في أقل من 1 ملّي ثانية"),
+        (2.6, "in 3 ms", "في 3 ملّي ثانية"),
+    ):
+        monkeypatch.setattr(
+            engine, "run", lambda request, took=took: dataclasses.replace(run(request), took_ms=took)
+        )
+        assert f'<p class="muted" id="took">{english}</p>' in page(client, "/", q="report")[1]
+        assert f'<p class="muted" id="took">{arabic}</p>' in page(client, "/", "ar", q="report")[1]
+    assert M.script_strings("ar")["strings"]["took_under"] == "في أقل من %(ms)s ملّي ثانية"  # the script's

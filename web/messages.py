@@ -19,6 +19,8 @@ STOP_WORDS = N_plural(
 
 SCRIPT = {
     "took": N_("in %(ms)s ms"),
+    # Translators: how long a search took when it was under a millisecond (%(ms)s is 1).
+    "took_under": N_("in < %(ms)s ms"),
     "page": N_("Page %(page)s"),
     "page_of": N_("Page %(page)s of %(pages)s"),
     "previous": N_("Previous"),

@@ -113,7 +113,9 @@
 
   function renderSummary(data, searched) {
     document.getElementById("total").replaceChildren(plural("results_for", data.total, { query: isolated(searched) }));
-    document.getElementById("took").replaceChildren(say(ui.strings.took, { ms: numbers.format(Math.round(data.took_ms)) }));
+    const took = data.took_ms < 1 ? say(ui.strings.took_under, { ms: numbers.format(1) })
+      : say(ui.strings.took, { ms: numbers.format(Math.round(data.took_ms)) });
+    document.getElementById("took").replaceChildren(took);
     document.getElementById("live").textContent = document.getElementById("total").textContent;
   }
 
