@@ -2,8 +2,8 @@
 
 Starts ``fahras serve`` as a user would, then searches in Arabic and English on a
 desktop and on a phone-sized screen: highlighted results that read right to left,
-filters, numbered pages, the document page and back, the keyboard's
-path through the page, results that arrive while typing
+filters, numbered pages, the document page and its matches and back,
+the keyboard's path through the page, results that arrive while typing
 (and the same page without JavaScript), error pages in both languages, printing,
 and an axe-core audit (WCAG 2.1 A and AA, in light and dark mode) when axe-core
 is installed (``.ci/run`` installs it from npm; the audit is skipped without it).
@@ -432,6 +432,66 @@ def test_numbered_pages_in_the_page_and_in_instant_results(server: str, browser)
     assert page.errors == []
 
 
+def mark_in_view(page, selector: str) -> bool:
+    """Whether a match is on screen, below the sticky header and the match navigation."""
+    return page.evaluate(
+        "s => { const box = document.querySelector(s).getBoundingClientRect();"
+        " const bar = document.getElementById('matches').getBoundingClientRect();"
+        " return box.top >= bar.bottom && box.bottom <= window.innerHeight; }",
+        selector,
+    )
+
+
+def test_the_document_page_opens_on_the_first_match_and_steps_through_them(server: str, browser) -> None:
+    page = open_page(browser, "en", PHONE)
+    page.goto(server + "/doc/science/coral-reefs-climate-en.txt?q=heat")  # the first match is further down
+    assert page.inner_text("#match-count") == "3 matches"
+    poll(page, lambda: page.inner_text("#match-position") == "1 of 3", "the position among the matches")
+    assert page.evaluate("window.scrollY") > 0 and mark_in_view(page, "#m1")
+    assert page.get_attribute("#m1", "class") == "current"
+    shot(page, "phone-document-first-match-en")
+    page.click("#next-match")
+    assert page.inner_text("#match-position") == "2 of 3" and mark_in_view(page, "#m2")
+    assert page.evaluate("location.hash") == "#m2" and page.locator("mark.current").count() == 1
+    page.click("#next-match")
+    page.click("#next-match")  # after the last, the first again
+    assert page.inner_text("#match-position") == "1 of 3" and mark_in_view(page, "#m1")
+    page.click("#previous-match")
+    assert page.inner_text("#match-position") == "3 of 3" and mark_in_view(page, "#m3")
+    shot(page, "phone-document-last-match-en")
+    page.click("#first-match")
+    poll(page, lambda: page.inner_text("#match-position") == "1 of 3", "the first match link")
+    assert mark_in_view(page, "#m1")
+    assert page.errors == []
+
+
+def test_the_document_page_matches_in_arabic_by_keyboard(server: str, browser) -> None:
+    page = open_page(browser, "ar")
+    page.goto(server + "/doc/news/election-campaign-ar.txt?q=الانتخابات")
+    count = page.locator(".body mark").count()
+    assert 3 <= count <= 10 and page.inner_text("#match-count") == f"{count} تطابقات"  # 3-10: plural noun
+    poll(page, lambda: page.inner_text("#match-position") == f"1 من {count}", "the position, in Arabic")
+    assert page.evaluate("window.scrollY") == 0  # the first match is in view already: the title stays
+    page.focus("#next-match")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    assert page.inner_text("#match-position") == f"3 من {count}" and focused(page) == "#next-match"
+    assert page.get_attribute("#match-position", "aria-live") == "polite"  # said to screen readers
+    shot(page, "desktop-document-matches-ar")
+    assert page.errors == []
+
+
+def test_the_document_page_matches_without_javascript(server: str, browser) -> None:
+    page = open_page(browser, "en", PHONE, java_script_enabled=False)
+    page.goto(server + "/doc/science/coral-reefs-climate-en.txt?q=heat")
+    assert page.inner_text("#match-count") == "3 matches" and not page.locator("#match-steps").is_visible()
+    assert page.evaluate("window.scrollY") == 0
+    page.click("#first-match")
+    poll(page, lambda: page.evaluate("location.hash") == "#m1", "the link to the first match")
+    assert mark_in_view(page, "#m1")
+    shot(page, "phone-document-first-match-en-nojs")
+
+
 def test_instant_results_under_a_millisecond(server: str, browser) -> None:
     page = open_page(browser, "ar")
 
@@ -475,7 +535,7 @@ def test_printing_leaves_out_the_controls(server: str, browser) -> None:
     page = open_page(browser, "ar")
     page.goto(server + "/doc/news/moscow-talks-ar.txt?q=موسكو")
     page.emulate_media(media="print")
-    for selector in ("form.searchbox", "#back", "button"):
+    for selector in ("form.searchbox", "#matches", "#back", "button"):
         assert set(displayed(page, selector)) == {"none"}, selector
     assert page.locator(".body").is_visible() and page.locator("#doc-title").is_visible()
     assert colours(page, ".body mark") == (

@@ -11,9 +11,10 @@ import pytest
 
 from index.indexer import rebuild_index, update_index
 from index.store import IndexHome
+from search.snippets import MAX_MATCHES
 from web import create_app
 from web import messages as M
-from web.pages import page_numbers
+from web.pages import numbered_marks, page_numbers
 
 from .conftest import files_opened, write_corpus
 
@@ -236,7 +237,7 @@ def test_document_page(client) -> None:
         "/doc/news/crisis.txt", query_string={"q": "الازمه"}, headers={"Accept-Language": "en"}
     )
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "<mark>الأزمة</mark>" in page and "Back to results" in page
+    assert response.status_code == 200 and '<mark id="m1">الأزمة</mark>' in page and "Back to results" in page
     assert client.get("/doc/missing").status_code == 404
 
 
@@ -552,7 +553,7 @@ def test_an_empty_or_missing_index_says_how_to_build_one(tmp_path: Path) -> None
     assert status == 503 and "لا يوجد فهرس بعد" in html
 
 
-# ------------------------------------------------------------------ pages, timing
+# ------------------------------------------------------------------ pages, timing, matches
 
 
 @pytest.mark.parametrize(
@@ -634,3 +635,40 @@ def test_a_search_under_a_millisecond_says_so(client, monkeypatch) -> None:
         assert f'<p class="muted" id="took">{english}</p>' in page(client, "/", q="report")[1]
         assert f'<p class="muted" id="took">{arabic}</p>' in page(client, "/", "ar", q="report")[1]
     assert M.script_strings("ar")["strings"]["took_under"] == "في أقل من %(ms)s ملّي ثانية"  # the script's
+
+
+def test_numbered_marks_only_number_the_engines_marks() -> None:
+    assert numbered_marks("no match") == ("no match", 0)
+    typed = "a &lt;mark&gt; typed <mark>word</mark> and <mark>another</mark>"  # the engine escapes the text
+    assert numbered_marks(typed) == ('a &lt;mark&gt; typed <mark id="m1">word</mark> and <mark id="m2">another</mark>', 2)  # fmt: skip
+
+
+def test_the_document_page_counts_its_matches_and_links_to_the_first(client) -> None:
+    _, html = page(client, "/doc/news/election.txt", q="الانتخابات OR المدينة")
+    body = html.split('<div class="body"')[1].split("</div>")[0]
+    assert '<mark id="m1">الانتخابات</mark>' in body and body.count("<mark") == 1
+    assert (
+        '<p id="match-count">1 match</p>' in html and '<a href="#m1" id="first-match">First match</a>' in html
+    )
+    title = html.split('<h1 id="doc-title"')[1].split("</h1>")[0]
+    # the title's matches are marked, but neither numbered nor counted
+    assert "<mark>الانتخابات</mark>" in title and "<mark>المدينة</mark>" in title
+    assert '<p class="match-steps" id="match-steps" hidden>' in html  # previous and next need the script
+    _, arabic = page(client, "/doc/many/doc3.txt", "ar", q="report OR harvests OR quarterly")
+    assert '<p id="match-count">3 تطابقات</p>' in arabic and 'id="m3"' in arabic
+    assert "أول تطابق" in arabic and "التطابق التالي" in arabic
+    _, plain = page(client, "/doc/news/election.txt")
+    assert 'id="matches"' not in plain and 'id="m1"' not in plain
+    _, unmatched = page(client, "/doc/news/election.txt", q="football")
+    assert 'id="matches"' not in unmatched
+
+
+def test_the_document_page_says_when_only_the_first_matches_are_marked(tmp_path: Path) -> None:
+    corpus = write_corpus(
+        tmp_path / "long", {"long.txt": "Echoes\n\n" + "echo and more words " * (MAX_MATCHES + 50)}
+    )
+    rebuild_index(IndexHome(tmp_path / "index"), corpus, show_progress=False)
+    client = create_app({"INDEX_DIR": str(tmp_path / "index"), "TESTING": True}).test_client()
+    _, html = page(client, "/doc/long.txt", q="echo")
+    assert f'<p id="match-count">At least {MAX_MATCHES} matches</p>' in html
+    assert f'id="m{MAX_MATCHES}"' in html and f'id="m{MAX_MATCHES + 1}"' not in html

@@ -34,6 +34,8 @@ SCRIPT = {
     "instead": N_("Search instead for %(original)s"),
     "no_results": N_("No documents match “%(query)s”."),
     "past_end": N_("Page %(page)s is past the last page of results (%(pages)s)."),
+    # Translators: the document page's match navigation: which match is shown, of how many ("3 of 12").
+    "match_of": N_("%(current)s of %(total)s"),
 }
 PLURALS = {"results_for": RESULTS_FOR, "stop_words": STOP_WORDS}
 

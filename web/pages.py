@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from index.store import NoIndex
 from search.engine import MAX_QUERY_CHARS, QueryError, SearchResults
+from search.snippets import MAX_MATCHES
 
 from . import engine, wants_json
 from . import messages as M
@@ -151,7 +152,19 @@ def document(doc_id: str):
     found = engine().document(doc_id, highlight=params.q[:MAX_QUERY_CHARS] or None)
     if found is None:
         return render_error(404, "document", params)
-    return render_template("document.html", doc=found, params=params)
+    body_html, matches = numbered_marks(found["body_html"])
+    return render_template("document.html", doc={**found, "body_html": body_html}, params=params,
+                           matches=matches, capped=matches >= MAX_MATCHES, script=M.script_strings(g.t.lang))  # fmt: skip
+
+
+def numbered_marks(body_html: str) -> tuple[str, int]:
+    """The engine's marked text with each ``<mark>`` given an id (``m1``, ``m2``...), and how many there are.
+
+    The engine escapes the whole text and writes no tag but ``<mark>``, so
+    every ``<mark>`` in it is a match: links can point at the first one.
+    """
+    first, *marked = body_html.split("<mark>")
+    return first + "".join(f'<mark id="m{n}">{rest}' for n, rest in enumerate(marked, 1)), len(marked)
 
 
 def _safe_next(target: str | None) -> str:

@@ -2,7 +2,8 @@
 //  - suggestions: completions of the last word in the box's <datalist> (/api/search's sibling /api/suggest);
 //  - instant results: results update while typing, from /api/search, and the
 //    address bar keeps a shareable URL of what is shown (history.replaceState);
-//  - the Filters button of narrow screens opens the filters as a sheet.
+//  - the Filters button of narrow screens opens the filters as a sheet;
+//  - the document page's previous and next match buttons, and "3 of 12".
 // The page's CSP allows no inline script: everything the script says comes
 // translated from the page (data-script on #results) and is put in with textContent.
 (function () {
@@ -318,4 +319,47 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && filters.classList.contains("open")) openFilters(false);
   });
+})();
+
+// The document page opened from a search: its matches are marked, numbered (m1, m2...) by the server,
+// which also says how many there are and links to the first. Here: the page opens on the first match
+// (or the one its address names), and previous and next buttons move between them, saying "3 of 12".
+(function () {
+  "use strict";
+  const bar = document.getElementById("matches");
+  const marks = Array.from(document.querySelectorAll(".body mark[id]"));
+  if (!bar || !marks.length) return;
+  const ui = JSON.parse(bar.dataset.script);
+  const numbers = new Intl.NumberFormat(ui.lang, { numberingSystem: ui.numbering });
+  const position = document.getElementById("match-position");
+  let current = 0;
+
+  function numbered(hash) {  // "#m3" -> 2, the index of the match it names, else -1
+    const found = /^#m([0-9]+)$/.exec(hash);
+    const number = found ? Number(found[1]) : 0;
+    return number >= 1 && number <= marks.length ? number - 1 : -1;
+  }
+  function show(index, scroll) {
+    marks[current].classList.remove("current");
+    current = (index + marks.length) % marks.length;  // past the last comes the first, as in a browser's find
+    marks[current].classList.add("current");
+    position.textContent = ui.strings.match_of
+      .replace("%(current)s", numbers.format(current + 1))
+      .replace("%(total)s", numbers.format(marks.length));
+    if (scroll) marks[current].scrollIntoView({ block: "start" });  // its scroll margin keeps it below the bars
+  }
+  function step(by) {
+    show(current + by, true);
+    history.replaceState(null, "", "#" + marks[current].id);  // a reload stays on this match
+  }
+
+  document.getElementById("match-steps").hidden = false;
+  document.getElementById("previous-match").addEventListener("click", () => step(-1));
+  document.getElementById("next-match").addEventListener("click", () => step(1));
+  window.addEventListener("hashchange", () => {  // "First match", or any link to #mN: the browser scrolls
+    if (numbered(location.hash) >= 0) show(numbered(location.hash), false);
+  });
+  const named = numbered(location.hash);
+  const first = marks[0].getBoundingClientRect();
+  show(Math.max(named, 0), named < 0 && (first.top < 0 || first.bottom > window.innerHeight));
 })();
