@@ -2,8 +2,8 @@
 
 Starts ``fahras serve`` as a user would, then searches in Arabic and English on a
 desktop and on a phone-sized screen: highlighted results that read right to left,
-filters, numbered pages, the document page and its matches and back,
-the keyboard's path through the page, results that arrive while typing
+filters (several values of one), numbered pages, the document page and its matches
+and back, the keyboard's path through the page, results that arrive while typing
 (and the same page without JavaScript), error pages in both languages, printing,
 and an axe-core audit (WCAG 2.1 A and AA, in light and dark mode) when axe-core
 is installed (``.ci/run`` installs it from npm; the audit is skipped without it).
@@ -96,8 +96,8 @@ def focused(page) -> str:
     )
 
 
-def api(base: str, **params: str | int) -> dict:
-    with urllib.request.urlopen(f"{base}/api/search?{urlencode(params)}", timeout=10) as response:
+def api(base: str, **params: str | int | list[str]) -> dict:
+    with urllib.request.urlopen(f"{base}/api/search?{urlencode(params, doseq=True)}", timeout=10) as response:
         return json.load(response)
 
 
@@ -490,6 +490,45 @@ def test_the_document_page_matches_without_javascript(server: str, browser) -> N
     poll(page, lambda: page.evaluate("location.hash") == "#m1", "the link to the first match")
     assert mark_in_view(page, "#m1")
     shot(page, "phone-document-first-match-en-nojs")
+
+
+def test_two_sources_at_once(server: str, browser) -> None:
+    query = "election OR المدينة OR moscow"
+    page = open_page(browser, "en")
+    page.goto(server + "/?" + urlencode({"q": query}))
+    page.click('#filters a[data-facet="source"][data-value="news"]')
+    page.wait_for_url("**source=news**")
+    page.click('#filters a[data-facet="source"][data-value="sport"]')  # the other sources are still offered
+    page.wait_for_url("**source=sport**")
+    assert query_of(page.url)["source"] == ["news", "sport"]
+    expected = api(server, q=query, source=["news", "sport"])
+    assert page.inner_text("#total").startswith(f"{expected['total']} results")
+    assert set(page.locator("ol.hits .source").all_inner_texts()) == {"news", "sport"}  # both, and only them
+    chosen = page.locator("#facet-source a[aria-current] .label").all_inner_texts()
+    assert chosen == ["news", "sport"]
+    for source in ("news", "sport"):  # each chosen source keeps its own count
+        count = page.inner_text(f'#facet-source a[data-value="{source}"] .count')
+        assert count == str(api(server, q=query, source=source)["total"])
+    offered = page.locator("#facet-source a:not([aria-current]) .label").all_inner_texts()
+    assert "culture" in offered and "All" in offered
+    assert page.locator("#chips .chip").all_inner_texts() == ["Source: news ×", "Source: sport ×"]
+    shot(page, "desktop-two-sources-en", full=True)
+
+    page.fill("#q", "")
+    page.locator("#q").press_sequentially("المدينة OR moscow", delay=20)  # instant results keep both sources
+    poll(page, lambda: query_of(page.url).get("q") == ["المدينة OR moscow"], "the address follows the box")
+    page.wait_for_timeout(500)  # the last keystroke's answers
+    drawn = {
+        part: page.inner_text(part) for part in ("#total", "#facet-lang ul", "#facet-source ul", "ol.hits")
+    }
+    assert query_of(page.url)["source"] == ["news", "sport"]
+    page.goto(page.url)
+    assert {part: page.inner_text(part) for part in drawn} == drawn  # what the server's page says
+
+    page.click('#chips .chip >> text="Source: news"')
+    page.wait_for_url("**/?q=*&source=sport")
+    assert set(page.locator("ol.hits .source").all_inner_texts()) == {"sport"}
+    assert page.errors == []
 
 
 def test_instant_results_under_a_millisecond(server: str, browser) -> None:

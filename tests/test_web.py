@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import pytest
 
@@ -553,7 +553,7 @@ def test_an_empty_or_missing_index_says_how_to_build_one(tmp_path: Path) -> None
     assert status == 503 and "لا يوجد فهرس بعد" in html
 
 
-# ------------------------------------------------------------------ pages, timing, matches
+# ------------------------------------------------------------------ pages, timing, matches, several values of a facet
 
 
 @pytest.mark.parametrize(
@@ -672,3 +672,43 @@ def test_the_document_page_says_when_only_the_first_matches_are_marked(tmp_path:
     _, html = page(client, "/doc/long.txt", q="echo")
     assert f'<p id="match-count">At least {MAX_MATCHES} matches</p>' in html
     assert f'id="m{MAX_MATCHES}"' in html and f'id="m{MAX_MATCHES + 1}"' not in html
+
+
+def facet_values(html: str, field: str) -> dict[str, tuple[str, bool]]:
+    """A facet's entries: label -> (count, chosen)."""
+    facet = html.split(f'id="facet-{field}"')[1].split("</section>")[0]
+    found = {}
+    for link in re.findall(r"<a [^>]*>.*?</a>", facet, re.S):
+        label = re.sub(r"<[^>]+>", "", re.search(r'class="label">(.*?)</span><span', link).group(1))
+        count = re.search(r'class="count">([^<]*)<', link).group(1)
+        found[label] = (count, 'aria-current="true"' in link)
+    return found
+
+
+def test_several_values_of_a_facet(client) -> None:
+    query = "report OR الأزمة OR football"
+    _, one = page(client, "/", q=query, source="news")
+    assert facet_values(one, "source") == {  # the sources one may add are still listed, with their counts
+        "All": ("27", False), "many": ("25", False), "Sports Daily": ("1", False), "news": ("1", True),
+    }  # fmt: skip
+    _, html = page(client, "/", q=query, source=["news", "Sports Daily"])
+    assert '<h1 id="total">2 results' in html
+    assert facet_values(html, "source") == {
+        "All": ("27", False), "many": ("25", False), "Sports Daily": ("1", True), "news": ("1", True),
+    }  # fmt: skip
+    assert facet_values(html, "lang") == {"All": ("2", True), "English": ("1", False), "Arabic": ("1", False)}
+    chips = re.findall(r'class="chip removable" href="([^"]*)"[^>]*>([^<]*)', html)
+    assert [(unquote_plus(href.replace("&amp;", "&")), label.strip()) for href, label in chips] == [
+        ("/?q=report OR الأزمة OR football&source=Sports Daily", "Source: news"),
+        ("/?q=report OR الأزمة OR football&source=news", "Source: Sports Daily"),
+    ]
+    many = re.search(r'<a href="([^"]*)" data-facet="source" data-value="many"', html).group(1)
+    assert parse_qs(urlsplit(many.replace("&amp;", "&")).query)["source"] == ["news", "Sports Daily", "many"]
+    _, nothing = page(client, "/", q=query, source=["news", "nowhere"])  # a value with no match stays, with 0
+    assert facet_values(nothing, "source")["nowhere"] == ("0", True)
+
+
+def test_facet_counts_follow_a_corrected_search(client) -> None:
+    _, html = page(client, "/", q="harvestz", source="many")  # searched as "harvests"
+    assert "Showing results for <bdi>harvests</bdi>" in html
+    assert facet_values(html, "source") == {"All": ("25", False), "many": ("25", True)}

@@ -8,6 +8,7 @@ the query and filters too.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 from urllib.parse import urlsplit
 
@@ -98,15 +99,35 @@ def page_numbers(current: int, last: int) -> list[int | None]:
 def _search_page(params: SearchParams, status: int = 200, results: SearchResults | None = None, **context):
     selected = {"lang": params.filters.lang, "source": params.filters.source}
     facets = {field: dict(counts) for field, counts in (results.facets if results else {}).items()}
+    totals = dict.fromkeys(selected, results.total if results else 0)
     for field, values in selected.items():
+        if results and values:
+            totals[field], facets[field] = _choices(params, results, field)
         for value in values if results else ():
             facets.setdefault(field, {}).setdefault(value, 0)  # a chosen value stays visible, with its 0
     page = render_template(
-        "search.html", params=params, results=results, facets=facets, selected=selected,
+        "search.html", params=params, results=results, facets=facets, totals=totals, selected=selected,
         active=active_filters(params), max_page=MAX_PAGE, examples=EXAMPLES, variants=SPELLING_VARIANTS,
         script=M.script_strings(g.t.lang), M=M, command=BUILD_COMMAND, **context,
     )  # fmt: skip
     return page, status
+
+
+def _choices(params: SearchParams, results: SearchResults, field: str) -> tuple[int, dict[str, int]]:
+    """The matches, and their counts per value of ``field``, of this search without its ``field`` values.
+
+    A facet whose values are chosen counts every value as if none were: the
+    values one may add to the choice are listed with what they would add. The
+    same query is searched as the results' (a correction searched in place of
+    the query included), with the other filters.
+    """
+    searched = (results.notice or {}).get("searched")
+    request = replace(
+        params.request(), query=searched or params.q, page=1, size=1, snippets=False, suggest=False,
+        correct=not searched and not params.verbatim, filters=replace(params.filters, **{field: ()}),
+    )  # fmt: skip
+    wider = engine().run(request)
+    return wider.total, dict(wider.facets.get(field, {}))
 
 
 def active_filters(params: SearchParams) -> list[tuple[str, str]]:

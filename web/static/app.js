@@ -174,15 +174,17 @@
     }));
   }
 
-  function renderFacets(data) {
+  // A facet with chosen values counts the search without them (wider[field]), as the server's page does:
+  // the values one may add are listed with what they would add; the chosen ones keep their counts.
+  function renderFacets(data, wider) {
     const template = document.getElementById("tpl-facet");
     ["lang", "source"].forEach((field) => {
       const list = document.querySelector("#facet-" + field + " ul");
-      const all = list.querySelector("li");  // "All": counts every match while this field is not filtered
+      const all = list.querySelector("li");  // "All": what removing this field's values would give
       const chosen = state().getAll(field);
-      const allCount = all.querySelector(".count");
-      if (allCount && !chosen.length) allCount.textContent = numbers.format(data.total);
-      const counts = Object.assign({}, data.facets[field] || {});
+      const whole = wider[field] || data;
+      all.querySelector(".count").textContent = numbers.format(whole.total);
+      const counts = Object.assign({}, whole.facets[field] || {});
       chosen.forEach((value) => { if (!(value in counts)) counts[value] = 0; });
       const items = Object.entries(counts).map(([value, count]) => {
         const item = template.content.cloneNode(true);
@@ -262,12 +264,12 @@
     }
   }
 
-  function show(data, query) {
+  function show(data, query, wider) {
     const searched = data.notice && data.notice.searched ? data.notice.searched : query;
     renderSummary(data, searched);
     renderNotices(data, query);
     renderHits(data);
-    renderFacets(data);
+    renderFacets(data, wider);
     renderPager(data);
     const empty = document.getElementById("empty");
     if (empty) empty.hidden = true;
@@ -279,18 +281,34 @@
     retarget(query);
   }
 
+  // For each facet with chosen values, the same search without them (what web/pages.py's _choices asks):
+  // the query as the results searched it (a correction searched instead included), with the other filters.
+  async function widerSearches(data, signal) {
+    const wider = {};
+    const searched = data.notice && data.notice.searched;
+    await Promise.all(["lang", "source"].filter((field) => state().getAll(field).length).map(async (field) => {
+      const changes = Object.assign({ [field]: null, page: null, size: 1 }, searched ? { q: searched, verbatim: 1 } : {});
+      const response = await fetch(results.dataset.api + "?" + state(changes).toString(),
+                                   { headers: { Accept: "application/json" }, signal: signal });
+      if (response.ok) wider[field] = await response.json();
+    }));
+    return wider;
+  }
+
   async function search() {
     const query = input.value.trim();
     const ticket = ++searchTicket;
     if (!query) return;
     if (pending) pending.abort();
     pending = new AbortController();
+    const signal = pending.signal;
     try {
       const response = await fetch(results.dataset.api + "?" + state({ page: null }).toString(),
-                                   { headers: { Accept: "application/json" }, signal: pending.signal });
+                                   { headers: { Accept: "application/json" }, signal: signal });
       if (!response.ok || ticket !== searchTicket) return;  // half-typed syntax ("abc): Enter shows why
       const data = await response.json();
-      if (ticket === searchTicket) show(data, query);
+      const wider = await widerSearches(data, signal);
+      if (ticket === searchTicket) show(data, query, wider);
     } catch (error) {
       // aborted by a newer keystroke, or offline: the page stays as it was
     }
