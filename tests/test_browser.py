@@ -2,9 +2,10 @@
 
 Starts ``fahras serve`` as a user would, then searches in Arabic and English on a
 desktop and on a phone-sized screen: highlighted results that read right to left,
-filters, pages, the document page and back, the keyboard's path through the page,
-results that arrive while typing (and the same page without JavaScript), error
-pages in both languages, and an axe-core audit (WCAG 2.1 A and AA) when axe-core
+filters (several values of one), numbered pages, the document page and its matches
+and back, the keyboard's path through the page, results that arrive while typing
+(and the same page without JavaScript), error pages in both languages, printing,
+and an axe-core audit (WCAG 2.1 A and AA, in light and dark mode) when axe-core
 is installed (``.ci/run`` installs it from npm; the audit is skipped without it).
 Screenshots of each state are saved in ``test-artifacts/`` for a reviewer.
 """
@@ -12,6 +13,7 @@ Screenshots of each state are saved in ``test-artifacts/`` for a reviewer.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -94,8 +96,8 @@ def focused(page) -> str:
     )
 
 
-def api(base: str, **params: str) -> dict:
-    with urllib.request.urlopen(f"{base}/api/search?{urlencode(params)}", timeout=10) as response:
+def api(base: str, **params: str | int | list[str]) -> dict:
+    with urllib.request.urlopen(f"{base}/api/search?{urlencode(params, doseq=True)}", timeout=10) as response:
         return json.load(response)
 
 
@@ -311,9 +313,21 @@ def test_error_pages_in_both_languages(server: str, browser, locale: str, direct
     shot(page, f"desktop-dates-fixed-{locale}")
 
 
-@pytest.mark.skipif(
+def axe_violations(page) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA violations on the page (opened with ``bypass_csp``: axe is injected)."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        ".then(r => r.violations.map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"
+    )
+
+
+needs_axe = pytest.mark.skipif(
     not AXE.exists(), reason="axe-core is not installed (npm install axe-core; .ci/run does it)"
 )
+
+
+@needs_axe
 @pytest.mark.parametrize(
     ("name", "path", "locale", "viewport"),
     [
@@ -331,9 +345,241 @@ def test_axe_finds_no_wcag_violations(
     # axe is injected as a script, which the page's CSP (rightly) forbids: this context bypasses it.
     page = open_page(browser, locale, viewport, bypass_csp=True)
     page.goto(server + path)
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate(
-        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
-        ".then(r => r.violations.map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"
-    )
+    found = axe_violations(page)
     assert found == [], f"{name}: {found}"
+
+
+def luminance(css_colour: str) -> float:
+    """The relative luminance (WCAG) of a computed ``rgb(...)`` colour."""
+    channels = [int(value) / 255 for value in re.findall(r"\d+", css_colour)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def colours(page, selector: str) -> tuple[str, str]:
+    """An element's computed text and background colours."""
+    return tuple(
+        page.eval_on_selector(
+            selector, "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+        )
+    )
+
+
+@needs_axe
+@pytest.mark.parametrize(
+    ("name", "path", "locale", "viewport"),
+    [
+        ("home", "/", "en", DESKTOP),
+        ("results", f"/?q={QUERY}&size=2&page=3&source=news&source=sport", "ar", DESKTOP),
+        ("results-phone", "/?q=election OR moscow&source=news&source=sport#filters", "en", PHONE),
+        ("document", "/doc/news/moscow-talks-ar.txt?q=موسكو", "ar", DESKTOP),
+        ("no-results", "/?q=zzzqqq", "en", DESKTOP),
+        ("bad-dates", "/?q=bank&from=2025-02-01&to=2025-01-01", "ar", PHONE),
+    ],
+)
+def test_dark_mode_passes_the_same_audit(
+    server: str, browser, name: str, path: str, locale: str, viewport
+) -> None:
+    page = open_page(browser, locale, viewport, bypass_csp=True, color_scheme="dark")
+    page.goto(server + path)
+    ink, background = colours(page, "html")  # light text on a dark page
+    assert luminance(background) < 0.02 and luminance(ink) > 0.7, (ink, background)
+    shot(page, f"dark-{name}-{locale}", full=True)
+    found = axe_violations(page)
+    assert found == [], f"{name}: {found}"
+
+
+def pager_entries(page) -> list[tuple[str, str | None, str | None, dict[str, list[str]]]]:
+    """The pager's pages: text, aria-current, aria-label and the link's query ("…" has none)."""
+    found = page.eval_on_selector_all(
+        "#pager li",
+        "items => items.map(li => { const a = li.querySelector('a'); return a ? [a.textContent,"
+        " a.getAttribute('aria-current'), a.getAttribute('aria-label'), a.href] : [li.textContent, null, null, ''] })",
+    )
+    return [(text, current, label, query_of(href) if href else {}) for text, current, label, href in found]
+
+
+def test_numbered_pages_in_the_page_and_in_instant_results(server: str, browser) -> None:
+    last = math.ceil(api(server, q=QUERY, size=2)["total"] / 2)
+    assert last >= 7, "the demo corpus should give this query pages enough for a gap"
+    page = open_page(browser, "ar")
+    page.goto(server + "/?" + urlencode({"q": "موسكو", "size": 2}))
+    page.fill("#q", "")
+    page.locator("#q").press_sequentially(QUERY, delay=20)  # instant results: the script draws the pager
+    poll(page, lambda: query_of(page.url).get("q") == [QUERY], "the address follows the box")
+    poll(page, lambda: page.inner_text("#pager li:last-child") == str(last), "the pager of the new search")
+    drawn = pager_entries(page)
+    assert [text for text, *_ in drawn] == ["1", "2", "3", "…", str(last)]
+    assert [(text, label) for text, current, label, _ in drawn if current == "page"] == [
+        ("1", f"الصفحة 1 من {last}")
+    ]
+    assert drawn[1][2] == "الصفحة 2" and drawn[-1][3] == {"q": [QUERY], "size": ["2"], "page": [str(last)]}
+    page.goto(page.url)
+    assert pager_entries(page) == drawn  # the server's pager reads the same
+    shot(page, "desktop-pager-ar")
+
+    page.click(f"#pager a >> text='{last}'")  # the last page
+    page.wait_for_url(f"**page={last}**")
+    expected = api(server, q=QUERY, size=2, page=last)
+    assert page.locator("ol.hits h2").all_inner_texts() == [hit["title"] for hit in expected["hits"]]
+    on_last = pager_entries(page)
+    assert [text for text, *_ in on_last] == ["1", "…", *map(str, range(last - 2, last + 1))]
+    assert [text for text, current, *_ in on_last if current == "page"] == [str(last)]
+    assert page.locator("#previous-page").count() == 1 and page.locator("#next-page").count() == 0
+    page.click("#pager a >> text='1'")
+    page.wait_for_selector("#pager a[aria-current=page] >> text='1'")
+    assert "page" not in query_of(page.url)
+    assert page.errors == []
+
+
+def mark_in_view(page, selector: str) -> bool:
+    """Whether a match is on screen, below the sticky header and the match navigation."""
+    return page.evaluate(
+        "s => { const box = document.querySelector(s).getBoundingClientRect();"
+        " const bar = document.getElementById('matches').getBoundingClientRect();"
+        " return box.top >= bar.bottom && box.bottom <= window.innerHeight; }",
+        selector,
+    )
+
+
+def test_the_document_page_opens_on_the_first_match_and_steps_through_them(server: str, browser) -> None:
+    page = open_page(browser, "en", PHONE)
+    page.goto(server + "/doc/science/coral-reefs-climate-en.txt?q=heat")  # the first match is further down
+    assert page.inner_text("#match-count") == "3 matches"
+    poll(page, lambda: page.inner_text("#match-position") == "1 of 3", "the position among the matches")
+    assert page.evaluate("window.scrollY") > 0 and mark_in_view(page, "#m1")
+    assert page.get_attribute("#m1", "class") == "current"
+    shot(page, "phone-document-first-match-en")
+    page.click("#next-match")
+    assert page.inner_text("#match-position") == "2 of 3" and mark_in_view(page, "#m2")
+    assert page.evaluate("location.hash") == "#m2" and page.locator("mark.current").count() == 1
+    page.click("#next-match")
+    page.click("#next-match")  # after the last, the first again
+    assert page.inner_text("#match-position") == "1 of 3" and mark_in_view(page, "#m1")
+    page.click("#previous-match")
+    assert page.inner_text("#match-position") == "3 of 3" and mark_in_view(page, "#m3")
+    shot(page, "phone-document-last-match-en")
+    page.click("#first-match")
+    poll(page, lambda: page.inner_text("#match-position") == "1 of 3", "the first match link")
+    assert mark_in_view(page, "#m1")
+    assert page.errors == []
+
+
+def test_the_document_page_matches_in_arabic_by_keyboard(server: str, browser) -> None:
+    page = open_page(browser, "ar")
+    page.goto(server + "/doc/news/election-campaign-ar.txt?q=الانتخابات")
+    count = page.locator(".body mark").count()
+    assert 3 <= count <= 10 and page.inner_text("#match-count") == f"{count} تطابقات"  # 3-10: plural noun
+    poll(page, lambda: page.inner_text("#match-position") == f"1 من {count}", "the position, in Arabic")
+    assert page.evaluate("window.scrollY") == 0  # the first match is in view already: the title stays
+    page.focus("#next-match")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    assert page.inner_text("#match-position") == f"3 من {count}" and focused(page) == "#next-match"
+    assert page.get_attribute("#match-position", "aria-live") == "polite"  # said to screen readers
+    shot(page, "desktop-document-matches-ar")
+    assert page.errors == []
+
+
+def test_the_document_page_matches_without_javascript(server: str, browser) -> None:
+    page = open_page(browser, "en", PHONE, java_script_enabled=False)
+    page.goto(server + "/doc/science/coral-reefs-climate-en.txt?q=heat")
+    assert page.inner_text("#match-count") == "3 matches" and not page.locator("#match-steps").is_visible()
+    assert page.evaluate("window.scrollY") == 0
+    page.click("#first-match")
+    poll(page, lambda: page.evaluate("location.hash") == "#m1", "the link to the first match")
+    assert mark_in_view(page, "#m1")
+    shot(page, "phone-document-first-match-en-nojs")
+
+
+def test_two_sources_at_once(server: str, browser) -> None:
+    query = "election OR المدينة OR moscow"
+    page = open_page(browser, "en")
+    page.goto(server + "/?" + urlencode({"q": query}))
+    page.click('#filters a[data-facet="source"][data-value="news"]')
+    page.wait_for_url("**source=news**")
+    page.click('#filters a[data-facet="source"][data-value="sport"]')  # the other sources are still offered
+    page.wait_for_url("**source=sport**")
+    assert query_of(page.url)["source"] == ["news", "sport"]
+    expected = api(server, q=query, source=["news", "sport"])
+    assert page.inner_text("#total").startswith(f"{expected['total']} results")
+    assert set(page.locator("ol.hits .source").all_inner_texts()) == {"news", "sport"}  # both, and only them
+    chosen = page.locator("#facet-source a[aria-current] .label").all_inner_texts()
+    assert chosen == ["news", "sport"]
+    for source in ("news", "sport"):  # each chosen source keeps its own count
+        count = page.inner_text(f'#facet-source a[data-value="{source}"] .count')
+        assert count == str(api(server, q=query, source=source)["total"])
+    offered = page.locator("#facet-source a:not([aria-current]) .label").all_inner_texts()
+    assert "culture" in offered and "All" in offered
+    assert page.locator("#chips .chip").all_inner_texts() == ["Source: news ×", "Source: sport ×"]
+    shot(page, "desktop-two-sources-en", full=True)
+
+    page.fill("#q", "")
+    page.locator("#q").press_sequentially("المدينة OR moscow", delay=20)  # instant results keep both sources
+    poll(page, lambda: query_of(page.url).get("q") == ["المدينة OR moscow"], "the address follows the box")
+    page.wait_for_timeout(500)  # the last keystroke's answers
+    drawn = {
+        part: page.inner_text(part) for part in ("#total", "#facet-lang ul", "#facet-source ul", "ol.hits")
+    }
+    assert query_of(page.url)["source"] == ["news", "sport"]
+    page.goto(page.url)
+    assert {part: page.inner_text(part) for part in drawn} == drawn  # what the server's page says
+
+    page.click('#chips .chip >> text="Source: news"')
+    page.wait_for_url("**/?q=*&source=sport")
+    assert set(page.locator("ol.hits .source").all_inner_texts()) == {"sport"}
+    assert page.errors == []
+
+
+def test_instant_results_under_a_millisecond(server: str, browser) -> None:
+    page = open_page(browser, "ar")
+
+    def quick(route) -> None:
+        answer = route.fetch()
+        route.fulfill(response=answer, json={**answer.json(), "took_ms": 0.3})
+
+    page.route("**/api/search?**", quick)
+    page.goto(server + "/")
+    page.locator("#q").press_sequentially("موسكو", delay=30)
+    poll(page, lambda: page.inner_text("#took") == "في أقل من 1 ملّي ثانية", "under a millisecond, not 0 ms")
+    assert page.errors == []
+
+
+def displayed(page, selector: str) -> list[str]:
+    """The computed ``display`` of every element that ``selector`` finds."""
+    return page.eval_on_selector_all(selector, "els => els.map(e => getComputedStyle(e).display)")
+
+
+def test_printing_leaves_out_the_controls(server: str, browser) -> None:
+    page = open_page(browser, "en", color_scheme="dark")  # printed black on white all the same
+    search = {"q": "election OR المدينة OR moscow", "size": 2, "source": ["news", "sport"]}
+    page.goto(server + "/?" + urlencode(search, doseq=True))
+    page.emulate_media(media="print")
+    for selector in (
+        "form.searchbox",
+        "#ui-switch",
+        "#filters",
+        "form.dates",
+        "#pager",
+        ".toolbar",
+        "#chips",
+        "button",
+    ):
+        assert set(displayed(page, selector)) == {"none"}, selector
+    assert page.locator("ol.hits li").first.is_visible() and page.locator("#total").is_visible()
+    assert colours(page, "html") == ("rgb(0, 0, 0)", "rgb(255, 255, 255)")
+    assert colours(page, "ol.hits h2 a")[0] == "rgb(0, 0, 0)"
+    shot(page, "print-results-en", full=True)
+
+    page = open_page(browser, "ar")
+    page.goto(server + "/doc/news/moscow-talks-ar.txt?q=موسكو")
+    page.emulate_media(media="print")
+    for selector in ("form.searchbox", "#matches", "#back", "button"):
+        assert set(displayed(page, selector)) == {"none"}, selector
+    assert page.locator(".body").is_visible() and page.locator("#doc-title").is_visible()
+    assert colours(page, ".body mark") == (
+        "rgb(0, 0, 0)",
+        "rgba(0, 0, 0, 0)",
+    )  # matches in bold, no ink wasted
+    shot(page, "print-document-ar", full=True)
+    page.pdf(path=str(ARTIFACTS / "print-document-ar.pdf"))

@@ -54,7 +54,10 @@ def test_a_snippet_never_shows_a_run_of_words_twice() -> None:
     text = f"{sentence}. {filler} {sentence}. {more} the health budget again"
     html_text = snippet(text, matched_spans(text, CHAIN, {"health", "budget"}), width=200)
     fragments = html_text.removeprefix("… ").removesuffix(" …").split(" … ")
-    runs = [set(zip(*(words[i:] for i in range(4)))) for words in (unmarked(f).split() for f in fragments)]
+    runs = [
+        {tuple(words[i : i + 4]) for i in range(len(words) - 3)}
+        for words in (unmarked(f).split() for f in fragments)
+    ]
     assert len(fragments) == 2 and not runs[0] & runs[1], fragments
     assert html_text.startswith("the minister")  # starts at the text's start: no "…" before it
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import pytest
 
 from index.generations import rebuild, update
 from index.store import IndexHome
+from search.snippets import MAX_MATCHES
 from web import create_app
+from web import messages as M
+from web.pages import numbered_marks, page_numbers
 
 from .conftest import files_opened, write_corpus
 
@@ -233,7 +239,7 @@ def test_document_page(client) -> None:
         "/doc/news/crisis.txt", query_string={"q": "الازمه"}, headers={"Accept-Language": "en"}
     )
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "<mark>الأزمة</mark>" in page and "Back to results" in page
+    assert response.status_code == 200 and '<mark id="m1">الأزمة</mark>' in page and "Back to results" in page
     assert client.get("/doc/missing").status_code == 404
 
 
@@ -547,3 +553,164 @@ def test_an_empty_or_missing_index_says_how_to_build_one(tmp_path: Path) -> None
     assert status == 200 and "الفهرس فارغ." in html and "fahras index FOLDER" in html
     status, html = page(missing, "/", "ar", q="x")
     assert status == 503 and "لا يوجد فهرس بعد" in html
+
+
+# ------------------------------------------------------------------ pages, timing, matches, several values of a facet
+
+
+@pytest.mark.parametrize(
+    ("current", "last", "shown"),
+    [
+        (1, 1, [1]),
+        (1, 2, [1, 2]),
+        (1, 10, [1, 2, 3, None, 10]),
+        (5, 10, [1, 2, 3, 4, 5, 6, 7, None, 10]),  # a gap of one page shows it: 2, not "…"
+        (6, 10, [1, None, 4, 5, 6, 7, 8, 9, 10]),
+        (10, 10, [1, None, 8, 9, 10]),
+        (500, 1000, [1, None, 498, 499, 500, 501, 502, None, 1000]),
+    ],
+)
+def test_page_numbers_show_the_ends_and_the_pages_near_the_current_one(current, last, shown) -> None:
+    assert page_numbers(current, last) == shown
+
+
+def pager_links(html: str) -> list[tuple[str, str, str]]:
+    """The pager's page links as (text, aria-current, page in the href), and "…" for a gap."""
+    pager = html.split('<nav class="pager"')[1].split("</nav>")[0]
+    found = []
+    for item in re.findall(r"<li[^>]*>(.*?)</li>", pager):
+        if item == "…":
+            found.append(("…", "", ""))
+            continue
+        href = re.search(r'href="([^"]*)"', item).group(1).replace("&amp;", "&")
+        target = parse_qs(urlsplit(href).query).get("page", ["1"])[0]
+        current = re.search(r'aria-current="([^"]*)"', item)
+        found.append((re.sub(r"<[^>]+>", "", item), current.group(1) if current else "", target))
+    return found
+
+
+def test_the_pager_numbers_the_pages_and_marks_the_current_one(client) -> None:
+    status, html = page(client, "/", q="report", size=2, page=7)  # 25 results: 13 pages
+    assert status == 200
+    assert [text for text, _, _ in pager_links(html)] == ["1", "…", "5", "6", "7", "8", "9", "…", "13"]
+    # each number links to its page
+    assert all(text in ("…", target) for text, _, target in pager_links(html))
+    assert [text for text, current, _ in pager_links(html) if current] == ["7"]
+    assert (
+        'aria-current="page" aria-label="Page 7 of 13">7</a>' in html
+        and 'aria-label="Page 13">13</a>' in html
+    )
+    assert 'rel="prev"' in html and 'rel="next"' in html
+    first = re.search(r'<li><a href="([^"]*)" aria-label="Page 1">', html).group(1).replace("&amp;", "&")
+    assert first == "/?q=report&size=2"  # page 1 is the search's own address
+    _, last = page(client, "/", q="report", size=2, page=13)
+    assert [text for text, current, _ in pager_links(last) if current] == ["13"] and 'rel="next"' not in last
+    _, arabic = page(client, "/", "ar", q="report", size=2, page=7)
+    assert (
+        'aria-current="page" aria-label="الصفحة 7 من 13">7</a>' in arabic
+        and 'aria-label="الصفحة 13"' in arabic
+    )
+
+
+def test_the_pager_stops_at_the_page_limit(client, monkeypatch) -> None:
+    monkeypatch.setattr("web.pages.MAX_PAGE", 4)
+    _, html = page(client, "/", q="report", size=2, page=3)
+    assert [text for text, _, _ in pager_links(html)] == ["1", "2", "3", "4"]
+    assert 'data-max-page="4"' in html  # the script's pager stops there too
+
+
+def test_a_single_page_has_no_pager(client) -> None:
+    _, html = page(client, "/", q="الانتخابات")
+    assert "<li" not in html.split('<nav class="pager"')[1].split("</nav>")[0]
+
+
+def test_a_search_under_a_millisecond_says_so(client, monkeypatch) -> None:
+    engine = client.application.extensions["fahras"]
+    run = engine.run
+    for took, english, arabic in (
+        (0.4, "in &lt; 1 ms", "في أقل من 1 ملّي ثانية"),
+        (2.6, "in 3 ms", "في 3 ملّي ثانية"),
+    ):
+        monkeypatch.setattr(
+            engine, "run", lambda request, took=took: dataclasses.replace(run(request), took_ms=took)
+        )
+        assert f'<p class="muted" id="took">{english}</p>' in page(client, "/", q="report")[1]
+        assert f'<p class="muted" id="took">{arabic}</p>' in page(client, "/", "ar", q="report")[1]
+    assert M.script_strings("ar")["strings"]["took_under"] == "في أقل من %(ms)s ملّي ثانية"  # the script's
+
+
+def test_numbered_marks_only_number_the_engines_marks() -> None:
+    assert numbered_marks("no match") == ("no match", 0)
+    typed = "a &lt;mark&gt; typed <mark>word</mark> and <mark>another</mark>"  # the engine escapes the text
+    assert numbered_marks(typed) == ('a &lt;mark&gt; typed <mark id="m1">word</mark> and <mark id="m2">another</mark>', 2)  # fmt: skip
+
+
+def test_the_document_page_counts_its_matches_and_links_to_the_first(client) -> None:
+    _, html = page(client, "/doc/news/election.txt", q="الانتخابات OR المدينة")
+    body = html.split('<div class="body"')[1].split("</div>")[0]
+    assert '<mark id="m1">الانتخابات</mark>' in body and body.count("<mark") == 1
+    assert (
+        '<p id="match-count">1 match</p>' in html and '<a href="#m1" id="first-match">First match</a>' in html
+    )
+    title = html.split('<h1 id="doc-title"')[1].split("</h1>")[0]
+    # the title's matches are marked, but neither numbered nor counted
+    assert "<mark>الانتخابات</mark>" in title and "<mark>المدينة</mark>" in title
+    assert '<p class="match-steps" id="match-steps" hidden>' in html  # previous and next need the script
+    _, arabic = page(client, "/doc/many/doc3.txt", "ar", q="report OR harvests OR quarterly")
+    assert '<p id="match-count">3 تطابقات</p>' in arabic and 'id="m3"' in arabic
+    assert "أول تطابق" in arabic and "التطابق التالي" in arabic
+    _, plain = page(client, "/doc/news/election.txt")
+    assert 'id="matches"' not in plain and 'id="m1"' not in plain
+    _, unmatched = page(client, "/doc/news/election.txt", q="football")
+    assert 'id="matches"' not in unmatched
+
+
+def test_the_document_page_says_when_only_the_first_matches_are_marked(tmp_path: Path) -> None:
+    corpus = write_corpus(
+        tmp_path / "long", {"long.txt": "Echoes\n\n" + "echo and more words " * (MAX_MATCHES + 50)}
+    )
+    rebuild(IndexHome(tmp_path / "index"), corpus, show_progress=False)
+    client = create_app({"INDEX_DIR": str(tmp_path / "index"), "TESTING": True}).test_client()
+    _, html = page(client, "/doc/long.txt", q="echo")
+    assert f'<p id="match-count">At least {MAX_MATCHES} matches</p>' in html
+    assert f'id="m{MAX_MATCHES}"' in html and f'id="m{MAX_MATCHES + 1}"' not in html
+
+
+def facet_values(html: str, field: str) -> dict[str, tuple[str, bool]]:
+    """A facet's entries: label -> (count, chosen)."""
+    facet = html.split(f'id="facet-{field}"')[1].split("</section>")[0]
+    found = {}
+    for link in re.findall(r"<a [^>]*>.*?</a>", facet, re.S):
+        label = re.sub(r"<[^>]+>", "", re.search(r'class="label">(.*?)</span><span', link).group(1))
+        count = re.search(r'class="count">([^<]*)<', link).group(1)
+        found[label] = (count, 'aria-current="true"' in link)
+    return found
+
+
+def test_several_values_of_a_facet(client) -> None:
+    query = "report OR الأزمة OR football"
+    _, one = page(client, "/", q=query, source="news")
+    assert facet_values(one, "source") == {  # the sources one may add are still listed, with their counts
+        "All": ("27", False), "many": ("25", False), "Sports Daily": ("1", False), "news": ("1", True),
+    }  # fmt: skip
+    _, html = page(client, "/", q=query, source=["news", "Sports Daily"])
+    assert '<h1 id="total">2 results' in html
+    assert facet_values(html, "source") == {
+        "All": ("27", False), "many": ("25", False), "Sports Daily": ("1", True), "news": ("1", True),
+    }  # fmt: skip
+    assert facet_values(html, "lang") == {"All": ("2", True), "English": ("1", False), "Arabic": ("1", False)}
+    chips = re.findall(r'class="chip removable" href="([^"]*)"[^>]*>([^<]*)', html)
+    assert [(unquote_plus(href.replace("&amp;", "&")), label.strip()) for href, label in chips] == [
+        ("/?q=report OR الأزمة OR football&source=Sports Daily", "Source: news"),
+        ("/?q=report OR الأزمة OR football&source=news", "Source: Sports Daily"),
+    ]
+    many = re.search(r'<a href="([^"]*)" data-facet="source" data-value="many"', html).group(1)
+    assert parse_qs(urlsplit(many.replace("&amp;", "&")).query)["source"] == ["news", "Sports Daily", "many"]
+    _, nothing = page(client, "/", q=query, source=["news", "nowhere"])  # a value with no match stays, with 0
+    assert facet_values(nothing, "source")["nowhere"] == ("0", True)
+
+
+def test_facet_counts_follow_a_corrected_search(client) -> None:
+    _, html = page(client, "/", q="harvestz", source="many")  # searched as "harvests"
+    assert "Showing results for <bdi>harvests</bdi>" in html
+    assert facet_values(html, "source") == {"All": ("25", False), "many": ("25", True)}

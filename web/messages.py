@@ -19,6 +19,9 @@ STOP_WORDS = N_plural(
 
 SCRIPT = {
     "took": N_("in %(ms)s ms"),
+    # Translators: how long a search took when it was under a millisecond (%(ms)s is 1).
+    "took_under": N_("in < %(ms)s ms"),
+    "page": N_("Page %(page)s"),
     "page_of": N_("Page %(page)s of %(pages)s"),
     "previous": N_("Previous"),
     "next": N_("Next"),
@@ -31,9 +34,11 @@ SCRIPT = {
     "instead": N_("Search instead for %(original)s"),
     "no_results": N_("No documents match “%(query)s”."),
     "past_end": N_("Page %(page)s is past the last page of results (%(pages)s)."),
-    "page": N_("page %(number)s"),
+    "hit_page": N_("page %(number)s"),
     "scanned": N_("scanned"),
     "scanned_note": N_("Read from the scanned image: the text may hold recognition errors."),
+    # Translators: the document page's match navigation: which match is shown, of how many ("3 of 12").
+    "match_of": N_("%(current)s of %(total)s"),
 }
 PLURALS = {"results_for": RESULTS_FOR, "stop_words": STOP_WORDS}
 

@@ -9,6 +9,8 @@ the query and filters too.
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import replace
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, send_file, url_for
@@ -16,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from search.backend import NoIndex
 from search.engine import MAX_QUERY_CHARS, QueryError, SearchResults
+from search.snippets import MAX_MATCHES
 
 from . import engine, wants_json
 from . import messages as M
@@ -26,6 +29,7 @@ pages = Blueprint("pages", __name__)
 
 EXAMPLES = ("الانتخابات", "الأَزْمَة", "machine learning", "موسكو", "football OR كرة")
 SPELLING_VARIANTS = ("أ/ا", "ة/ه", "ى/ي")
+PAGES_AROUND = 2  # the pager links the pages this close to the current one, besides the first and the last
 
 # Error pages: a title and a sentence, in the interface language.
 ERRORS = {
@@ -71,21 +75,60 @@ def home():
         results = engine().run(params.request())
     except QueryError as error:
         return _bad_search(error.translated(g.t.gettext), error_lang=g.t.lang)
-    return _search_page(params, results=results, pages_total=min(MAX_PAGE, results.pages))
+    pages_total = min(MAX_PAGE, results.pages)
+    pager = page_numbers(params.page, pages_total)
+    return _search_page(params, results=results, pages_total=pages_total, pager=pager)
+
+
+def page_numbers(current: int, last: int) -> list[int | None]:
+    """The pager's pages: the first, the last and those near ``current``; None stands for pages left out (…).
+
+    A gap of a single page shows that page: "1 2 3 4", not "1 … 3 4".
+    """
+    near = range(max(1, current - PAGES_AROUND), min(last, current + PAGES_AROUND) + 1)
+    shown = sorted({1, last, *near})
+    numbers: list[int | None] = []
+    for before, page in pairwise([0, *shown]):
+        if page - before == 2:
+            numbers.append(page - 1)
+        elif page - before > 2:
+            numbers.append(None)
+        numbers.append(page)
+    return numbers
 
 
 def _search_page(params: SearchParams, status: int = 200, results: SearchResults | None = None, **context):
     selected = {"lang": params.filters.lang, "source": params.filters.source}
     facets = {field: dict(counts) for field, counts in (results.facets if results else {}).items()}
+    totals = dict.fromkeys(selected, results.total if results else 0)
     for field, values in selected.items():
+        if results and values:
+            totals[field], facets[field] = _choices(params, results, field)
         for value in values if results else ():
             facets.setdefault(field, {}).setdefault(value, 0)  # a chosen value stays visible, with its 0
     page = render_template(
-        "search.html", params=params, results=results, facets=facets, selected=selected,
-        active=active_filters(params), examples=EXAMPLES, variants=SPELLING_VARIANTS,
+        "search.html", params=params, results=results, facets=facets, totals=totals, selected=selected,
+        active=active_filters(params), max_page=MAX_PAGE, examples=EXAMPLES, variants=SPELLING_VARIANTS,
         script=M.script_strings(g.t.lang), M=M, command=BUILD_COMMAND, **context,
     )  # fmt: skip
     return page, status
+
+
+def _choices(params: SearchParams, results: SearchResults, field: str) -> tuple[int, dict[str, int]]:
+    """The matches, and their counts per value of ``field``, of this search without its ``field`` values.
+
+    A facet whose values are chosen counts every value as if none were: the
+    values one may add to the choice are listed with what they would add. The
+    same query is searched as the results' (a correction searched in place of
+    the query included), with the other filters.
+    """
+    searched = results.notice.searched if results.notice else None
+    request = replace(
+        params.request(), query=searched or params.q, page=1, size=1, snippets=False, suggest=False,
+        correct=not searched and not params.verbatim, filters=replace(params.filters, **{field: ()}),
+    )  # fmt: skip
+    wider = engine().run(request)
+    return wider.total, dict(wider.facets.get(field, {}))
 
 
 def active_filters(params: SearchParams) -> list[tuple[str, str]]:
@@ -131,7 +174,26 @@ def document(doc_id: str):
     found = engine().document(doc_id, highlight=params.q[:MAX_QUERY_CHARS] or None)
     if found is None:
         return render_error(404, "document", params)
-    return render_template("document.html", doc=found, params=params)
+    body_html, matches = numbered_marks(found["body_html"])
+    numbered_pages, before = [], 0  # the same numbers when the text is shown page by page
+    for page in found["pages"]:
+        html, count = numbered_marks(page["html"], before)
+        numbered_pages.append({**page, "html": html})
+        before += count
+    doc = {**found, "body_html": body_html, "pages": numbered_pages}
+    return render_template("document.html", doc=doc, params=params, matches=matches,
+                           capped=matches >= MAX_MATCHES, script=M.script_strings(g.t.lang))  # fmt: skip
+
+
+def numbered_marks(body_html: str, before: int = 0) -> tuple[str, int]:
+    """The engine's marked text with each ``<mark>`` given an id (``m1``, ``m2``... after ``before``), and how many.
+
+    The engine escapes the whole text and writes no tag but ``<mark>``, so
+    every ``<mark>`` in it is a match: links can point at the first one.
+    """
+    first, *marked = body_html.split("<mark>")
+    numbered = "".join(f'<mark id="m{n}">{rest}' for n, rest in enumerate(marked, before + 1))
+    return first + numbered, len(marked)
 
 
 @pages.get("/file/<docid:doc_id>")

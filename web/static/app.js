@@ -2,7 +2,8 @@
 //  - suggestions: completions of the last word in the box's <datalist> (/api/search's sibling /api/suggest);
 //  - instant results: results update while typing, from /api/search, and the
 //    address bar keeps a shareable URL of what is shown (history.replaceState);
-//  - the Filters button of narrow screens opens the filters as a sheet.
+//  - the Filters button of narrow screens opens the filters as a sheet;
+//  - the document page's previous and next match buttons, and "3 of 12".
 // The page's CSP allows no inline script: everything the script says comes
 // translated from the page (data-script on #results) and is put in with textContent.
 (function () {
@@ -113,7 +114,9 @@
 
   function renderSummary(data, searched) {
     document.getElementById("total").replaceChildren(plural("results_for", data.total, { query: isolated(searched) }));
-    document.getElementById("took").replaceChildren(say(ui.strings.took, { ms: numbers.format(Math.round(data.took_ms)) }));
+    const took = data.took_ms < 1 ? say(ui.strings.took_under, { ms: numbers.format(1) })
+      : say(ui.strings.took, { ms: numbers.format(Math.round(data.took_ms)) });
+    document.getElementById("took").replaceChildren(took);
     document.getElementById("live").textContent = document.getElementById("total").textContent;
   }
 
@@ -169,22 +172,24 @@
       if (hit.date) meta.append(" ", element("time", days.format(new Date(hit.date)), { datetime: hit.date }));
       if (hit.page) {
         meta.append(" ", element("a", undefined, { class: "hit-page", href: link.href + "#page-" + hit.page }));
-        meta.lastChild.append(say(ui.strings.page, { number: numbers.format(hit.page) }));
+        meta.lastChild.append(say(ui.strings.hit_page, { number: numbers.format(hit.page) }));
       }
       if (hit.ocr) meta.append(" ", element("span", ui.strings.scanned, { class: "badge ocr", title: ui.strings.scanned_note }));
       return item;
     }));
   }
 
-  function renderFacets(data) {
+  // A facet with chosen values counts the search without them (wider[field]), as the server's page does:
+  // the values one may add are listed with what they would add; the chosen ones keep their counts.
+  function renderFacets(data, wider) {
     const template = document.getElementById("tpl-facet");
     ["lang", "source"].forEach((field) => {
       const list = document.querySelector("#facet-" + field + " ul");
-      const all = list.querySelector("li");  // "All": counts every match while this field is not filtered
+      const all = list.querySelector("li");  // "All": what removing this field's values would give
       const chosen = state().getAll(field);
-      const allCount = all.querySelector(".count");
-      if (allCount && !chosen.length) allCount.textContent = numbers.format(data.total);
-      const counts = Object.assign({}, data.facets[field] || {});
+      const whole = wider[field] || data;
+      all.querySelector(".count").textContent = numbers.format(whole.total);
+      const counts = Object.assign({}, whole.facets[field] || {});
       chosen.forEach((value) => { if (!(value in counts)) counts[value] = 0; });
       const items = Object.entries(counts).map(([value, count]) => {
         const item = template.content.cloneNode(true);
@@ -203,21 +208,53 @@
     });
   }
 
+  // The pager's pages as web/pages.py's page_numbers gives them: the first, the last and those within
+  // two of the current one; null stands for pages left out ("…"), and a gap of one page shows that page.
+  function pageNumbers(current, last) {
+    const shown = new Set([1, last]);
+    for (let page = Math.max(1, current - 2); page <= Math.min(last, current + 2); page++) shown.add(page);
+    const found = [];
+    let before = 0;
+    Array.from(shown).sort((a, b) => a - b).forEach((page) => {
+      if (page - before === 2) found.push(page - 1);
+      else if (page - before > 2) found.push(null);
+      found.push(page);
+      before = page;
+    });
+    return found;
+  }
+
   function renderPager(data) {
     const pager = document.getElementById("pager");
-    const pages = Math.min(1000, Math.max(1, Math.ceil(data.total / data.size)));
+    const pages = Math.min(Number(pager.dataset.maxPage), Math.max(1, Math.ceil(data.total / data.size)));
+    const current = data.page;
+    const link = (page, text, attributes) =>
+      element("a", text, Object.assign({ href: pageUrl({ page: page > 1 ? page : null }) }, attributes));
     const parts = [];
     if (pages > 1 && data.hits.length) {
-      parts.push(element("span", undefined));
-      parts[0].append(say(ui.strings.page_of, { page: numbers.format(1), pages: numbers.format(pages) }));
-      parts.push(element("a", ui.strings.next, { rel: "next", id: "next-page", href: pageUrl({ page: 2 }) }));
+      if (current > 1) parts.push(link(current - 1, ui.strings.previous, { rel: "prev", id: "previous-page" }));
+      const list = element("ul");
+      pageNumbers(current, pages).forEach((page) => {
+        if (page === null) { list.append(element("li", "…", { class: "gap" })); return; }
+        const label = page === current
+          ? say(ui.strings.page_of, { page: numbers.format(page), pages: numbers.format(pages) })
+          : say(ui.strings.page, { page: numbers.format(page) });
+        const attributes = { "aria-label": label.textContent };
+        if (page === current) attributes["aria-current"] = "page";
+        list.append(element("li"));
+        list.lastChild.append(link(page, numbers.format(page), attributes));
+      });
+      parts.push(list);
+      if (current < pages) parts.push(link(current + 1, ui.strings.next, { rel: "next", id: "next-page" }));
     }
     pager.replaceChildren(...parts);
   }
 
-  // Links and fields that carry the query (sorting, chips, the date form, the language switch).
+  // Links and fields that carry the query (sorting, chips, the date form, the language switch);
+  // the pager's links, drawn for this search, name their pages.
   function retarget(query) {
     document.querySelectorAll("#results a[href^='/?'], #filters a[href^='/?']").forEach((link) => {
+      if (link.closest("#pager")) return;
       const url = new URL(link.href);
       url.searchParams.set("q", query);
       ["page", "verbatim"].forEach((name) => url.searchParams.delete(name));
@@ -232,12 +269,12 @@
     }
   }
 
-  function show(data, query) {
+  function show(data, query, wider) {
     const searched = data.notice && data.notice.searched ? data.notice.searched : query;
     renderSummary(data, searched);
     renderNotices(data, query);
     renderHits(data);
-    renderFacets(data);
+    renderFacets(data, wider);
     renderPager(data);
     const empty = document.getElementById("empty");
     if (empty) empty.hidden = true;
@@ -249,18 +286,34 @@
     retarget(query);
   }
 
+  // For each facet with chosen values, the same search without them (what web/pages.py's _choices asks):
+  // the query as the results searched it (a correction searched instead included), with the other filters.
+  async function widerSearches(data, signal) {
+    const wider = {};
+    const searched = data.notice && data.notice.searched;
+    await Promise.all(["lang", "source"].filter((field) => state().getAll(field).length).map(async (field) => {
+      const changes = Object.assign({ [field]: null, page: null, size: 1 }, searched ? { q: searched, verbatim: 1 } : {});
+      const response = await fetch(results.dataset.api + "?" + state(changes).toString(),
+                                   { headers: { Accept: "application/json" }, signal: signal });
+      if (response.ok) wider[field] = await response.json();
+    }));
+    return wider;
+  }
+
   async function search() {
     const query = input.value.trim();
     const ticket = ++searchTicket;
     if (!query) return;
     if (pending) pending.abort();
     pending = new AbortController();
+    const signal = pending.signal;
     try {
       const response = await fetch(results.dataset.api + "?" + state({ page: null }).toString(),
-                                   { headers: { Accept: "application/json" }, signal: pending.signal });
+                                   { headers: { Accept: "application/json" }, signal: signal });
       if (!response.ok || ticket !== searchTicket) return;  // half-typed syntax ("abc): Enter shows why
       const data = await response.json();
-      if (ticket === searchTicket) show(data, query);
+      const wider = await widerSearches(data, signal);
+      if (ticket === searchTicket) show(data, query, wider);
     } catch (error) {
       // aborted by a newer keystroke, or offline: the page stays as it was
     }
@@ -289,4 +342,47 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && filters.classList.contains("open")) openFilters(false);
   });
+})();
+
+// The document page opened from a search: its matches are marked, numbered (m1, m2...) by the server,
+// which also says how many there are and links to the first. Here: the page opens on the first match
+// (or the one its address names), and previous and next buttons move between them, saying "3 of 12".
+(function () {
+  "use strict";
+  const bar = document.getElementById("matches");
+  const marks = Array.from(document.querySelectorAll(".body mark[id]"));
+  if (!bar || !marks.length) return;
+  const ui = JSON.parse(bar.dataset.script);
+  const numbers = new Intl.NumberFormat(ui.lang, { numberingSystem: ui.numbering });
+  const position = document.getElementById("match-position");
+  let current = 0;
+
+  function numbered(hash) {  // "#m3" -> 2, the index of the match it names, else -1
+    const found = /^#m([0-9]+)$/.exec(hash);
+    const number = found ? Number(found[1]) : 0;
+    return number >= 1 && number <= marks.length ? number - 1 : -1;
+  }
+  function show(index, scroll) {
+    marks[current].classList.remove("current");
+    current = (index + marks.length) % marks.length;  // past the last comes the first, as in a browser's find
+    marks[current].classList.add("current");
+    position.textContent = ui.strings.match_of
+      .replace("%(current)s", numbers.format(current + 1))
+      .replace("%(total)s", numbers.format(marks.length));
+    if (scroll) marks[current].scrollIntoView({ block: "start" });  // its scroll margin keeps it below the bars
+  }
+  function step(by) {
+    show(current + by, true);
+    history.replaceState(null, "", "#" + marks[current].id);  // a reload stays on this match
+  }
+
+  document.getElementById("match-steps").hidden = false;
+  document.getElementById("previous-match").addEventListener("click", () => step(-1));
+  document.getElementById("next-match").addEventListener("click", () => step(1));
+  window.addEventListener("hashchange", () => {  // "First match", or any link to #mN: the browser scrolls
+    if (numbered(location.hash) >= 0) show(numbered(location.hash), false);
+  });
+  const named = numbered(location.hash);
+  const first = marks[0].getBoundingClientRect();
+  show(Math.max(named, 0), named < 0 && (first.top < 0 || first.bottom > window.innerHeight));
 })();
