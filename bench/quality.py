@@ -247,7 +247,7 @@ def run_suite(
             table.setdefault(row, {})[query_set.name] = scores
             rate = scores.queries / took if took else 0.0
             progress(
-                f"{done}/{len(futures)} {row} on {query_set.name}: MRR@10 {scores.mrr:.3f} "
+                f"{done}/{len(futures)} {row} on {query_set.name}: MRR@10 {scores.mrr:.4f} "
                 f"({took:.0f} s, {rate:.0f} questions/s)"
             )
     return table

@@ -27,6 +27,9 @@ from typing import Protocol
 
 from .documents import Collection, Document, FileReader, Note, Skipped, SourceFile, find_files, is_inside
 from .progress import Progress
+from .readers import ReadOptions
+from .readers.ocr import OcrCache, cache_folder
+from .readers.progress import showing_ocr
 from .store import StoreError
 
 # Below this much input a single-process writer is faster than starting workers.
@@ -182,6 +185,8 @@ class _FolderPass:
         self.seen = seen  # id -> where it was first read
         self.kept: list[str] = []  # files and folders (as walked) that could not be read
         self.read_before = 0  # bytes of input read before the current file
+        # Scanned pages are recognised once ever (the cache is outside any index) and shown as a phase.
+        self.read_options = ReadOptions(ocr_cache=OcrCache(cache_folder()), on_page=showing_ocr(progress))
 
     def run(self, walked: list[SourceFile | Skipped], read_before: int) -> int:
         """Read the walked files, writing what changed; returns the bytes read in all, ``read_before`` included."""
@@ -203,7 +208,7 @@ class _FolderPass:
             self.kept.append(item.keep)
 
     def _index_file(self, source: SourceFile) -> None:
-        reader = FileReader(source)
+        reader = FileReader(source, self.read_options)
         for item in reader:
             if isinstance(item, Skipped):
                 self._skip(item)
@@ -213,6 +218,7 @@ class _FolderPass:
                 self._index_document(item, self.read_before + reader.position)
         if reader.failed:
             self.kept.append(reader.origin)
+        self.progress.adding()  # back from the OCR phase, if the file had scanned pages
 
     def _index_document(self, document: Document, read_to: int) -> None:
         self.progress.document_read()

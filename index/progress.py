@@ -30,6 +30,7 @@ class Progress:
         self.total_documents: int | None = None  # known once the input has all been read
         self.phase_name: str | None = None
         self._bar: tqdm | None = None
+        self._done: dict[str, int] = {}  # what each phase had done when it was left (OCR comes and goes)
 
     def phase(self, name: str, total: int | None = None, unit: str = "docs") -> None:
         """Start the phase ``name`` (nothing changes if it is already the current one)."""
@@ -39,6 +40,7 @@ class Progress:
         self.phase_name = name
         self._bar = tqdm(
             total=total,
+            initial=self._done.get(name, 0),
             desc=name,
             unit=f" {unit}" if unit else "",
             unit_scale=False,
@@ -77,6 +79,7 @@ class Progress:
 
     def close(self) -> None:
         if self._bar is not None:
+            self._done[self.phase_name] = self._bar.n
             self._bar.close()
             self._bar = None
         self.phase_name = None

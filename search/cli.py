@@ -30,6 +30,7 @@ from index.schema import LANGUAGES
 from index.store import default_home
 
 from .backend import Backend, NoIndex, StoreError, open_backend
+from .backends.opensearch.cluster import add_cluster_parser
 from .engine import Filters, QueryError, SearchEngine
 from .evaluate import EvalInputError, run_evaluation
 
@@ -340,8 +341,13 @@ def build_parser(serve: Command | None = None) -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help="print the figures as JSON")
     cmd.set_defaults(func=cmd_eval)
 
-    if serve is None:
-        return parser
+    if serve is not None:
+        _add_serve_parser(sub, common, serve)
+    add_cluster_parser(sub)
+    return parser
+
+
+def _add_serve_parser(sub, common: argparse.ArgumentParser, serve: Command) -> None:
     cmd = sub.add_parser("serve", parents=[common], help="serve the web search page and JSON API")
     cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     cmd.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
@@ -364,7 +370,6 @@ def build_parser(serve: Command | None = None) -> argparse.ArgumentParser:
     cmd.add_argument("--demo", action="store_true", help="index and serve the bundled demo corpus")
     cmd.add_argument("--debug", action="store_true", help="Flask's debug server with reloader")
     cmd.set_defaults(func=serve)
-    return parser
 
 
 _EXPECTED: tuple[type[Exception], ...] = (QueryError, StoreError, EvalInputError, OSError)

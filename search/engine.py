@@ -414,7 +414,9 @@ def _hit(stored: StoredDocument, score: float, marked: tuple[frozenset, frozense
     body = stored.body
     spans = matched_spans(body, chain, body_terms) if body_terms else []
     chosen = fragments(body, spans)
-    page = stored.page_at(chosen[0][0] if chosen else 0)
+    # The page of the snippet's first match (its fragment may begin on the page before).
+    first = next((left for left, _right in spans if chosen and left >= chosen[0][0]), 0)
+    page = stored.page_at(first)
     title_html = mark(stored.title, matched_spans(stored.title, chain, title_terms))
     return SearchHit(**_summary(stored), snippet=shown(body, spans, chosen), score=round(score or 0.0, 4),
                      title_html=title_html, page=page, ocr=page in stored.ocr_pages)  # fmt: skip

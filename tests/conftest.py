@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -22,6 +23,8 @@ SHARED = Path(
     os.environ.get("FAHRAS_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data"
 )
 DEMO = Path(__file__).resolve().parents[1] / "web" / "demo"
+# Recognised pages go to a cache of the test run's own, never the user's (commands started by tests inherit it).
+os.environ.setdefault("FAHRAS_CACHE", tempfile.mkdtemp(prefix="fahras-test-cache-"))
 
 
 def shared(*parts: str) -> Path:

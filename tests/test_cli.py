@@ -50,7 +50,7 @@ def test_installed_entry_point_lists_every_command() -> None:
     result = subprocess.run([executable, "--help"], capture_output=True, text=True, timeout=60)
     listed = re.findall(r"^ {4}(\w+) +\S", result.stdout, re.MULTILINE)  # each command beside its help
     assert result.returncode == 0
-    assert listed == ["index", "rebuild", "search", "stats", "check", "eval", "serve"]
+    assert listed == ["index", "rebuild", "search", "stats", "check", "eval", "serve", "cluster"]
 
 
 def test_index_prints_a_summary(tmp_path: Path, corpus: Path) -> None:

@@ -38,6 +38,24 @@ _DIRECTION_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
+# Tesseract dies with the build (no process outlives its parent): util-linux's setpriv sets
+# its parent-death signal before it starts. Without setpriv, a killed build's Tesseract
+# finishes its page (OCR_SECONDS at most) and exits.
+_DYING_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
+
+
+def cache_folder() -> Path:
+    """Where recognised pages are kept: ``$FAHRAS_CACHE/ocr``, else ``$XDG_CACHE_HOME/fahras/ocr`` (~/.cache).
+
+    Outside any index, so every index and every rebuild of the same files reuses them.
+    """
+    base = (
+        os.environ.get("FAHRAS_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fahras"
+    )
+    return Path(base) / "ocr"
+
+
 class OcrFailed(Exception):
     """Tesseract could not read a page (timed out, crashed, or refused the image)."""
 
@@ -117,7 +135,7 @@ def _readable_words(text: str) -> float:
 
 
 def _tesseract(image: bytes, settings: OcrSettings, languages: str, psm: int) -> str:
-    command = ["tesseract", "stdin", "stdout", "-l", languages, "--psm", str(psm)]
+    command = [*_DYING_WITH_PARENT, "tesseract", "stdin", "stdout", "-l", languages, "--psm", str(psm)]
     command += ["--dpi", str(settings.dpi)]
     # One thread: a build already keeps every core busy, and OpenMP threads only add overhead.
     environment = {**os.environ, "OMP_THREAD_LIMIT": "1"}
