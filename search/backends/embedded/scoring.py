@@ -313,6 +313,7 @@ class Ordered:
     docnums: list[int]
     scores: list[float]
     facets: dict[str, dict[str, int]]
+    total_all: int | None = None  # matches holding every word of a keyword query (None: not one)
 
 
 def matching(view: IndexView, plan: Plan) -> np.ndarray:
@@ -344,13 +345,34 @@ def rank(
     facets = _facets(view, docnums)
     scores = _scores(view, plan, ranking)
     factor = _title_factor(view, plan, ranking)
+    held = _words_held(view, plan, docnums)
+    total_all = None if held is None else int(np.count_nonzero(held == len(plan.words)))
     if by_date:  # ordered by date; each hit still shows its relevance score
         order = _by_date(view, docnums)[:depth]
-        return Ordered(
-            len(docnums), order.tolist(), _exact_scores(view, plan, ranking, order, scores, factor), facets
+        exact = _exact_scores(view, plan, ranking, order, scores, factor)
+        return Ordered(len(docnums), order.tolist(), exact, facets, total_all)
+    if held is None:
+        top, top_scores = _best(view, plan, ranking, docnums, scores, depth, exhaustive, factor)
+        return Ordered(len(docnums), top, top_scores, facets)
+    top, top_scores = [], []
+    for count in sorted(set(held.tolist()), reverse=True):  # more of the query's words first
+        if len(top) >= depth:
+            break
+        found = _best(
+            view, plan, ranking, docnums[held == count], scores, depth - len(top), exhaustive, factor
         )
-    top, top_scores = _best(view, plan, ranking, docnums, scores, depth, exhaustive, factor)
-    return Ordered(len(docnums), top, top_scores, facets)
+        top, top_scores = top + found[0], top_scores + found[1]
+    return Ordered(len(docnums), top, top_scores, facets, total_all)
+
+
+def _words_held(view: IndexView, plan: Plan, docnums: np.ndarray) -> np.ndarray | None:
+    """How many of a keyword query's words each match holds (None: the plan is not a keyword query's)."""
+    if not plan.words:
+        return None
+    held = np.zeros(len(docnums), np.int32)
+    for word in plan.words:
+        held += view.mask(word)[docnums]
+    return held
 
 
 def _scores(view: IndexView, plan: Plan, ranking: Ranking) -> np.ndarray:
