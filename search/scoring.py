@@ -6,7 +6,8 @@ per word plus proximity, and scoring every match that way took seconds. Pruning 
 it fast, but by answering a different query (the rarest words only, a rescoring window
 that grew with the page). Here instead:
 
-- each term's postings are read once through Whoosh's public matcher API and kept as
+- each term's postings are read a block at a time straight from Whoosh's postings
+  file (:mod:`search.blocks`: a matcher call per posting was most of a query's time) and kept as
   NumPy arrays (per segment, so a commit that adds a segment keeps the others' arrays);
 - a query's match set is a boolean mask over all documents (OR, AND, NOT are array
   operations), so totals and facet counts are exact on every page;
@@ -48,6 +49,7 @@ import numpy as np
 from whoosh.util.times import datetime_to_long
 
 from . import budget
+from .blocks import read_postings
 from .phrases import PhraseChecker, PositionalPhrase, Slot
 from .querying import (
     AllOf,
@@ -147,7 +149,7 @@ class _Postings:
             if found is not None:
                 self._lists.move_to_end(key)
                 return found
-        found = _decode(reader, fieldname, text)
+        found = read_postings(reader, fieldname, text)
         with self._lock:
             self._lists[key] = found
             self.size += len(found[0])
@@ -183,22 +185,6 @@ class _Postings:
         return found
 
 
-def _decode(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """A segment's postings of one term: document numbers and weights (deleted documents left out)."""
-    btext = text.encode("utf-8")
-    if (fieldname, btext) not in reader:
-        return np.empty(0, np.int32), np.empty(0, np.float32)
-    matcher = reader.postings(fieldname, btext)
-    ids, weights = [], []
-    add_id, add_weight = ids.append, weights.append
-    active, docnum, weight, advance = matcher.is_active, matcher.id, matcher.weight, matcher.next
-    while active():
-        add_id(docnum())
-        add_weight(weight())
-        advance()
-    return np.array(ids, np.int32), np.array(weights, np.float32)
-
-
 POSTINGS = _Postings()
 
 
@@ -220,6 +206,7 @@ class IndexView:
                        for leaf, offset in reader.leaf_readers() if leaf.segment() is not None]  # fmt: skip
         self.count = reader.doc_count_all()
         self._columns: dict[str, tuple[np.ndarray, list]] = {}
+        self._lengths: dict[str, np.ndarray] = {}
         self._dates: np.ndarray | None = None
         self._live: np.ndarray | None = None
         self._phrases: OrderedDict = OrderedDict()
@@ -255,8 +242,13 @@ class IndexView:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def lengths(self, fieldname: str) -> np.ndarray:
-        parts = [POSTINGS.lengths(key, leaf, fieldname) for leaf, _offset, key in self.leaves]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0, np.float64)])
+        """Each document's length in a field (joined over the segments once per view, not per query)."""
+        found = self._lengths.get(fieldname)
+        if found is None:
+            parts = [POSTINGS.lengths(key, leaf, fieldname) for leaf, _offset, key in self.leaves]
+            found = parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0, np.float64)])
+            self._lengths[fieldname] = found
+        return found
 
     def contributions(self, word: Word, bm25f: BM25F) -> tuple[np.ndarray, np.ndarray]:
         """Each document holding the word in one of its fields, and the word's BM25F score there."""
