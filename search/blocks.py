@@ -28,11 +28,14 @@ import struct
 import threading
 import weakref
 import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length
 
 _BLOCK_SIZE = struct.Struct("!i")  # Whoosh's pack_int: a block's byte count, negative for the last
 
@@ -57,6 +60,29 @@ class SegmentPostings:
         deleted = reader.deleted_docs_set
         self._deleted = np.fromiter(sorted(deleted), np.int64, len(deleted)) if deleted else None
 
+    def directory(self, fieldname: str, btext: bytes) -> Directory | None:
+        """The term's block directory (None when the segment lacks the term)."""
+        try:
+            info = self.reader.term_info(fieldname, btext)
+        except TermNotFound:
+            return None
+        if info.is_inlined():
+            ids, weights, _values = info.inlined_postings()
+            return Directory(
+                b"", (), np.array([info.max_id()], np.int64), np.array([info.max_weight()], np.float64),
+                np.array([info.min_length()], np.float64),
+                (np.array(ids, np.int64), np.array(weights, np.float64)),
+            )  # fmt: skip
+        return directory_of(self._read(info))
+
+    def _read(self, info) -> bytes:
+        """A posting list's bytes in the postings file."""
+        offset, length = info.extent()
+        # Whoosh's W3TermInfo.from_bytes reads the length back with struct.unpack: a 1-tuple.
+        length = length[0] if isinstance(length, tuple) else length
+        with self._lock:
+            return self._postfile.get(offset, length)
+
     def postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """The term's document numbers (ascending, int32) and weights (float32), deleted documents left out."""
         try:
@@ -67,49 +93,93 @@ class SegmentPostings:
             ids, weights, _values = info.inlined_postings()
             found = np.array(ids, np.int32), np.array(weights, np.float32)
         else:
-            offset, length = info.extent()
-            # Whoosh's W3TermInfo.from_bytes reads the length back with struct.unpack: a 1-tuple.
-            length = length[0] if isinstance(length, tuple) else length
-            with self._lock:
-                raw = self._postfile.get(offset, length)
-            found = decode_blocks(raw)
+            found = decode_blocks(self._read(info))
         if self._deleted is not None:
             keep = ~np.isin(found[0], self._deleted, assume_unique=True)
             found = found[0][keep], found[1][keep]
         return found
 
 
-def decode_blocks(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """A posting list's ids and weights from its bytes in the postings file (tag and blocks)."""
+@dataclass(frozen=True)
+class Directory:
+    """A posting list's blocks as their headers give them, read without inflating any block.
+
+    Each block's last document number, largest weight and shortest field length bound
+    what any of its postings can score (:mod:`search.pruning`), and a block is decoded
+    alone when a document it may hold is asked for.
+    """
+
+    raw: bytes  # the posting list as stored (its tag and blocks); empty when inlined
+    spans: tuple[tuple[int, int, int, int], ...]  # each block's data: start, end, compression, postings
+    last_ids: np.ndarray  # int64, per block
+    max_weights: np.ndarray  # float64, per block
+    min_lengths: np.ndarray  # float64, per block: the shortest field length, quantised as documents' are
+    inlined: tuple[np.ndarray, np.ndarray] | None = None  # a one-document list kept in the term index
+
+    def decode(self, indices: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The ids (int64) and weights (float64) of the blocks at ``indices`` (ascending), deleted documents included."""
+        if self.inlined is not None:
+            return self.inlined
+        ids, weights = [], []
+        for index in indices:
+            start, end, compression, count = self.spans[index]
+            deltas, block_weights = _block(self.raw[start:end], compression, count)
+            ids.append(np.cumsum(np.fromiter(deltas, np.int64, count)))  # a block's first id is absolute
+            weights.append(block_weights)
+        if not ids:
+            return np.empty(0, np.int64), np.empty(0, np.float64)
+        return np.concatenate(ids), np.concatenate(weights)
+
+
+def directory_of(raw: bytes) -> Directory:
+    """The directory of a posting list's bytes in the postings file (its tag and blocks)."""
     if raw[:4] != WHOOSH3_HEADER_MAGIC:
         raise ValueError(f"not a Whoosh 3 posting list (tag {raw[:4]!r})")
     stream = io.BytesIO(raw)
-    id_blocks, weight_blocks, last_ids = [], [], []
+    spans, last_ids, max_weights, min_lengths = [], [], [], []
     position, last = len(WHOOSH3_HEADER_MAGIC), False
     while not last:
         (size,) = _BLOCK_SIZE.unpack_from(raw, position)
         last, size = size < 0, abs(size)
         stream.seek(position + _BLOCK_SIZE.size)
-        count, last_id, _heaviest, compression, _shortest, _longest = pickle.load(stream)
-        data = raw[stream.tell() : position + _BLOCK_SIZE.size + size]
-        found = _leading(data, count) if compression and count > 3 else None
-        if found is None:
-            deltas, weights, _values = pickle.loads(zlib.decompress(data) if compression else data)
-            found = deltas, _weights(weights, count)
-        id_blocks.append(found[0])
-        weight_blocks.append(found[1])
-        last_ids.append(last_id)
+        count, last_id, heaviest, compression, shortest, _longest = pickle.load(stream)
         position += _BLOCK_SIZE.size + size
-    counts = np.fromiter(map(len, id_blocks), np.int64, len(id_blocks))
-    total = int(counts.sum())
-    deltas = np.fromiter(chain.from_iterable(id_blocks), np.int64, total)
+        spans.append((stream.tell(), position, compression, count))
+        last_ids.append(last_id)
+        max_weights.append(heaviest)
+        min_lengths.append(byte_to_length(shortest))
+    return Directory(
+        raw, tuple(spans), np.array(last_ids, np.int64), np.array(max_weights, np.float64),
+        np.array(min_lengths, np.float64),
+    )  # fmt: skip
+
+
+def decode_blocks(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """A posting list's ids and weights from its bytes in the postings file (tag and blocks)."""
+    directory = directory_of(raw)
+    id_blocks, weight_blocks = [], []
+    for start, end, compression, count in directory.spans:
+        deltas, weights = _block(raw[start:end], compression, count)
+        id_blocks.append(deltas)
+        weight_blocks.append(weights)
+    counts = np.fromiter((span[3] for span in directory.spans), np.int64, len(directory.spans))
+    deltas = np.fromiter(chain.from_iterable(id_blocks), np.int64, int(counts.sum()))
     # Every block's first id is absolute: made relative to the previous block's last, one cumsum decodes all.
     ends = np.cumsum(counts)
-    deltas[ends[:-1]] -= np.asarray(last_ids[:-1], np.int64)
+    deltas[ends[:-1]] -= directory.last_ids[:-1]
     ids = np.cumsum(deltas)
-    if not np.array_equal(ids[ends - 1], last_ids):
+    if not np.array_equal(ids[ends - 1], directory.last_ids):
         raise ValueError("a posting block's ids do not end at the last id its header gives")
     return ids.astype(np.int32), np.concatenate(weight_blocks).astype(np.float32)
+
+
+def _block(data: bytes, compression: int, count: int) -> tuple[tuple[int, ...], np.ndarray]:
+    """One block's delta-encoded ids and its weights (float64), from its stored data."""
+    found = _leading(data, count) if compression and count > 3 else None
+    if found is None:
+        deltas, weights, _values = pickle.loads(zlib.decompress(data) if compression else data)
+        found = deltas, _weights(weights, count)
+    return found
 
 
 # The ids tuple closed (TUPLE) and memoised first (BINPUT 0), as pickle protocol 2 writes a block.
@@ -161,10 +231,15 @@ _OPENED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _OPENED_LOCK = threading.Lock()
 
 
-def read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """A segment reader's postings of one term, through its :class:`SegmentPostings` (opened once per reader)."""
+def segment_postings(reader) -> SegmentPostings:
+    """The :class:`SegmentPostings` of a segment reader, opened once per reader."""
     with _OPENED_LOCK:
         opened = _OPENED.get(reader)
         if opened is None:
             opened = _OPENED[reader] = SegmentPostings(reader)
-    return opened.postings(fieldname, text.encode("utf-8"))
+    return opened
+
+
+def read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """A segment reader's postings of one term (ids int32, weights float32, deleted documents left out)."""
+    return segment_postings(reader).postings(fieldname, text.encode("utf-8"))

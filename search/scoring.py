@@ -409,13 +409,18 @@ def rank(
 ) -> Ranked:
     """The first ``depth`` matches of ``plan`` in their final order, with exact totals and facets.
 
-    ``exhaustive`` computes the proximity bonus of every match instead of only where
-    it can change the order: the unoptimised path the tests compare against.
+    ``exhaustive`` scores every match and computes the proximity bonus of each instead of
+    only where it can change the order (:mod:`search.pruning`): the unoptimised path the
+    tests compare against.
     """
     docnums = matching(view, plan, extra_filters)
     facets = _facets(view, docnums)
-    scores = _scores(view, plan, bm25f)
     factor = _title_factor(view, plan, bm25f)
+    if not by_date and not exhaustive:  # the same page without scoring the matches that cannot reach it
+        from .pruning import best  # here: search.pruning builds on this module
+
+        return Ranked(len(docnums), *best(view, plan, bm25f, docnums, depth, factor), facets)
+    scores = _scores(view, plan, bm25f)
     if by_date:  # ordered by date; each hit still shows its relevance score
         order = _by_date(view, docnums)[:depth]
         return Ranked(
