@@ -28,6 +28,7 @@ import struct
 import threading
 import weakref
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
@@ -37,7 +38,8 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-_BLOCK_SIZE = struct.Struct("!i")  # Whoosh's pack_int: a block's byte count, negative for the last
+_BLOCK_SIZE = struct.Struct("!i")
+CACHED_TERM_INFOS = 4096  # per segment: the terms of the last few queries  # Whoosh's pack_int: a block's byte count, negative for the last
 
 
 def empty() -> tuple[np.ndarray, np.ndarray]:
@@ -59,12 +61,30 @@ class SegmentPostings:
         self._lock = threading.Lock()  # the file position is shared by whoever reads through it
         deleted = reader.deleted_docs_set
         self._deleted = np.fromiter(sorted(deleted), np.int64, len(deleted)) if deleted else None
+        # A query looks a term up for its match, its score and its document frequency: once here.
+        self._infos: OrderedDict = OrderedDict()
+
+    def info(self, fieldname: str, btext: bytes):
+        """The term's ``W3TermInfo`` in this segment (None when it lacks the term), from a small LRU."""
+        key = (fieldname, btext)
+        with self._lock:
+            if key in self._infos:
+                self._infos.move_to_end(key)
+                return self._infos[key]
+        try:
+            found = self.reader.term_info(fieldname, btext)
+        except TermNotFound:
+            found = None
+        with self._lock:
+            self._infos[key] = found
+            if len(self._infos) > CACHED_TERM_INFOS:
+                self._infos.popitem(last=False)
+        return found
 
     def directory(self, fieldname: str, btext: bytes) -> Directory | None:
         """The term's block directory (None when the segment lacks the term)."""
-        try:
-            info = self.reader.term_info(fieldname, btext)
-        except TermNotFound:
+        info = self.info(fieldname, btext)
+        if info is None:
             return None
         if info.is_inlined():
             ids, weights, _values = info.inlined_postings()
@@ -85,9 +105,8 @@ class SegmentPostings:
 
     def postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """The term's document numbers (ascending, int32) and weights (float32), deleted documents left out."""
-        try:
-            info = self.reader.term_info(fieldname, btext)
-        except TermNotFound:
+        info = self.info(fieldname, btext)
+        if info is None:
             return empty()
         if info.is_inlined():
             ids, weights, _values = info.inlined_postings()
@@ -243,3 +262,10 @@ def segment_postings(reader) -> SegmentPostings:
 def read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     """A segment reader's postings of one term (ids int32, weights float32, deleted documents left out)."""
     return segment_postings(reader).postings(fieldname, text.encode("utf-8"))
+
+
+def doc_frequency(leaves, fieldname: str, text: str) -> int:
+    """In how many documents of these segment readers the term is (deleted ones included, as Whoosh counts)."""
+    btext = text.encode("utf-8")
+    infos = (segment_postings(leaf).info(fieldname, btext) for leaf in leaves)
+    return sum(info.doc_frequency() for info in infos if info is not None)

@@ -131,9 +131,11 @@ class PhraseChecker:
 
     def __init__(self, searcher, phrase: PositionalPhrase) -> None:
         reader = searcher.reader()
+        # The reader's matchers, not the searcher's: only positions are read, and a searcher's
+        # matcher first makes a scorer that looks the term up in every segment for its idf.
         self.slots = [
             [
-                searcher.postings(phrase.fieldname, term)
+                reader.postings(phrase.fieldname, term)
                 for term in slot.terms
                 if (phrase.fieldname, term) in reader
             ]

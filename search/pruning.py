@@ -30,7 +30,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .blocks import Directory, segment_postings
-from .querying import Plan
+from .querying import PhraseMatch, Plan
 from .scoring import (
     BM25F,
     POSTINGS,
@@ -163,7 +163,7 @@ class _LazyWord:
         self.k1 = bm25f.k1
         self.factor = 0.0
         if self.fields:  # the same idf as IndexView.contributions: the first field holding the word
-            df = view.searcher.doc_frequency(self.fields[0].fieldname, word.text)
+            df = view.doc_frequency(self.fields[0].fieldname, word.text)
             idf = math.log(1 + (view.count - df + 0.5) / (df + 0.5))
             self.factor = word.boost * idf * (self.k1 + 1)
 
@@ -221,8 +221,9 @@ def best(
             phrases.append((docs, phrase.weight * _slot_scores(view, phrase.phrase, bm25f, docs)))
             partial[docs] += phrases[-1][1]
     pairs = [p for p in plan.phrases if p.bonus_only]
-    pair_bounds = [pair.weight * _pair_bound(view, pair.phrase, bm25f, docnums) for pair in pairs]
-    extra = sum(pair_bounds, np.zeros(len(docnums)))
+    extra = sum(
+        pair.weight * _pair_ceiling(view, pair.phrase, bm25f) for pair in pairs
+    )  # per candidate below
     while True:
         known = partial[docnums]
         ceiling = (known + extra + sum(spare.values())) * scale * (1 + MARGIN)
@@ -241,10 +242,12 @@ def best(
         for index in units[unit]:
             del lazy[index]
         _score_whole(view, bm25f, words, units[unit], unit[0] == "group", eager, partial)
-    if lazy and len(candidates) > depth:  # tighter: the blocks that may hold each candidate
+    if (lazy or pairs) and len(candidates) > depth:  # tighter: each candidate's own pairs and blocks
+        docs = docnums[candidates]
+        pair_bounds = sum((pair.weight * _pair_bound(view, pair.phrase, bm25f, docs) for pair in pairs), 0.0)
         ceiling = np.full(len(docnums), -np.inf)
-        ceiling[candidates] = _ceilings(words, lazy, alternatives, docnums[candidates], known[candidates],
-                                        extra[candidates], scale[candidates])  # fmt: skip
+        ceiling[candidates] = _ceilings(words, lazy, alternatives, docs, known[candidates], pair_bounds,
+                                        scale[candidates])  # fmt: skip
     order = candidates[np.argsort(-ceiling[candidates], kind="stable")]
     # Best ceiling first, the candidates' exact scores before proximity: each is a floor of its final score.
     scores = np.zeros(view.count, np.float64)  # where evaluated, what scoring._scores gives
@@ -278,6 +281,17 @@ def _score_whole(view, bm25f, words, indices, grouped, eager, partial) -> None:
             best_form[ids] += values
     if grouped:
         partial += best_form
+
+
+def _pair_ceiling(view: IndexView, phrase: PhraseMatch, bm25f: BM25F) -> float:
+    """The most a proximity pair's words score in any document (``scoring._pair_bound`` of the best)."""
+    return sum(
+        float(values.max())
+        for slot in phrase.slots
+        for term in slot.terms
+        for _ids, values in [view.contributions(Word(term, 1.0, ((phrase.field, 1.0),)), bm25f)]
+        if len(values)
+    )
 
 
 def _ceilings(words, lazy, alternatives, docs, known, extra, scale) -> np.ndarray:

@@ -49,7 +49,7 @@ import numpy as np
 from whoosh.util.times import datetime_to_long
 
 from . import budget
-from .blocks import read_postings
+from .blocks import doc_frequency, read_postings
 from .phrases import PhraseChecker, PositionalPhrase, Slot
 from .querying import (
     AllOf,
@@ -67,6 +67,7 @@ from .syntax import Filter
 
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
 CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 48 MB)
+CACHED_SCORES = 1_000_000  # words' scores kept per index view (about 12 MB)
 FACET_FIELDS = ("lang", "source")
 
 
@@ -210,6 +211,8 @@ class IndexView:
         self._dates: np.ndarray | None = None
         self._live: np.ndarray | None = None
         self._phrases: OrderedDict = OrderedDict()
+        self._scored: OrderedDict = OrderedDict()
+        self._scored_size = 0
         self._lock = threading.Lock()
 
     def prepare(self, text_fields) -> None:
@@ -241,6 +244,10 @@ class IndexView:
             return parts[0]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """The term's document frequency, as the searcher's, from the term infos the postings were read with."""
+        return doc_frequency([leaf for leaf, _offset, _key in self.leaves], fieldname, text)
+
     def lengths(self, fieldname: str) -> np.ndarray:
         """Each document's length in a field (joined over the segments once per view, not per query)."""
         found = self._lengths.get(fieldname)
@@ -251,7 +258,25 @@ class IndexView:
         return found
 
     def contributions(self, word: Word, bm25f: BM25F) -> tuple[np.ndarray, np.ndarray]:
-        """Each document holding the word in one of its fields, and the word's BM25F score there."""
+        """Each document holding the word in one of its fields, and the word's BM25F score there.
+
+        Kept in a small LRU: a proximity pair's words are scored for its bounds, then for its bonus.
+        """
+        key = (word, bm25f)
+        with self._lock:
+            found = self._scored.get(key)
+            if found is not None:
+                self._scored.move_to_end(key)
+                return found
+        found = self._contributions(word, bm25f)
+        with self._lock:
+            self._scored[key] = found
+            self._scored_size += len(found[0])
+            while self._scored_size > CACHED_SCORES and len(self._scored) > 1:
+                self._scored_size -= len(self._scored.popitem(last=False)[1][0])
+        return found
+
+    def _contributions(self, word: Word, bm25f: BM25F) -> tuple[np.ndarray, np.ndarray]:
         budget.check()
         found = [
             (fieldname, weight, *self.postings(fieldname, word.text)) for fieldname, weight in word.fields
@@ -260,7 +285,7 @@ class IndexView:
         if not found:
             return np.empty(0, np.int32), np.empty(0, np.float64)
         searcher, k1 = self.searcher, bm25f.k1
-        df = searcher.doc_frequency(found[0][0], word.text)
+        df = self.doc_frequency(found[0][0], word.text)
         idf = math.log(1 + (self.count - df + 0.5) / (df + 0.5))
         parts = []  # each field's weighted, length-normalised frequencies: T(d)'s summands
         for fieldname, weight, field_ids, tf in found:
