@@ -79,63 +79,66 @@ DIRECTORIES = _Directories()
 
 
 class _LazyField:
-    """One non-essential term in one field, over every segment: bounds from block headers, postings on demand."""
+    """One non-essential term in one field, over every segment: bounds from its term infos and block headers,
+    postings on demand (a segment's block directory is read only when a candidate lies in it)."""
 
     def __init__(self, view: IndexView, fieldname: str, text: str, weight: float, bm25f: BM25F) -> None:
         self.view, self.fieldname, self.text, self.weight = view, fieldname, text, weight
         self.b = bm25f.b_for(fieldname)
         self.avgdl = view.searcher.avg_field_length(fieldname) or 1.0
-        self.parts = []
-        self._keys = []
-        for leaf, offset, key in view.leaves:
-            found = DIRECTORIES.get(key, leaf, fieldname, text)
-            if found is not None:
-                self.parts.append((offset, leaf, found))
-                self._keys.append(key)
+        btext = text.encode("utf-8")
+        self.parts = [  # the segments holding the term: offset, reader, cache key, term info
+            (offset, leaf, key, info)
+            for leaf, offset, key in view.leaves
+            if (info := segment_postings(leaf).info(fieldname, btext)) is not None
+        ]
         self._decoded: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def present(self) -> bool:
         """Whether a live document holds the term (as ``IndexView.postings`` would find it non-empty)."""
-        for (_offset, leaf, _directory), key in zip(self.parts, self._keys, strict=True):
-            if not leaf.segment().deleted_count() or len(
-                POSTINGS.term(key, leaf, self.fieldname, self.text)[0]
-            ):
+        for _offset, leaf, key, _info in self.parts:
+            deleted = leaf.segment().deleted_count()
+            if not deleted or len(POSTINGS.term(key, leaf, self.fieldname, self.text)[0]):
                 return True
         return False
 
-    def _normalised(self, tf: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    def _normalised(self, tf, lengths):
         """BM25F's summand of this field, as ``IndexView.contributions`` computes it."""
         b = self.b
         return self.weight * tf / ((1 - b) + b * lengths / self.avgdl)
 
     def bound(self) -> float:
-        """The most this field's summand reaches in any document (from the blocks' headers)."""
+        """The most this field's summand reaches in any document (from each segment's term info)."""
         return max(
-            (float(self._normalised(d.max_weights, d.min_lengths).max()) for _o, _l, d in self.parts),
-            default=0.0,
+            (self._normalised(info.max_weight(), info.min_length()) for *_, info in self.parts), default=0.0
         )
+
+    def _segments(self, docs: np.ndarray):
+        """Each segment holding some of ``docs`` (ascending): its slice of them, their local numbers, its directory."""
+        for offset, leaf, key, _info in self.parts:
+            low, high = np.searchsorted(docs, (offset, offset + leaf.doc_count_all()))
+            if low < high:
+                yield (
+                    offset,
+                    slice(low, high),
+                    docs[low:high] - offset,
+                    DIRECTORIES.get(key, leaf, self.fieldname, self.text),
+                )
 
     def bounds_at(self, docs: np.ndarray) -> np.ndarray:
         """The most this field's summand reaches in each of ``docs`` (ascending): its block's bound."""
         found = np.zeros(len(docs))
-        for offset, leaf, directory in self.parts:
-            low, high = np.searchsorted(docs, (offset, offset + leaf.doc_count_all()))
-            if low == high:
-                continue
-            blocks = np.searchsorted(directory.last_ids, docs[low:high] - offset)
+        for _offset, where, local, directory in self._segments(docs):
+            blocks = np.searchsorted(directory.last_ids, local)
             inside = blocks < len(directory.last_ids)
             per_block = self._normalised(directory.max_weights, directory.min_lengths)
-            found[low:high][inside] = per_block[blocks[inside]]
+            found[where][inside] = per_block[blocks[inside]]
         return found
 
     def summand_at(self, docs: np.ndarray) -> np.ndarray:
         """This field's exact summand in each of ``docs`` (ascending; 0 where the term is absent)."""
         tf = np.zeros(len(docs), np.float64)
-        for offset, leaf, directory in self.parts:
-            low, high = np.searchsorted(docs, (offset, offset + leaf.doc_count_all()))
-            if low == high:
-                continue
-            local = docs[low:high] - offset
+        for offset, where, local, directory in self._segments(docs):
             blocks = np.unique(np.searchsorted(directory.last_ids, local))
             blocks = blocks[blocks < len(directory.last_ids)].tolist()
             if not blocks:
@@ -147,7 +150,7 @@ class _LazyField:
             weights = np.concatenate([self._decoded[offset, index][1] for index in blocks])
             at = np.minimum(np.searchsorted(ids, local), len(ids) - 1)
             hit = ids[at] == local
-            tf[low:high][hit] = weights[at[hit]]
+            tf[where][hit] = weights[at[hit]]
         summand = np.zeros(len(docs), np.float64)
         held = tf > 0
         summand[held] = self._normalised(tf[held], self.view.lengths(self.fieldname)[docs[held]])
