@@ -31,7 +31,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain
+from itertools import accumulate, chain
 
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
@@ -87,11 +87,11 @@ class SegmentPostings:
         if info is None:
             return None
         if info.is_inlined():
-            ids, weights, _values = info.inlined_postings()
+            ids, weights, values = info.inlined_postings()
             return Directory(
                 b"", (), np.array([info.max_id()], np.int64), np.array([info.max_weight()], np.float64),
                 np.array([info.min_length()], np.float64),
-                (np.array(ids, np.int64), np.array(weights, np.float64)),
+                (np.array(ids, np.int64), np.array(weights, np.float64)), tuple(values),
             )  # fmt: skip
         return directory_of(self._read(info))
 
@@ -134,6 +134,7 @@ class Directory:
     max_weights: np.ndarray  # float64, per block
     min_lengths: np.ndarray  # float64, per block: the shortest field length, quantised as documents' are
     inlined: tuple[np.ndarray, np.ndarray] | None = None  # a one-document list kept in the term index
+    inlined_values: tuple = ()  # its value (a positional field's positions)
 
     def decode(self, indices: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         """The ids (int64) and weights (float64) of the blocks at ``indices`` (ascending), deleted documents included."""
@@ -148,6 +149,15 @@ class Directory:
         if not ids:
             return np.empty(0, np.int64), np.empty(0, np.float64)
         return np.concatenate(ids), np.concatenate(weights)
+
+    def values(self, index: int) -> tuple[list[int], tuple]:
+        """The ids and values (for a positional field, its encoded positions) of the block at ``index``."""
+        if self.inlined is not None:
+            return self.inlined[0].tolist(), self.inlined_values
+        start, end, compression, _count = self.spans[index]
+        data = self.raw[start:end]
+        deltas, _weights, values = pickle.loads(zlib.decompress(data) if compression else data)
+        return list(accumulate(deltas)), values
 
 
 def directory_of(raw: bytes) -> Directory:

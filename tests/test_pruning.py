@@ -10,11 +10,13 @@ deleted documents (the paths a long-running archive takes).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import json
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +25,7 @@ from index.indexer import rebuild_index, update_index
 from index.store import IndexHome
 from search import pruning
 from search.engine import SearchEngine
+from search.phrases import PhraseChecker, PositionalPhrase
 from search.scoring import rank
 from search.syntax import QueryError
 
@@ -189,3 +192,24 @@ def test_random_queries_rank_as_when_every_match_is_scored(
     depth = data.draw(st.sampled_from([1, 10, 20, 50, 100]))
     with contextlib.suppress(QueryError):  # a word the analysis drops, alone beside an operator
         _assert_same(engine, text, depth)
+
+
+def test_positions_read_from_blocks_find_every_phrase_whooshs_matchers_find(engine: SearchEngine) -> None:
+    """The proximity check reads a candidate's positions from one block: it agrees with Whoosh's phrase
+    matcher on every document holding the words of real adjacent pairs and phrases."""
+    engine.searcher()
+    view, checked = engine._view(), 0
+    for text in [*_short_queries(150), '"وزير الخارجية"', '"المملكة العربية السعودية"']:
+        plan = engine.plan(text)
+        for phrase in {scoring.phrase for scoring in plan.phrases}:
+            held = [
+                np.unique(np.concatenate([view.postings(phrase.field, t)[0] for t in s.terms]))
+                for s in phrase.slots
+            ]
+            candidates = functools.reduce(np.intersect1d, held).tolist()
+            query = PositionalPhrase(phrase.field, phrase.slots, phrase.slop)
+            expected = set(query.matcher(view.searcher).all_ids())
+            checker = PhraseChecker(view.searcher, query)
+            assert {doc for doc in candidates if checker.stands_at(doc)} == expected, text
+            checked += len(candidates)
+    assert checked > 1000
