@@ -29,6 +29,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from . import budget
 from .blocks import Directory, segment_postings
 from .querying import PhraseMatch, Plan
 from .scoring import (
@@ -258,6 +259,7 @@ def best(
     floors = np.empty(0)
     batch, checked = depth + 16, 0
     while checked < len(order):
+        budget.check()
         todo = np.sort(order[checked : checked + batch])
         base = _exact(view, words, eager, lazy, phrases, alternatives, docnums[todo])
         scores[docnums[todo]] = base

@@ -262,6 +262,7 @@ class IndexView:
 
         Kept in a small LRU: a proximity pair's words are scored for its bounds, then for its bonus.
         """
+        budget.check()
         key = (word, bm25f)
         with self._lock:
             found = self._scored.get(key)
@@ -277,7 +278,6 @@ class IndexView:
         return found
 
     def _contributions(self, word: Word, bm25f: BM25F) -> tuple[np.ndarray, np.ndarray]:
-        budget.check()
         found = [
             (fieldname, weight, *self.postings(fieldname, word.text)) for fieldname, weight in word.fields
         ]
