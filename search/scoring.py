@@ -12,7 +12,8 @@ that grew with the page). Here instead:
 - a query's match set is a boolean mask over all documents (OR, AND, NOT are array
   operations), so totals and facet counts are exact on every page;
 - every match gets its BM25F score (below) summed over all scoring terms in one
-  vectorised pass;
+  vectorised pass (here, ``rank(..., exhaustive=True)``: the engine's path,
+  :mod:`search.pruning`, gives the same page without scoring the matches that cannot reach it);
 - proximity (adjacent query words found adjacent) needs positions, so it is computed
   only where it can change the order: the documents whose score plus the largest
   proximity bonus they could get can still reach the page; the rest provably cannot.
