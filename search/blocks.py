@@ -29,7 +29,8 @@ import threading
 import weakref
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate, chain
 
@@ -40,6 +41,19 @@ from whoosh.util.numeric import byte_to_length
 
 _BLOCK_SIZE = struct.Struct("!i")
 CACHED_TERM_INFOS = 4096  # per segment: the terms of the last few queries  # Whoosh's pack_int: a block's byte count, negative for the last
+
+
+class PostingsUnreadable(ValueError):
+    """Posting bytes that do not decode: damage to the index, as an error inside Whoosh's reader is."""
+
+
+@contextmanager
+def _reading(what: str) -> Iterator[None]:
+    """Any error decoding ``what``'s bytes (pickle, zlib, a tag or ids not as written) as index damage."""
+    try:
+        yield
+    except Exception as error:
+        raise PostingsUnreadable(f"{what} does not read back ({type(error).__name__}: {error})") from error
 
 
 def empty() -> tuple[np.ndarray, np.ndarray]:
@@ -55,7 +69,9 @@ class SegmentPostings:
     """
 
     def __init__(self, reader) -> None:
-        self.reader = reader
+        # Weakly: these are kept per reader in a WeakKeyDictionary, which a strong reference
+        # back to the reader would keep alive (with its files) after its searcher is closed.
+        self._reader = weakref.ref(reader)
         segment = reader.segment()
         self._postfile = segment.open_file(reader.storage(), reader.codec().POSTS_EXT)
         self._lock = threading.Lock()  # the file position is shared by whoever reads through it
@@ -72,7 +88,7 @@ class SegmentPostings:
                 self._infos.move_to_end(key)
                 return self._infos[key]
         try:
-            found = self.reader.term_info(fieldname, btext)
+            found = self._reader().term_info(fieldname, btext)
         except TermNotFound:
             found = None
         with self._lock:
@@ -93,7 +109,8 @@ class SegmentPostings:
                 np.array([info.min_length()], np.float64),
                 (np.array(ids, np.int64), np.array(weights, np.float64)), tuple(values),
             )  # fmt: skip
-        return directory_of(self._read(info))
+        with _reading(f"the postings of {fieldname}:{btext!r}"):
+            return directory_of(self._read(info))
 
     def _read(self, info) -> bytes:
         """A posting list's bytes in the postings file."""
@@ -112,7 +129,8 @@ class SegmentPostings:
             ids, weights, _values = info.inlined_postings()
             found = np.array(ids, np.int32), np.array(weights, np.float32)
         else:
-            found = decode_blocks(self._read(info))
+            with _reading(f"the postings of {fieldname}:{btext!r}"):
+                found = decode_blocks(self._read(info))
         if self._deleted is not None:
             keep = ~np.isin(found[0], self._deleted, assume_unique=True)
             found = found[0][keep], found[1][keep]
@@ -143,7 +161,8 @@ class Directory:
         ids, weights = [], []
         for index in indices:
             start, end, compression, count = self.spans[index]
-            deltas, block_weights = _block(self.raw[start:end], compression, count)
+            with _reading("a posting block"):
+                deltas, block_weights = _block(self.raw[start:end], compression, count)
             ids.append(np.cumsum(np.fromiter(deltas, np.int64, count)))  # a block's first id is absolute
             weights.append(block_weights)
         if not ids:
@@ -156,8 +175,9 @@ class Directory:
             return self.inlined[0].tolist(), self.inlined_values
         start, end, compression, _count = self.spans[index]
         data = self.raw[start:end]
-        deltas, _weights, values = pickle.loads(zlib.decompress(data) if compression else data)
-        return list(accumulate(deltas)), values
+        with _reading("a posting block"):
+            deltas, _weights, values = pickle.loads(zlib.decompress(data) if compression else data)
+            return list(accumulate(deltas)), values
 
 
 def directory_of(raw: bytes) -> Directory:

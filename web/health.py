@@ -26,6 +26,7 @@ from index.store import (
     StoreError,
     shrunken_files,
 )
+from search.blocks import PostingsUnreadable
 
 PUBLIC_MESSAGES = {
     IndexDamaged: "The index is damaged: searches are unavailable until it is repaired "
@@ -69,7 +70,10 @@ def public_message(error: StoreError) -> str:
 
 
 def _raised_reading_the_index(error: BaseException) -> bool:
-    """Whether ``error`` came out of Whoosh's reading code: the index files, not a bug of ours."""
+    """Whether ``error`` came out of reading the index files (Whoosh's reader, or the bulk
+    postings reader's bytes), not a bug of ours."""
+    if isinstance(error, PostingsUnreadable):
+        return True
     frames = traceback.extract_tb(error.__traceback__)
     return any(f"{os.sep}whoosh{os.sep}" in frame.filename for frame in frames)
 
