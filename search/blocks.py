@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from itertools import accumulate, chain
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
@@ -80,7 +80,7 @@ class SegmentPostings:
         # A query looks a term up for its match, its score and its document frequency: once here.
         self._infos: OrderedDict = OrderedDict()
 
-    def info(self, fieldname: str, btext: bytes):
+    def info(self, fieldname: str, btext: bytes) -> W3TermInfo | None:
         """The term's ``W3TermInfo`` in this segment (None when it lacks the term), from a small LRU."""
         key = (fieldname, btext)
         with self._lock:

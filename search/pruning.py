@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -43,6 +44,7 @@ from .scoring import (
     fielded_words,
 )
 
+ArrayOrFloat = np.ndarray | float
 MATCH_FIELDS = frozenset(("title", "body"))  # decoded whole for the match set: their words are scored eagerly
 MARGIN = 1e-9  # relative slack of every bound, far above float64 rounding of a few dozen operations
 # Beyond this many candidates, a non-essential word is scored for every match instead: bounding it
@@ -103,7 +105,7 @@ class _LazyField:
                 return True
         return False
 
-    def _normalised(self, tf, lengths):
+    def _normalised(self, tf: ArrayOrFloat, lengths: ArrayOrFloat) -> ArrayOrFloat:
         """BM25F's summand of this field, as ``IndexView.contributions`` computes it."""
         b = self.b
         return self.weight * tf / ((1 - b) + b * lengths / self.avgdl)
@@ -114,7 +116,7 @@ class _LazyField:
             (self._normalised(info.max_weight(), info.min_length()) for *_, info in self.parts), default=0.0
         )
 
-    def _segments(self, docs: np.ndarray):
+    def _segments(self, docs: np.ndarray) -> Iterator[tuple[int, slice, np.ndarray, Directory]]:
         """Each segment holding some of ``docs`` (ascending): its slice of them, their local numbers, its directory."""
         for offset, leaf, key, _info in self.parts:
             low, high = np.searchsorted(docs, (offset, offset + leaf.doc_count_all()))
@@ -171,7 +173,7 @@ class _LazyWord:
             idf = math.log(1 + (view.count - df + 0.5) / (df + 0.5))
             self.factor = word.boost * idf * (self.k1 + 1)
 
-    def _saturated(self, frequency: np.ndarray | float):
+    def _saturated(self, frequency: ArrayOrFloat) -> ArrayOrFloat:
         return self.factor * frequency / (self.k1 + frequency)
 
     def bound(self) -> float:
@@ -275,7 +277,15 @@ def best(
     return _best(view, plan, bm25f, docnums[evaluated], scores, depth, False, factor)
 
 
-def _score_whole(view, bm25f, words, indices, grouped, eager, partial) -> None:
+def _score_whole(
+    view: IndexView,
+    bm25f: BM25F,
+    words: list[Word],
+    indices: list[int],
+    grouped: bool,
+    eager: dict[int, tuple[np.ndarray, np.ndarray]],
+    partial: np.ndarray,
+) -> None:
     """Scores the words at ``indices`` in every document (kept in ``eager``, added to ``partial``)."""
     best_form = np.zeros(view.count, np.float64) if grouped else partial
     for index in indices:
@@ -299,7 +309,15 @@ def _pair_ceiling(view: IndexView, phrase: PhraseMatch, bm25f: BM25F) -> float:
     )
 
 
-def _ceilings(words, lazy, alternatives, docs, known, extra, scale) -> np.ndarray:
+def _ceilings(
+    words: list[Word],
+    lazy: dict[int, _LazyWord],
+    alternatives: bool,
+    docs: np.ndarray,
+    known: np.ndarray,
+    extra: np.ndarray | float,
+    scale: np.ndarray,
+) -> np.ndarray:
     """Each of ``docs``' (ascending) ceiling with the non-essential words bounded per block."""
     summed = np.zeros(len(docs))
     groups: dict[int, np.ndarray] = {}
@@ -315,7 +333,15 @@ def _ceilings(words, lazy, alternatives, docs, known, extra, scale) -> np.ndarra
     return (known + extra + summed) * scale * (1 + MARGIN)
 
 
-def _exact(view, words, eager, lazy, phrases, alternatives, docs: np.ndarray) -> np.ndarray:
+def _exact(
+    view: IndexView,
+    words: list[Word],
+    eager: dict[int, tuple[np.ndarray, np.ndarray]],
+    lazy: dict[int, _LazyWord],
+    phrases: list[tuple[np.ndarray, np.ndarray]],
+    alternatives: bool,
+    docs: np.ndarray,
+) -> np.ndarray:
     """The score ``scoring._scores`` gives each of ``docs`` (ascending), summed in its order."""
     scores = np.zeros(len(docs), np.float64)
     best_forms: dict[int, np.ndarray] = {}
