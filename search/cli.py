@@ -130,7 +130,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(
         f"{results.total:,} result{'' if results.total == 1 else 's'} for {results.query!r} ({results.took_ms:.0f} ms)"
     )
-    if results.total_all is not None and results.total_all < results.total:
+    if results.total_all and results.total_all < results.total:  # none with all: the count alone
         print(f"{results.total_all:,} with all the words, first; {results.total:,} with some of them")
     if results.folded:
         print(

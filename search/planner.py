@@ -193,15 +193,15 @@ class _Planning:
     def _keywords(self) -> bool:
         """Whether the query is a few keywords (the words rule applies), not a question or a sentence.
 
-        Two to MAX_KEYWORDS words, no stop word, no question mark and no OR: what people type
-        in a search box (وزارة الصحة, heat wave); an explicit OR asks for any of them. A question names its words among stop
+        Two to MAX_KEYWORDS words, no stop word and no question mark: what people type
+        in a search box (وزارة الصحة, heat wave; OR between them is a space). A question names its words among stop
         words or ends with a question mark (ما هي عاصمة فرنسا, ماهي عاصمة منغوليا ؟), and its
         answer need not hold them all: ranked by score alone, the shared question sets
         score higher (bench/quality.py, docs/quality.md).
         """
         asked = any(mark in self.parsed.words_only_text for mark in QUESTION_MARKS)
         few = 1 < len(self.words) <= MAX_KEYWORDS
-        return self.parsed.plain and few and not self.stopped and not asked and not self.parsed.any_asked
+        return self.parsed.plain and few and not self.stopped and not asked
 
     def _analyse(self, text: str, quiet: bool = False) -> list[Position]:
         """The planner's :meth:`Planner.positions`; the stop words met are noted, unless ``quiet``."""

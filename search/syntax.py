@@ -150,7 +150,6 @@ class ParsedQuery:
     filters: tuple[Filter, ...] = ()
     excluded: tuple[Filter, ...] = ()  # -source:x, NOT lang:en
     plain: bool = True  # nothing but words: proximity and did-you-mean apply
-    any_asked: bool = False  # an explicit OR: documents with any of the words are what was asked
 
     @property
     def words_only_text(self) -> str:
@@ -255,7 +254,6 @@ class _Parser:
         self.at = 0
         self.depth = 0
         self.plain = True
-        self.any_asked = False
 
     def peek(self) -> _Token | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
@@ -273,7 +271,7 @@ class _Parser:
                 if not clauses or after_or or token.text == "AND":
                     raise _dangling(token.text)
                 self.take()  # OR between words is what a space means: the query stays plain
-                self.any_asked = after_or = True
+                after_or = True
                 continue
             clauses.append(self.chain(fields))
             after_or = False
@@ -548,7 +546,7 @@ def parse(text: str) -> ParsedQuery:
         if excluded or root.clauses:
             raise QueryError("Add words to search for: NOT and - only exclude, as in: heat NOT wave.")
         raise QueryError("Type something to search for.")
-    return ParsedQuery(root, tuple(filters), tuple(excluded), parser.plain, parser.any_asked)
+    return ParsedQuery(root, tuple(filters), tuple(excluded), parser.plain)
 
 
 def _split_filters(root: Group) -> tuple[Group, list[Filter], list[Filter]]:

@@ -346,10 +346,3 @@ def test_an_index_built_before_fingerprints_answers_unfolded(tmp_path: Path, mon
         rebuild(home, write_corpus(tmp_path / "notes", notes), show_progress=False)
     results = SearchEngine.at(home).search("river")
     assert (results.total, results.folded) == (2, 0)
-
-
-def test_an_explicit_or_asks_for_any_of_the_words(home: IndexHome, engine: SearchEngine) -> None:
-    assert engine.search("health OR ministry").total_all is None
-    client = create_app({"INDEX_DIR": str(home.path), "TESTING": True}).test_client()
-    page = client.get("/", query_string={"q": "health OR ministry"}).get_data(as_text=True)
-    assert "with all the words" not in page

@@ -118,7 +118,7 @@
       : say(ui.strings.took, { ms: numbers.format(Math.round(data.took_ms)) });
     document.getElementById("took").replaceChildren(took);
     const words = document.getElementById("words-held");
-    const some = data.total_all !== null && data.total_all !== undefined && data.total_all < data.total;
+    const some = Boolean(data.total_all) && data.total_all < data.total;  // none with all: the count alone
     words.hidden = !some;
     words.replaceChildren(...(some ? [plural("with_all", data.total_all), " · ", plural("with_some", data.total)] : []));
     const folded = document.getElementById("folded");
