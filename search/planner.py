@@ -292,6 +292,9 @@ class _Planning:
             word = [Term(name, stem) for name in node.fields for stem in position.stems]
             for name in node.fields:
                 scoring.extend(self._scoring_terms(name, position))
+            # A name is searched in the other script as typed, finished or not: when typing stops,
+            # the results are those of the query submitted.
+            found = [self._names(position.word, node.fields)]
             if node is self.unfinished and position is positions[-1]:
                 completed = self._completions(position.word, node.fields)
                 word += completed
@@ -300,14 +303,12 @@ class _Planning:
                     for t in completed
                     if t.field in self.weights
                 ]
-            else:
-                found = [self._names(position.word, node.fields)]
-                if self.rewriting and not self.planner.matches(position.stems, node.fields):
-                    found.append(self._absent(position.word, node.fields))
-                for part in filter(None, found):
-                    word.append(part.match)
-                    scoring += part.scoring
-                    phrases += part.phrases
+            elif self.rewriting and not self.planner.matches(position.stems, node.fields):
+                found.append(self._absent(position.word, node.fields))
+            for part in filter(None, found):
+                word.append(part.match)
+                scoring += part.scoring
+                phrases += part.phrases
             matches.extend(word)
             if not self.nested:
                 self.words.append(_any(word))

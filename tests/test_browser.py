@@ -262,7 +262,8 @@ def test_instant_results_read_exactly_like_the_loaded_page(server: str, browser)
     poll(page, lambda: page.locator("ol.hits time").count() > 0, "dated results")
     page.wait_for_timeout(400)  # the last keystroke's answer
     drawn = {
-        part: page.inner_html(part) for part in ("#total", "ol.hits", "#facet-lang ul", "#facet-source ul")
+        part: page.inner_html(part)
+        for part in ("#total", "#notices", "ol.hits", "#facet-lang ul", "#facet-source ul")
     }
     page.goto(page.url)
     loaded = {part: page.inner_html(part) for part in drawn}
@@ -272,6 +273,7 @@ def test_instant_results_read_exactly_like_the_loaded_page(server: str, browser)
 
     for part in drawn:
         assert text(drawn[part]) == text(loaded[part]), part
+    assert "موسكو" in text(drawn["#notices"])  # moscow was also searched in Arabic, and both pages say so
     assert page.errors == []
 
 

@@ -217,6 +217,14 @@ def test_questions_and_sentences_are_searched_in_their_own_script(names_engine: 
         assert results.also_searched == [] and other_script not in found(results), text
 
 
+def test_a_name_being_typed_finds_what_the_submitted_query_finds(names_engine: SearchEngine) -> None:
+    """As-you-type results, once the name is typed in full, are those of the page the query loads."""
+    for text in ("Haftar", "Lavrov Moscow", "لافروف"):
+        typed, submitted = names_engine.search(text, typing=True), names_engine.search(text)
+        assert [h.id for h in typed.hits] == [h.id for h in submitted.hits], text
+        assert typed.also_searched == submitted.also_searched != [], text
+
+
 def test_common_words_are_not_carried_across(names_engine: SearchEngine) -> None:
     for text in ("report", "reports", "تقرير"):
         assert names_engine.search(text).also_searched == [], text
