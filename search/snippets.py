@@ -10,15 +10,23 @@ distinct matched words is chosen.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
+import os
+import pickle
 import re
+import sys
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product, takewhile
+from pathlib import Path
 
 from index.analysis import ALL_SCRIPTS, CachedChain, TokenFilter, WordTokenizer, script_of
+from index.store import cache_dir
 
 GATE_LETTERS = 24  # a stem's letters the gate looks for (see _Fold.gate)
 
@@ -89,7 +97,45 @@ def _readings(char: str, rules: list[dict[str, tuple[str, ...]]]) -> tuple[str, 
 
 @lru_cache(maxsize=16)
 def _fold(filters: tuple[TokenFilter, ...]) -> _Fold | None:
-    """The fold of a chain of filters, or None when one of them is not a character rule."""
+    """The fold of a chain of filters, or None when one of them is not a character rule.
+
+    Deriving it takes most of a second (the accent rule alone covers 15,000
+    characters), which every ``fahras search`` would pay: so it is kept in the
+    cache folder, named by the filters, their code and Unicode's version.
+    """
+    path = cache_dir("snippets") / f"fold-{_fold_key(filters)}.pickle"
+    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        return pickle.loads(path.read_bytes())
+    fold = _derived_fold(filters)
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs the time again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(pickle.dumps(fold))
+        os.replace(partial, path)
+    return fold
+
+
+def _fold_key(filters: tuple[TokenFilter, ...]) -> str:
+    """What a fold depends on: the filters and their settings, the code that reads them, Unicode's tables."""
+    settings = [(type(flt).__qualname__, _canonical(vars(flt))) for flt in filters]
+    digest = hashlib.sha256(f"{settings!r}|{unicodedata.unidata_version}".encode())
+    for module in sorted({sys.modules[type(flt).__module__].__file__ for flt in filters} | {__file__}):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _canonical(value: object) -> object:
+    """``value`` with its sets and mappings in sorted order: the same text in every process."""
+    if isinstance(value, dict):
+        return sorted((repr(key), _canonical(item)) for key, item in value.items())
+    if isinstance(value, set | frozenset):
+        return sorted(repr(item) for item in value)
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    return repr(value)
+
+
+def _derived_fold(filters: tuple[TokenFilter, ...]) -> _Fold | None:
     rules = [flt.char_map() for flt in filters]
     if any(rule is None for rule in rules):
         return None

@@ -7,6 +7,8 @@ import json
 from itertools import islice
 
 from index.analysis import WordTokenizer, exact_analyzer, stemmed_analyzer
+from search import snippets
+from search.backend import default_analysis
 from search.snippets import MAX_MATCHES, _fold, lead, mark, matched_spans, snippet
 
 from .conftest import demo_texts, shared
@@ -161,3 +163,19 @@ def test_a_word_longer_than_the_gate_is_still_marked() -> None:
     text = f"rare {word} and {near} words"
     spans = matched_spans(text, CHAIN, set(CHAIN.analyze(word)))
     assert marked_words(mark(text, spans)) == [word]
+
+
+def test_the_character_fold_kept_on_disk_is_the_one_derived(tmp_path, monkeypatch) -> None:
+    """Every `fahras search` reads the fold from the cache folder; it must be exactly the derived one, and a
+    damaged file is derived again rather than trusted."""
+    monkeypatch.setenv("FAHRAS_CACHE", str(tmp_path))
+    filters = default_analysis().stem.filters
+    derived = vars(snippets._derived_fold(filters))  # eq=False: compared field by field
+    for _attempt in ("written", "read back"):
+        snippets._fold.cache_clear()
+        assert vars(snippets._fold(filters)) == derived
+    (kept,) = (tmp_path / "snippets").glob("fold-*.pickle")
+    kept.write_bytes(b"not a pickle")
+    snippets._fold.cache_clear()
+    assert vars(snippets._fold(filters)) == derived
+    snippets._fold.cache_clear()
