@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from index.schema import FACETS, TITLE, default_fingerprint
 from index.store import IndexDamaged, NoIndex, StoreError
+from search import budget
 from search.backend import (
     NEWER_WARNING,
     OLDER_WARNING,
@@ -285,13 +286,17 @@ class OpenSearchSnapshot:
         self._stats: IndexStats | None = None
 
     def search(self, body: dict, **params) -> dict:
+        """One search request; the query's time limit (:mod:`search.budget`) is checked on each side of it."""
+        budget.check()
         # A shard that fails must fail the search (and be retried on its other copy), never drop its hits.
-        return self.cluster.call(
+        answer = self.cluster.call(
             lambda client: client.search(
                 index=self.index, body=body, allow_partial_search_results=False, **params
             ),
             retry=True,
         )
+        budget.check()
+        return answer
 
     def count_query(self, query: dict) -> int:
         answer = self.search({"size": 0, "track_total_hits": True, "query": query})

@@ -329,7 +329,9 @@ class _Writer:
             self.sender.put(_lines(self.serialiser, batch), len(batch))
             return
         self.tasks += 1
-        for _key, (lines, count) in self.pool.begin(self.tasks, batch):
+        finished = self.pool.begin(self.tasks, batch)
+        self.pool.end(self.tasks)  # the batch is the whole task: no parts follow
+        for _key, (lines, count) in finished:
             self.sender.put(lines, count)
 
     def _show(self) -> None:
