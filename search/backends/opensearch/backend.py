@@ -145,13 +145,14 @@ class Cluster:
 
     def call(self, action: Callable[..., T], *args, retry: bool = False, **kwargs) -> T:
         """``action(client, ...)``, its errors as StoreErrors; ``retry``: keep trying through a failover."""
+        client = self.client  # without opensearch-py: the one line that says what to install
         from opensearchpy import exceptions
 
         deadline = time.monotonic() + (RETRY_SECONDS if retry else 0)
         pause = 0.1
         while True:
             try:
-                return action(self.client, *args, **kwargs)
+                return action(client, *args, **kwargs)
             except exceptions.ConnectionError as error:  # refused, reset, timed out: every node tried
                 failure: StoreError = ClusterUnavailable(
                     f"the OpenSearch cluster at {self.location.url} does not answer ({_reason(error)})"
@@ -286,17 +287,19 @@ class OpenSearchSnapshot:
         self._stats: IndexStats | None = None
 
     def search(self, body: dict, **params) -> dict:
-        """One search request; the query's time limit (:mod:`search.budget`) is checked on each side of it."""
+        """One search request, once the query's time limit (:mod:`search.budget`) allows it.
+
+        Only the time before the request counts: a request that waits while the cluster fails over (a node
+        lost, a new cluster manager elected) is answered when it can be, rather than failed.
+        """
         budget.check()
         # A shard that fails must fail the search (and be retried on its other copy), never drop its hits.
-        answer = self.cluster.call(
+        return self.cluster.call(
             lambda client: client.search(
                 index=self.index, body=body, allow_partial_search_results=False, **params
             ),
             retry=True,
         )
-        budget.check()
-        return answer
 
     def count_query(self, query: dict) -> int:
         answer = self.search({"size": 0, "track_total_hits": True, "query": query})
