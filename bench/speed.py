@@ -14,6 +14,7 @@ with the machine's load average before and after (the machine is shared).
     python bench/speed.py --repeats 3           # medians of three builds each
     python bench/speed.py --sets 5000 --queries 0
     python bench/speed.py --scale 300000 --systems fahras --queries 300
+    python bench/speed.py --sets all --engine opensearch   # into `fahras cluster start`'s cluster, 1 and 2 analysers
 """
 
 from __future__ import annotations
@@ -164,6 +165,33 @@ def fahras_worker(corpus: Path, folder: Path) -> dict:
             "search_snippets": searcher_for(True)}  # fmt: skip
 
 
+def opensearch_worker(corpus: Path, folder: Path, analysers: int) -> dict:
+    """Fahras on the cluster at $FAHRAS_BENCH_CLUSTER: ``fahras rebuild`` with ``analysers`` processes."""
+    from index.indexer import rebuild_index
+    from search.backends.opensearch.backend import OpenSearchBackend
+    from search.backends.opensearch.target import OpenSearchTarget
+    from search.engine import QueryError, SearchEngine
+    from search.syntax import plain_text
+
+    backend = OpenSearchBackend(f"{os.environ['FAHRAS_BENCH_CLUSTER'].rstrip('/')}/speed-bench")
+    started, cpu = time.perf_counter(), cpu_seconds()
+    report = rebuild_index(OpenSearchTarget(backend, workers=analysers), corpus, show_progress=False)
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    engine = SearchEngine(backend)
+
+    def searcher_for(snippets: bool):
+        def search(text: str) -> None:
+            with contextlib.suppress(QueryError):
+                engine.search(plain_text(text), size=10, snippets=snippets)
+
+        return search
+
+    index = backend.live_index()
+    stats = backend.cluster.call(lambda client: client.indices.stats(index=index, metric="store"))
+    return {"docs": report.total_docs, "index_s": elapsed, "cpu_s": cpu, "search": searcher_for(False),
+            "search_snippets": searcher_for(True), "size_bytes": stats["_all"]["total"]["store"]["size_in_bytes"]}  # fmt: skip
+
+
 def run_worker(system: str, corpus: Path, queries: int) -> dict:
     """Index ``corpus`` with one system (in this process and its workers); time queries if asked."""
     from load import RssMonitor  # bench/load.py: peak memory of a process and its children
@@ -171,12 +199,16 @@ def run_worker(system: str, corpus: Path, queries: int) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"fahras-speed-{system}-") as scratch:
         folder = Path(scratch) / "index"
         folder.mkdir()
-        worker = naive_worker if system == "naive" else fahras_worker
         monitor = RssMonitor(os.getpid())
         monitor.start()
-        result = worker(corpus, folder)
+        if system.startswith("opensearch-"):  # opensearch-N: N analysing processes
+            result = opensearch_worker(corpus, folder, int(system.removeprefix("opensearch-")))
+        else:
+            result = (naive_worker if system == "naive" else fahras_worker)(corpus, folder)
         peaks = monitor.stop()
-        size = sum(f.stat().st_size for f in Path(scratch).rglob("*") if f.is_file())
+        size = result.get("size_bytes") or sum(
+            f.stat().st_size for f in Path(scratch).rglob("*") if f.is_file()
+        )
         out = {
             "system": system,
             "docs": result["docs"],
@@ -286,11 +318,22 @@ def main() -> int:
     )
     parser.add_argument("--queries", type=int, default=1000,
                         help="queries of each kind, timed on the last set (default 1000; 0: none)")  # fmt: skip
-    parser.add_argument("--systems", default="naive,fahras", help="comma-separated: naive, fahras")
+    parser.add_argument("--systems", default=None,
+                        help="comma-separated: naive, fahras, opensearch-N (N analysing processes)")  # fmt: skip
+    parser.add_argument(
+        "--engine", choices=["embedded", "opensearch"], default="embedded",
+        help="embedded: naive Whoosh and Fahras (default); opensearch: Fahras embedded and on the cluster "
+        "with 1 and 2 analysing processes",
+    )  # fmt: skip
+    parser.add_argument("--cluster", default="http://127.0.0.1:9200",
+                        help="the cluster's URL for the opensearch systems (default: fahras cluster start's)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.systems is None:
+        args.systems = "naive,fahras" if args.engine == "embedded" else "fahras,opensearch-1,opensearch-2"
+    os.environ["FAHRAS_BENCH_CLUSTER"] = args.cluster
     if args.worker:
         result = run_worker(args.worker, Path(args.corpus), args.queries)
         print(json.dumps(result))
