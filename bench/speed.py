@@ -175,7 +175,9 @@ def opensearch_worker(corpus: Path, folder: Path, analysers: int) -> dict:
 
     backend = OpenSearchBackend(f"{os.environ['FAHRAS_BENCH_CLUSTER'].rstrip('/')}/speed-bench")
     started, cpu = time.perf_counter(), cpu_seconds()
-    report = rebuild_index(OpenSearchTarget(backend, workers=analysers), corpus, show_progress=False)
+    report = rebuild_index(
+        OpenSearchTarget(backend, workers=analysers), corpus, only=True, show_progress=False
+    )
     elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     engine = SearchEngine(backend)
 

@@ -209,7 +209,9 @@ class OpenSearchLexicon:
         self._lock = threading.Lock()
 
     def document_frequency(self, field: str, term: str) -> int:
-        return self.frequencies([(field, term)])[(field, term)]
+        # The planner asks of a word in the title, then in the body, and its scores need every field:
+        # one request asks of them all.
+        return self.frequencies([(field, term), *((name, term) for name in TEXT)])[(field, term)]
 
     def frequencies(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Document frequencies of many (field, term) pairs: the unknown ones in one request."""
@@ -403,7 +405,7 @@ class OpenSearchBackend:
 
     def __init__(self, url: str) -> None:
         self.where = Location.parse(url)
-        self.location = self.where.url
+        self.location = url  # as given: a server's workers reopen it (messages show where.url, no password)
         self.cluster = Cluster(self.where)
         self._snapshots: OrderedDict[str, OpenSearchSnapshot] = OrderedDict()
         self._live: tuple[float, str] | None = None
@@ -439,10 +441,10 @@ class OpenSearchBackend:
             found = {}
         if not found:
             raise NoIndex(
-                f"no index at {self.location} yet (create one with: fahras index FOLDER --index {self.location})"
+                f"no index at {self.where.url} yet (create one with: fahras index FOLDER --index {self.where.url})"
             )
         if alias in found:
-            raise StoreError(f"{self.location}: {alias} is an index Fahras did not make (it makes an alias)")
+            raise StoreError(f"{self.where.url}: {alias} is an index Fahras did not make (it makes an alias)")
         return next(iter(found))
 
     def forget(self) -> None:
@@ -514,7 +516,7 @@ class OpenSearchBackend:
         found.checked_files = active
         if health["status"] == "red":
             found.error = IndexDamaged(
-                f"{self.location}: {health.get('unassigned_shards', 0)} shard(s) of {index} are not serving "
+                f"{self.where.url}: {health.get('unassigned_shards', 0)} shard(s) of {index} are not serving "
                 "(a node holding their only copy is down): searches would miss documents"
             )
             found.damaged_files.append(str(found.error))
@@ -525,7 +527,7 @@ class OpenSearchBackend:
             counted = self.snapshot().count(EVERYTHING)
             if counted != meta.get("documents"):
                 found.error = IndexDamaged(
-                    f"{self.location}: {index} holds {counted:,} documents where its build recorded "
+                    f"{self.where.url}: {index} holds {counted:,} documents where its build recorded "
                     f"{meta.get('documents')!s}"
                 )
                 found.damaged_files.append(str(found.error))
@@ -544,7 +546,7 @@ class OpenSearchBackend:
         except StoreError:
             index, meta, size = None, {}, 0
         return {
-            "index": self.location,
+            "index": self.where.url,
             "physical_index": index,
             "size_bytes": size,
             "last_build": meta.get("built_at"),
@@ -555,6 +557,3 @@ class OpenSearchBackend:
             "leftovers": self.target().leftovers() if index else [],
             "failed": [],
         }
-
-    def rebuild_command(self) -> str:
-        return f"fahras rebuild --index {self.location}"

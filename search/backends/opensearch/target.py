@@ -75,7 +75,7 @@ class OpenSearchTarget:
         self.backend = backend
         self.cluster = backend.cluster
         self.alias = backend.where.alias
-        self.location = backend.location
+        self.location = backend.where.url  # in messages: never the credentials
         self.workers = workers  # analysing processes, when a benchmark fixes them (else as the run asks)
 
     def _call(self, action, **kwargs):
