@@ -23,6 +23,7 @@ to install.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -64,6 +65,14 @@ T = TypeVar("T")
 
 class ClusterUnavailable(StoreError):
     """The cluster does not answer, or cannot serve the index now (its shards are lost)."""
+
+
+class TooManyClauses(StoreError):
+    """A query past the cluster's ``indices.query.bool.max_clause_count`` (``limit``)."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class ClusterRefused(StoreError):
@@ -168,10 +177,8 @@ class Cluster:
         status = error.status_code if isinstance(error.status_code, int) else 0
         reason = _reason(error)
         if "too_many_clauses" in reason or "maxClauseCount" in reason:
-            raise QueryError(
-                "The query stands for more words than the cluster allows in one search "
-                "(indices.query.bool.max_clause_count): use fewer prefixes and fuzzy terms."
-            )
+            limit = re.search(r"maxClauseCount is set to (\d+)", reason)
+            return TooManyClauses(reason, int(limit.group(1)) if limit else 1024)
         if status == 404 and "index_not_found" in reason:
             return NoIndex(
                 f"no index at {self.location.url} (create one with: fahras index FOLDER --index URL)"
@@ -333,7 +340,15 @@ class OpenSearchSnapshot:
             "_source": [STORED, "id"],
             "aggs": dsl.facet_aggregations(FACETS),
         }
-        answer = self.search(body)
+        try:
+            answer = self.search(body)
+        except TooManyClauses as error:  # the planner's own bound is higher than this cluster's
+            raise QueryError(
+                "The query stands for too many words (%(count)s; at most %(most)s):"
+                " use fewer prefixes and fuzzy terms, or make them longer.",
+                count=f"{len(plan.scoring):,}",
+                most=f"{error.limit:,}",
+            ) from None
         hits = [(_stored(hit), float(hit["_score"] or 0.0)) for hit in answer["hits"]["hits"]]
         facets = dsl.facet_counts(answer["aggregations"], FACETS)
         return Ranked(answer["hits"]["total"]["value"], hits, facets)
