@@ -393,7 +393,7 @@ def bad_path(query: Query, rng: random.Random) -> str:
     """A request the API must refuse with 400."""
     text = query.text.replace('"', "")
     params = rng.choice((
-        {"q": f'"{text}'},  # unmatched quote
+        {"q": f"-{text.split()[0]}"},  # only an exclusion: nothing to search for
         {"q": text, "page": "abc"},
         {"q": text, "lang": "xx"},
         {"q": text, "from": "2015-02-30"},

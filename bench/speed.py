@@ -14,7 +14,13 @@ with the machine's load average before and after (the machine is shared).
     python bench/speed.py --repeats 3           # medians of three builds each
     python bench/speed.py --sets 5000 --queries 0
     python bench/speed.py --scale 300000 --systems fahras --queries 300
+    python bench/speed.py --scale 300000 --systems fahras --queries 300 --keep /var/tmp/fahras-300k
     python bench/speed.py --sets all --engine opensearch   # into `fahras cluster start`'s cluster, 1 and 2 analysers
+
+``--keep DIR`` keeps each system's index of the (one) set in DIR and, on a later run,
+times queries on it instead of building it again (the build figures shown are those
+recorded when it was built): a 300,000-document build takes ten minutes. (Not for the
+opensearch systems, whose index lives in the cluster.)
 """
 
 from __future__ import annotations
@@ -113,13 +119,10 @@ def time_queries(run_one, queries: list[str], warm_up: list[str], repeats: int =
 # ----------------------------------------------------------------- the two systems
 
 
-def naive_worker(corpus: Path, folder: Path) -> dict:
+def naive_build(corpus: Path, folder: Path) -> dict:
     """Whoosh out of the box: StandardAnalyzer, one process, body stored."""
     from whoosh import index as whoosh_index
     from whoosh.fields import ID, TEXT, Schema
-    from whoosh.qparser import MultifieldParser, OrGroup
-
-    from search.syntax import plain_text
 
     schema = Schema(id=ID(stored=True, unique=True), title=TEXT(stored=True), body=TEXT(stored=True))
     started, cpu = time.perf_counter(), cpu_seconds()
@@ -133,26 +136,41 @@ def naive_worker(corpus: Path, folder: Path) -> dict:
             count += 1
     writer.commit()
     elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-    parser = MultifieldParser(["title", "body"], schema, group=OrGroup)
+    return {"docs": count, "index_s": elapsed, "cpu_s": cpu}
+
+
+def naive_search(folder: Path) -> dict:
+    from whoosh import index as whoosh_index
+    from whoosh.qparser import MultifieldParser, OrGroup
+
+    from search.syntax import plain_text
+
+    ix = whoosh_index.open_dir(str(folder))
+    parser = MultifieldParser(["title", "body"], ix.schema, group=OrGroup)
     searcher = ix.searcher()
 
     def search(text: str) -> None:
         list(searcher.search(parser.parse(plain_text(text)), limit=10))
 
-    return {"docs": count, "index_s": elapsed, "cpu_s": cpu, "search": search}
+    return {"search": search}
 
 
-def fahras_worker(corpus: Path, folder: Path) -> dict:
+def fahras_build(corpus: Path, folder: Path) -> dict:
     from index.generations import rebuild
+    from index.store import IndexHome
+
+    started, cpu = time.perf_counter(), cpu_seconds()
+    report = rebuild(IndexHome(folder), corpus, show_progress=False)
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    return {"docs": report.total_docs, "index_s": elapsed, "cpu_s": cpu}
+
+
+def fahras_search(folder: Path) -> dict:
     from index.store import IndexHome
     from search.engine import QueryError, SearchEngine
     from search.syntax import plain_text
 
-    home = IndexHome(folder)
-    started, cpu = time.perf_counter(), cpu_seconds()
-    report = rebuild(home, corpus, show_progress=False)
-    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-    engine = SearchEngine.at(home)
+    engine = SearchEngine.at(IndexHome(folder))
 
     def searcher_for(snippets: bool):
         def search(text: str) -> None:
@@ -161,25 +179,37 @@ def fahras_worker(corpus: Path, folder: Path) -> dict:
 
         return search
 
-    return {"docs": report.total_docs, "index_s": elapsed, "cpu_s": cpu, "search": searcher_for(False),
-            "search_snippets": searcher_for(True)}  # fmt: skip
+    return {"search": searcher_for(False), "search_snippets": searcher_for(True)}
 
 
-def opensearch_worker(corpus: Path, folder: Path, analysers: int) -> dict:
+def opensearch_backend():
+    from search.backends.opensearch.backend import OpenSearchBackend
+
+    return OpenSearchBackend(f"{os.environ['FAHRAS_BENCH_CLUSTER'].rstrip('/')}/speed-bench")
+
+
+def opensearch_build(corpus: Path, analysers: int) -> dict:
     """Fahras on the cluster at $FAHRAS_BENCH_CLUSTER: ``fahras rebuild`` with ``analysers`` processes."""
     from index.indexer import rebuild_index
-    from search.backends.opensearch.backend import OpenSearchBackend
     from search.backends.opensearch.target import OpenSearchTarget
-    from search.engine import QueryError, SearchEngine
-    from search.syntax import plain_text
 
-    backend = OpenSearchBackend(f"{os.environ['FAHRAS_BENCH_CLUSTER'].rstrip('/')}/speed-bench")
+    backend = opensearch_backend()
     started, cpu = time.perf_counter(), cpu_seconds()
     report = rebuild_index(
         OpenSearchTarget(backend, workers=analysers), corpus, only=True, show_progress=False
     )
     elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-    engine = SearchEngine(backend)
+    index = backend.live_index()
+    stats = backend.cluster.call(lambda client: client.indices.stats(index=index, metric="store"))
+    return {"docs": report.total_docs, "index_s": elapsed, "cpu_s": cpu,
+            "size_bytes": stats["_all"]["total"]["store"]["size_in_bytes"]}  # fmt: skip
+
+
+def opensearch_search(_folder: Path) -> dict:
+    from search.engine import QueryError, SearchEngine
+    from search.syntax import plain_text
+
+    engine = SearchEngine(opensearch_backend())
 
     def searcher_for(snippets: bool):
         def search(text: str) -> None:
@@ -188,50 +218,60 @@ def opensearch_worker(corpus: Path, folder: Path, analysers: int) -> dict:
 
         return search
 
-    index = backend.live_index()
-    stats = backend.cluster.call(lambda client: client.indices.stats(index=index, metric="store"))
-    return {"docs": report.total_docs, "index_s": elapsed, "cpu_s": cpu, "search": searcher_for(False),
-            "search_snippets": searcher_for(True), "size_bytes": stats["_all"]["total"]["store"]["size_in_bytes"]}  # fmt: skip
+    return {"search": searcher_for(False), "search_snippets": searcher_for(True)}
 
 
-def run_worker(system: str, corpus: Path, queries: int) -> dict:
-    """Index ``corpus`` with one system (in this process and its workers); time queries if asked."""
-    from load import RssMonitor  # bench/load.py: peak memory of a process and its children
+BUILT = "speed-build.json"  # beside a kept index: the figures of its build
+
+
+def run_worker(system: str, corpus: Path, queries: int, keep: Path | None = None) -> dict:
+    """Index ``corpus`` with one system (in this process and its workers); time queries if asked.
+
+    With ``keep``, the index lives there and one already built there is searched as it is.
+    """
+    from load import RssMonitor, status_kb  # bench/load.py: memory of a process and its children
 
     with tempfile.TemporaryDirectory(prefix=f"fahras-speed-{system}-") as scratch:
-        folder = Path(scratch) / "index"
-        folder.mkdir()
-        monitor = RssMonitor(os.getpid())
-        monitor.start()
-        if system.startswith("opensearch-"):  # opensearch-N: N analysing processes
-            result = opensearch_worker(corpus, folder, int(system.removeprefix("opensearch-")))
+        folder = keep if keep else Path(scratch) / "index"
+        if keep and (keep / BUILT).exists():
+            out = json.loads((keep / BUILT).read_text())
         else:
-            result = (naive_worker if system == "naive" else fahras_worker)(corpus, folder)
-        peaks = monitor.stop()
-        size = result.get("size_bytes") or sum(
-            f.stat().st_size for f in Path(scratch).rglob("*") if f.is_file()
-        )
-        out = {
-            "system": system,
-            "docs": result["docs"],
-            "index_s": result["index_s"],
-            "cpu_s": result["cpu_s"],
-            "docs_per_s": result["docs"] / result["index_s"],
-            "size_mb": size / 1e6,
-            "peak_rss_all_mb": peaks[0] if peaks else None,
-        }
+            folder.mkdir(parents=True, exist_ok=True)
+            monitor = RssMonitor(os.getpid())
+            monitor.start()
+            if system.startswith("opensearch-"):  # opensearch-N: N analysing processes
+                result = opensearch_build(corpus, int(system.removeprefix("opensearch-")))
+            else:
+                result = (naive_build if system == "naive" else fahras_build)(corpus, folder)
+            peaks = monitor.stop()
+            size = result.get("size_bytes") or sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            out = {
+                "system": system,
+                "docs": result["docs"],
+                "index_s": result["index_s"],
+                "cpu_s": result["cpu_s"],
+                "docs_per_s": result["docs"] / result["index_s"],
+                "size_mb": size / 1e6,
+                "peak_rss_all_mb": peaks[0] if peaks else None,
+                "peak_rss_mb": max(
+                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+                ) / 1024,
+            }  # fmt: skip
+            if keep:
+                (keep / BUILT).write_text(json.dumps(out))
         if queries:
+            searcher = {"naive": naive_search, "fahras": fahras_search}.get(system, opensearch_search)
+            found = searcher(folder)
             for kind, path in (("short", SHORT_QUERIES), ("questions", QUESTIONS)):
                 read = read_queries(path, queries + WARM_UP)
                 timed, warm_up = read[:queries], read[queries:]
-                out[kind] = time_queries(result["search"], timed, warm_up)
-                if "search_snippets" in result:
-                    out[f"{kind}_snippets"] = time_queries(result["search_snippets"], timed, warm_up)
-    peak_kb = max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-    )
-    out["peak_rss_mb"] = peak_kb / 1024
+                out[kind] = time_queries(found["search"], timed, warm_up)
+                if "search_snippets" in found:
+                    out[f"{kind}_snippets"] = time_queries(found["search_snippets"], timed, warm_up)
+            # The searcher's memory after every query: resident (mapped index pages included) and private.
+            pid = os.getpid()
+            out["searcher_rss_mb"] = (status_kb(pid, "VmRSS") / 1024, status_kb(pid, "RssAnon") / 1024)
     return out
 
 
@@ -281,13 +321,14 @@ def print_report(rows: list[dict], loads: list[tuple[float, float, float]]) -> N
     timed = [row for row in rows if "short" in row]
     if timed:
         print("\n| system | docs | short p50/p95/p99 ms | short+snippets | questions p50/p95/p99 ms | "
-              "questions+snippets |")  # fmt: skip
-        print("|---" * 6 + "|")
+              "questions+snippets | searcher RSS MB (all / private) |")  # fmt: skip
+        print("|---" * 7 + "|")
         for row in timed:
             print(
                 f"| {row['system']} | {row['docs']:,} | {fmt_latency(row['short'])} | "
                 f"{fmt_latency(row.get('short_snippets'))} | {fmt_latency(row['questions'])} | "
-                f"{fmt_latency(row.get('questions_snippets'))} |"
+                f"{fmt_latency(row.get('questions_snippets'))} | "
+                "{:.0f} / {:.0f} |".format(*row["searcher_rss_mb"])
             )
     print("\nLoad average (1, 5, 15 min) before and after: " + " -> ".join(
         " ".join(f"{value:.2f}" for value in load) for load in loads))  # fmt: skip
@@ -297,10 +338,12 @@ def print_report(rows: list[dict], loads: list[tuple[float, float, float]]) -> N
 TARGETS = {10_000: 1.8, 30_676: 2.0}
 
 
-def run_system(system: str, corpus: Path, queries: int) -> dict:
+def run_system(system: str, corpus: Path, queries: int, keep: Path | None = None) -> dict:
     print(f"running {system} on {corpus.stem} ...", file=sys.stderr, flush=True)
+    kept = ["--keep", str(keep)] if keep else []
     output = subprocess.run(
-        [sys.executable, __file__, "--worker", system, "--corpus", str(corpus), "--queries", str(queries)],
+        [sys.executable, __file__, "--worker", system, "--corpus", str(corpus), "--queries", str(queries),
+         *kept],
         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"},
     ).stdout  # fmt: skip
     return json.loads(output.strip().splitlines()[-1])
@@ -330,6 +373,8 @@ def main() -> int:
     parser.add_argument("--cluster", default="http://127.0.0.1:9200",
                         help="the cluster's URL for the opensearch systems (default: fahras cluster start's)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
+    parser.add_argument("--keep", type=Path,
+                        help="one set: keep each system's index in this folder, and search one already there")  # fmt: skip
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -337,7 +382,7 @@ def main() -> int:
         args.systems = "naive,fahras" if args.engine == "embedded" else "fahras,opensearch-1,opensearch-2"
     os.environ["FAHRAS_BENCH_CLUSTER"] = args.cluster
     if args.worker:
-        result = run_worker(args.worker, Path(args.corpus), args.queries)
+        result = run_worker(args.worker, Path(args.corpus), args.queries, args.keep)
         print(json.dumps(result))
         return 0
     if not SNN.exists():
@@ -347,18 +392,26 @@ def main() -> int:
         sets = [(args.docs, args.scale)]
     else:
         sets = [(0 if size == "all" else int(size), 0) for size in args.sets.split(",")]
+    if args.keep and (len(sets) > 1 or args.repeats > 1):
+        print("--keep keeps one set's index, built once: give one set and one repeat", file=sys.stderr)
+        return 2
+    systems = args.systems.split(",")
     rows, loads = [], [os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="fahras-speed-") as scratch:
         for number, (docs, scale) in enumerate(sets):
-            corpus = write_corpus(Path(scratch) / f"set-{number}", docs, scale)
+            kept = {system: args.keep / system if args.keep else None for system in systems}
+            if all(folder and (folder / BUILT).exists() for folder in kept.values()):
+                corpus = Path(scratch) / f"set-{number}" / "corpus.jsonl"  # every index is built: no corpus
+            else:
+                corpus = write_corpus(Path(scratch) / f"set-{number}", docs, scale)
             last_set = number == len(sets) - 1
-            runs: dict[str, list[dict]] = {system: [] for system in args.systems.split(",")}
+            runs: dict[str, list[dict]] = {system: [] for system in systems}
             for repeat in range(args.repeats):
                 for system in runs:
                     queries = args.queries if last_set and repeat == args.repeats - 1 else 0
-                    runs[system].append(run_system(system, corpus, queries))
+                    runs[system].append(run_system(system, corpus, queries, kept[system]))
             rows += [median_row(system_runs) for system_runs in runs.values()]
-            shutil.rmtree(corpus.parent)
+            shutil.rmtree(corpus.parent, ignore_errors=True)
     loads.append(os.getloadavg())
     print_report(rows, loads)
     if args.json:

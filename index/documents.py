@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import html
 import json
 import os
+import re
 import stat
 import zlib
 from collections.abc import Iterator
@@ -476,11 +478,21 @@ def parse_date(value: object) -> datetime | None:
     return parsed.replace(tzinfo=None)
 
 
+# A character reference as scraped records carry them (&quot; &#8220; &#x27;): complete, with its ";".
+_CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def with_characters(text: str) -> str:
+    """``text`` with its complete HTML character references replaced by the characters they stand for."""
+    return _CHARACTER_REFERENCE.sub(lambda found: html.unescape(found.group()), text)
+
+
 def _text_field(record: dict, *names: str) -> str:
+    """A record's text field, its HTML character references shown as the characters they stand for."""
     for name in names:
         value = record.get(name)
         if isinstance(value, str):
-            return without_lone_surrogates(value.strip())
+            return without_lone_surrogates(with_characters(value).strip())
     return ""
 
 

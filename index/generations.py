@@ -37,6 +37,7 @@ from .indexer import (
     rebuild_index,
     update_index,
 )
+from .nearness import fingerprint
 from .progress import Progress
 from .schema import (
     BODY,
@@ -46,6 +47,7 @@ from .schema import (
     ID,
     INVENTORY,
     LANG,
+    NEAR,
     OCR_PAGES,
     ORIGIN,
     PAGES,
@@ -231,6 +233,7 @@ def document_fields(document: Document, schema) -> dict:
         ORIGIN: document.origin,
         PAGES: document.pages or None,
         OCR_PAGES: document.ocr_pages or None,
+        NEAR: fingerprint(document.body) or b"",  # a value for every document: every segment has the column
         INVENTORY: inventory_term(document.origin, document.id, document.fingerprint),
     }
     fields = {name: value for name, value in fields.items() if name in schema}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from whoosh import fields as whoosh_fields
+from whoosh.columns import VarBytesColumn
 from whoosh.fields import DATETIME, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
@@ -27,6 +28,7 @@ ID, TITLE, BODY, LANG, SOURCE, DATE, URL, PATH, INVENTORY = (
     "id", "title", "body", "lang", "source", "date", "url", "path", "inventory"
 )  # fmt: skip
 ORIGIN, PAGES, OCR_PAGES = "origin", "pages", "ocr_pages"  # stored only: the file, where its pages start
+NEAR = "near"  # a column: the body's near-duplicate fingerprint (index/nearness.py), b"" for a short text
 TEXT_FIELDS = (TITLE, BODY)  # what a query's words search (title:, body:)
 FACETS = (LANG, SOURCE)  # counted per value on every result page, and filters
 FILTERS = (SOURCE, LANG, DATE)  # source:, lang:, date:
@@ -152,6 +154,7 @@ def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS) -> Schema:
         ORIGIN: STORED(),  # the file as walked: the document page links to it (served by id, never by path)
         PAGES: STORED(),
         OCR_PAGES: STORED(),
+        NEAR: whoosh_fields.COLUMN(VarBytesColumn()),  # read per result without its stored text
         # origin + id + content hash in one value: incremental indexing reads the
         # whole inventory from this column (index/indexer.py read_inventory)
         # without loading stored bodies.

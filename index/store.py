@@ -56,7 +56,7 @@ INDEX_NAME = "MAIN"  # Whoosh's default index name, the prefix of every file it 
 # What Fahras writes into an index beyond Whoosh's own format: the fields, the
 # inventory (2: origins are the paths as walked, ids relative to recorded roots;
 # 3: each document's file and page starts are stored, for the document page).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _TOC_FILE = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
 _INDEX_FILE = re.compile(rf"^(?:_{INDEX_NAME}_[0-9]+\.toc|{INDEX_NAME}_[0-9a-z]+\..+)$")
 MAX_FAILED = 2  # generations that failed their opening check, kept for a bug report

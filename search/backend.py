@@ -100,6 +100,9 @@ class Lexicon(Protocol):
     def stored_text(self, field: str, term: str) -> str | None:
         """The stored text (title or body, as ``field`` names) of a document holding ``term``."""
 
+    def most_frequent(self, field: str, limit: int) -> list[tuple[str, int]]:
+        """Up to ``limit`` terms of ``field`` with their document frequency, the most frequent first."""
+
 
 @dataclass(frozen=True)
 class StoredDocument:
@@ -136,6 +139,17 @@ class Ranked:
     total: int
     hits: list[tuple[StoredDocument, float]]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    total_all: int | None = None  # of a keyword query (Plan.words): the matches holding all its words
+    identities: list[Identity] = field(default_factory=list)  # the page, when asked without its documents
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A result known by its id, score and near-duplicate fingerprint alone: what folding needs."""
+
+    id: str
+    score: float
+    near: bytes | None  # index/nearness.py; None for a short text (or an index built before fingerprints)
 
 
 @dataclass(frozen=True)
@@ -152,8 +166,13 @@ class Snapshot(Protocol):
     analysis: Analysis
     lexicon: Lexicon
 
-    def execute(self, plan: Plan, ranking: Ranking, sort: str, start: int, size: int) -> Ranked:
-        """The page ``[start, start + size)`` of the plan's matches in the contract's order, exact totals and facets."""
+    def execute(
+        self, plan: Plan, ranking: Ranking, sort: str, start: int, size: int, documents: bool = True
+    ) -> Ranked:
+        """The page ``[start, start + size)`` of the plan's matches in the contract's order, exact totals and facets.
+
+        Without ``documents``, the page comes as ``identities`` (no stored text read) and ``hits`` is empty.
+        """
 
     def count(self, plan: Plan) -> int:
         """How many documents the plan matches (no scoring)."""

@@ -111,8 +111,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 2
     filters = Filters(tuple(args.lang or ()), tuple(args.source or ()), args.date_from, args.date_to)
     results = engine.search(
-        args.query, page=args.page, size=args.limit, filters=filters, sort=args.sort, suggest=True,
-        correct=not args.verbatim,
+        " ".join(args.query), page=args.page, size=args.limit, filters=filters, sort=args.sort, suggest=True,
+        correct=not args.verbatim, fold=args.fold,
     )  # fmt: skip
     if found.warning:
         print(f"fahras search: warning: {found.warning}", file=sys.stderr)
@@ -130,6 +130,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(
         f"{results.total:,} result{'' if results.total == 1 else 's'} for {results.query!r} ({results.took_ms:.0f} ms)"
     )
+    if results.total_all and results.total_all < results.total:  # none with all: the count alone
+        print(f"{results.total_all:,} with all the words, first; {results.total:,} with some of them")
+    if results.folded:
+        print(
+            f"{results.folded:,} near-duplicate{'' if results.folded == 1 else 's'} folded (--no-fold shows them)"
+        )
     if results.suggestion:
         print(f"Did you mean: {_line(results.suggestion)}")
     if results.total and not results.hits:
@@ -141,6 +147,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
         print(f"\n{rank}. {title}\n   {DIM if color else ''}{meta}{RESET if color else ''}")
         print(f"   {_terminal_snippet(hit.snippet, color)}")
+        if hit.similar:
+            print(
+                f"   + {len(hit.similar)} similar: {_line(', '.join(other['id'] for other in hit.similar))}"
+            )
     return 0
 
 
@@ -304,9 +314,10 @@ def build_parser(serve: Command | None = None) -> argparse.ArgumentParser:
 
     cmd = sub.add_parser("search", parents=[common], help="search the index")
     cmd.add_argument(
-        "query",
-        help='query: words, "phrases", AND/OR/NOT, -word, +word, title:, source:, date:, prefix*, fuzzy~',
-    )
+        "query", nargs="+", metavar="QUERY",
+        help='query: words, "phrases", AND/OR/NOT, -word, +word, title:, source:, date:, prefix*, fuzzy~ '
+        "(unquoted words are one query; a query starting with - goes after --)",
+    )  # fmt: skip
     cmd.add_argument("--limit", type=_positive, default=10, metavar="N", help="results per page (default 10)")
     cmd.add_argument("--page", type=_positive, default=1, metavar="N", help="page number (default 1)")
     cmd.add_argument("--lang", choices=LANGUAGES, action="append",
@@ -320,6 +331,8 @@ def build_parser(serve: Command | None = None) -> argparse.ArgumentParser:
                      help="relevance (default) or date: newest first, undated last")  # fmt: skip
     cmd.add_argument("--verbatim", action="store_true",
                      help="search the query as typed, never a correction of it")  # fmt: skip
+    cmd.add_argument("--no-fold", dest="fold", action="store_false",
+                     help="show near-duplicates as results of their own, not folded under the first of them")  # fmt: skip
     cmd.add_argument("--json", action="store_true", help="print one JSON object")
     cmd.set_defaults(func=cmd_search)
 

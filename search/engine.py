@@ -21,6 +21,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -32,17 +33,30 @@ from index.schema import DATE, LANG, SOURCE
 from index.store import IndexHome
 
 from . import budget, syntax
-from .backend import Backend, Health, IndexStats, Snapshot, StoredDocument, StoreError, open_backend
-from .notices import KEYBOARD, SPELLING, STOP_WORDS, Notice
+from .backend import (
+    Backend,
+    Health,
+    Identity,
+    IndexStats,
+    Ranked,
+    Snapshot,
+    StoredDocument,
+    StoreError,
+    open_backend,
+)
+from .folding import FOLD_WINDOW, fold
+from .notices import KEYBOARD, PLAIN_TEXT, SPELLING, STOP_WORDS, Notice
 from .plan import Plan
 from .planner import Planner
 from .ranking import DEFAULT_RANKING, Ranking
+from .searched_as import FormsSeen, SearchedWord
 from .snippets import fragments, mark, matched_spans, prepare_fold, shown
 from .suggest import Suggester, swap_layout
 from .syntax import MAX_QUERY_CHARS, ParsedQuery, QueryError
 
 __all__ = [
     "DEFAULT_RANKING",
+    "MAX_EXPORTED",
     "MAX_PAGE_SIZE",
     "MAX_QUERY_CHARS",
     "Filters",
@@ -54,6 +68,7 @@ __all__ = [
 ]
 
 MAX_PAGE_SIZE = 100
+MAX_EXPORTED = 10_000  # results one export holds: the first hundred pages of a hundred
 
 
 @dataclass
@@ -71,6 +86,7 @@ class SearchHit:
     title_html: str = ""  # the title HTML-escaped, with the query's matches marked like the snippet's
     page: int | None = None  # in a paged file (PDF): the page the snippet is on
     ocr: bool = False  # the snippet's page was recognised from its image: its text may hold OCR errors
+    similar: list[dict] = field(default_factory=list)  # near-duplicates folded under this hit (id, title...)
 
 
 @dataclass
@@ -85,6 +101,9 @@ class SearchResults:
     suggestion: str | None = None
     total_exact: bool = True  # every match is counted; kept for clients of the estimating versions
     notice: Notice | None = None  # why the results are what they are
+    total_all: int | None = None  # a keyword query's matches that hold all its words (they come first)
+    searched_as: list[SearchedWord] = field(default_factory=list)  # each word's searched form, forms matched
+    folded: int = 0  # near-duplicates folded under other hits (not in ``total``)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -161,6 +180,8 @@ class SearchRequest:
     suggest: bool = False  # did-you-mean, and searching a correction when nothing matches
     snippets: bool = True
     correct: bool = True  # with suggest: search the correction of a query that matches nothing
+    typing: bool = False  # being typed (instant results): the last word may be unfinished, a prefix too
+    fold: bool = True  # near-duplicates go under the first of them (among the first FOLD_WINDOW results)
 
     def bounded(self) -> SearchRequest:
         """The request with its text made encodable and its page and size within bounds."""
@@ -242,6 +263,23 @@ class SearchEngine:
         self._cache.put(key, found)
         return found
 
+    def every_hit(self, request: SearchRequest, most: int = MAX_EXPORTED) -> Iterator[SearchHit]:
+        """The request's results from the first, in the order of its pages, up to ``most`` (an export).
+
+        Pages of the largest size, each through :meth:`run`: the same order,
+        correction and filters as the page the user sees, one bounded query at a
+        time; near-duplicates are not folded (an export holds every match).
+        """
+        request = replace(request, page=1, size=MAX_PAGE_SIZE, facets=False, fold=False)
+        given = 0
+        while given < most:
+            results = self.run(request)
+            yield from results.hits[: most - given]
+            given += len(results.hits)
+            if request.page >= results.pages or not results.hits:
+                return
+            request = replace(request, page=request.page + 1)
+
     def document(self, doc_id: str, highlight: str | None = None) -> dict | None:
         """A stored document with its body HTML-escaped (and query matches marked)."""
         snapshot = self.backend.snapshot()
@@ -280,6 +318,19 @@ class SearchEngine:
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         return Suggester(self.backend.snapshot().lexicon).complete(prefix, limit)
+
+    def examples(self, limit: int = 5) -> list[str]:
+        """Words of this index's own to try (its titles' most frequent), cached per index version."""
+        snapshot = self.backend.snapshot()
+        key = ("examples", self.backend.location, snapshot.generation, limit)
+        cached = self._cache.get(key)
+        if cached is None:
+            planner = self._planner(snapshot)
+            cached = Suggester(snapshot.lexicon).examples(
+                lambda word: not planner.typed_words(word)[0][1], limit
+            )
+            self._cache.put(key, cached)
+        return cached
 
     # ------------------------------------------------------------- indexing
 
@@ -337,8 +388,8 @@ class _Answer:
 
     def run(self) -> SearchResults:
         request = self.request
-        parsed = syntax.parse(request.query)
-        plan = self.planner.plan(parsed, rewrite=request.correct)
+        parsed, broken = syntax.parse_leniently(request.query)
+        plan = self.planner.plan(parsed, rewrite=request.correct, typing=request.typing)
         if plan.match is None:
             if not plan.stop_words:
                 raise QueryError(
@@ -347,12 +398,16 @@ class _Answer:
             empty = SearchResults(request.query, 0, 0.0, request.page, request.size, [])
             empty.notice = Notice(STOP_WORDS, words=plan.stop_words)
             return empty
-        found = self.ranked(plan)
-        searched = request.query
+        searched, notice = request.query, None
+        if broken is not None:  # pasted text with broken syntax: searched as plain words, and said so
+            searched = syntax.plain_text(request.query)
+            notice = Notice(PLAIN_TEXT, searched=searched, original=request.query, detail=str(broken))
         if plan.rewritten:  # words that match nothing searched with an alternative: say so
-            searched = _rewritten(request.query, plan.rewritten)
+            searched = _rewritten(searched, plan.rewritten)
             words = tuple(typed for typed, _instead in plan.rewritten)
-            found.notice = Notice(SPELLING, searched=searched, original=request.query, words=words)
+            notice = Notice(SPELLING, searched=searched, original=request.query, words=words)
+        found = self.ranked(plan, searched)
+        found.notice = notice
         if not request.suggest or not parsed.plain:
             return found
         return self._helped(found, plan, parsed, searched)
@@ -370,11 +425,14 @@ class _Answer:
             confident = typed.text if typed and typed.confident else None
             for kind, other in ((KEYBOARD, swap_layout(request.query)), (SPELLING, confident)):
                 if other and self._every_word_matches(other, suggester):
-                    instead = self.ranked(planner.plan(syntax.parse(other)))
+                    instead = self.ranked(planner.plan(syntax.parse(other)), other)
                     if instead.total:
                         instead.notice = Notice(kind, searched=other, original=request.query)
                         return instead
-        if spelling and (found.total < 3 or not all(suggester.matches(word, stems) for word, stems in words)):
+        doubtful = any(
+            not suggester.matches(word, stems) or suggester.misspelt(word, stems) for word, stems in words
+        )
+        if spelling and (found.total < 3 or doubtful):
             found.suggestion = spelling.text
         return found
 
@@ -394,21 +452,68 @@ class _Answer:
         """The plan with the request's filters beside its own: one channel for every restriction."""
         return replace(plan, filters=plan.filters + self.filters) if self.filters else plan
 
-    def ranked(self, plan: Plan) -> SearchResults:
-        """One page of a plan's matches, in the order of one page holding them all."""
+    def ranked(self, plan: Plan, searched: str) -> SearchResults:
+        """One page of a plan's matches, in the order of one page holding them all.
+
+        ``searched`` is the text the plan was made of: its words head the "searched as" list.
+        """
         request = self.request
-        start = (request.page - 1) * request.size
-        ranked = self.snapshot.execute(
-            self._filtered(plan), self.engine.ranking, request.sort, start, request.size
+        page, ranked, folded = self._page(
+            self._filtered(plan), (request.page - 1) * request.size, request.size
         )
         marked = (plan.highlight, plan.title_highlight) if request.snippets else (frozenset(), frozenset())
         chain = self.snapshot.analysis.stem
-        hits = [_hit(stored, score, marked, chain) for stored, score in ranked.hits]
+        seen = FormsSeen(chain, plan.highlight | plan.title_highlight)
+        hits = [_hit(result.stored, result.score, marked, chain, seen) for result in page]
+        for hit, result in zip(hits, page, strict=True):
+            hit.similar = [_summary(stored) for stored in result.similar]
         facets = ranked.facets if request.facets else {}
-        return SearchResults(request.query, ranked.total, 0.0, request.page, request.size, hits, facets)
+        searched_as = seen.searched_as(self.planner.typed_words(searched)) if request.snippets else []
+        return SearchResults(request.query, ranked.total - folded, 0.0, request.page, request.size, hits, facets,
+                             total_all=ranked.total_all, searched_as=searched_as, folded=folded)  # fmt: skip
+
+    def _page(self, plan: Plan, start: int, size: int) -> tuple[list[Shown], Ranked, int]:
+        """The page's results, the ranking that counted them, and how many near-duplicates were folded.
+
+        Folded, the first FOLD_WINDOW results are ranked by id and fingerprint
+        alone and folded (:mod:`search.folding`), and only the page's documents
+        are read; a page that runs past the window continues with the results
+        after it, as ranked.
+        """
+
+        def execute(first: int, count: int, documents: bool = True) -> Ranked:
+            return self.snapshot.execute(
+                plan, self.engine.ranking, self.request.sort, first, count, documents
+            )
+
+        if not self.request.fold:
+            ranked = execute(start, size)
+            return [Shown(stored, score) for stored, score in ranked.hits], ranked, 0
+        head = execute(0, FOLD_WINDOW, documents=False)
+        kept = fold(head.identities)
+        page = [Shown(stored, folded.first.score, self._documents(folded.similar))
+                for folded in kept[start : start + size] if (stored := self.snapshot.document(folded.first.id))]  # fmt: skip
+        if len(page) < size and len(head.identities) == FOLD_WINDOW:
+            after = execute(FOLD_WINDOW + max(0, start - len(kept)), size - len(page))
+            page += [Shown(stored, score) for stored, score in after.hits]
+        return page, head, len(head.identities) - len(kept)
+
+    def _documents(self, identities: list[Identity]) -> list[StoredDocument]:
+        return [stored for identity in identities if (stored := self.snapshot.document(identity.id))]
 
 
-def _hit(stored: StoredDocument, score: float, marked: tuple[frozenset, frozenset], chain) -> SearchHit:
+@dataclass
+class Shown:
+    """A result on the page: its document, score, and the near-duplicates folded under it."""
+
+    stored: StoredDocument
+    score: float
+    similar: list[StoredDocument] = field(default_factory=list)
+
+
+def _hit(
+    stored: StoredDocument, score: float, marked: tuple[frozenset, frozenset], chain, seen: FormsSeen
+) -> SearchHit:
     """A hit: its body terms mark the snippet, its title terms the title; in a paged file, the snippet's page."""
     body_terms, title_terms = marked
     body = stored.body
@@ -417,7 +522,10 @@ def _hit(stored: StoredDocument, score: float, marked: tuple[frozenset, frozense
     # The page of the snippet's first match (its fragment may begin on the page before).
     first = next((left for left, _right in spans if chosen and left >= chosen[0][0]), 0)
     page = stored.page_at(first)
-    title_html = mark(stored.title, matched_spans(stored.title, chain, title_terms))
+    title_spans = matched_spans(stored.title, chain, title_terms)
+    seen.add(body, spans)
+    seen.add(stored.title, title_spans)
+    title_html = mark(stored.title, title_spans)
     return SearchHit(**_summary(stored), snippet=shown(body, spans, chosen), score=round(score or 0.0, 4),
                      title_html=title_html, page=page, ocr=page in stored.ocr_pages)  # fmt: skip
 

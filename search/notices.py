@@ -12,7 +12,8 @@ from dataclasses import dataclass
 SPELLING = "spelling"  # a correction searched: for the whole query, or beside the words that matched nothing
 KEYBOARD = "keyboard"  # the query typed on the other keyboard layout, searched as the letters meant
 STOP_WORDS = "stop_words"  # nothing searchable was left: every word is too common
-KINDS = (SPELLING, KEYBOARD, STOP_WORDS)
+PLAIN_TEXT = "plain_text"  # the query's syntax was broken (pasted text): it was searched as plain words
+KINDS = (SPELLING, KEYBOARD, STOP_WORDS, PLAIN_TEXT)
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Notice:
     searched: str | None = None  # what was searched (spelling, keyboard)
     original: str | None = None  # the query as typed (spelling, keyboard)
     words: tuple[str, ...] = ()  # stop words; or the typed words that matched nothing (spelling)
+    detail: str | None = None  # plain_text: what was wrong with the syntax, in English
 
     def to_json(self) -> dict:
         """The API's form: the kind, and each field that applies."""
@@ -29,10 +31,14 @@ class Notice:
             data.update(searched=self.searched, original=self.original)
         if self.words:
             data["words"] = list(self.words)
+        if self.detail:
+            data["detail"] = self.detail
         return data
 
     def describe(self) -> str:
         """The line that tells a terminal user why the results are what they are."""
+        if self.kind == PLAIN_TEXT:
+            return f"Searched as plain words: {self.searched!r} ({self.detail})"
         if self.kind == STOP_WORDS:
             words = ", ".join(repr(word) for word in self.words)
             verb = "is" if len(self.words) == 1 else "are"

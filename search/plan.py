@@ -122,6 +122,9 @@ class Plan:
     rewritten: tuple[tuple[str, str], ...] = ()
     # The stems of a plain query's words, in titles: a title made of them all scores more.
     title_words: frozenset[str] = frozenset()
+    # A short plain query's words, each as what matches it: documents holding more of them rank
+    # first, and the results count those holding them all (empty: the rule does not apply).
+    words: tuple[Match, ...] = ()
 
 
 EVERYTHING = Plan(match=Everything(), scoring=(), phrases=(), highlight=frozenset())

@@ -16,7 +16,7 @@ may stand for, so that no query's cost is unbounded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import islice, pairwise
 
 from index.analysis import WordTokenizer, without_article
 from index.schema import BODY, EXACT, ROOT, STEM, TITLE
@@ -56,8 +56,13 @@ MAX_EXPANSIONS = 100  # words one prefix or fuzzy term may stand for
 MAX_FUZZY_TERMS = 5  # fuzzy terms in one query: each walks the vocabulary
 MAX_SCORING_TERMS = 2000  # terms one query may score, after expansion
 REWRITE_LETTERS = 5  # a word that matches nothing gets its confident correction from this length on
+MIN_TYPING_LETTERS = 3  # a word being typed is completed from this many letters on
 MAX_SPLIT_LETTERS = 40  # longer words are not tried as two words joined
 MAX_SPLIT_COUNT = 100  # documents counted for each way of splitting a word that matches nothing
+# A plain query of up to this many words and no stop word is a keyword query: documents holding more
+# of its words rank first (Meilisearch's "words" rule); questions are ranked by score alone.
+MAX_KEYWORDS = 4
+QUESTION_MARKS = ("?", "؟")
 
 
 @dataclass(frozen=True)
@@ -99,10 +104,15 @@ class Planner:
         self.proximity_slop = proximity_slop
         self.absent_words = absent_words  # a word that matches nothing may search an alternative
 
-    def plan(self, parsed: ParsedQuery, rewrite: bool = True) -> Plan:
-        """The plan of a parsed query; ``rewrite`` lets a plain query's words that match nothing
-        search an alternative too (see :meth:`_Planning.absent`)."""
-        return _Planning(self, parsed, rewrite and self.absent_words).plan()
+    def plan(self, parsed: ParsedQuery, rewrite: bool = True, typing: bool = False) -> Plan:
+        """The plan of a parsed query.
+
+        ``rewrite`` lets a plain query's words that match nothing search an
+        alternative too (see :meth:`_Planning._absent`); ``typing`` says the query
+        is being typed: its last word, perhaps unfinished, is searched as a
+        prefix too (``gover``: government), as search boxes do while one types.
+        """
+        return _Planning(self, parsed, rewrite and self.absent_words, typing).plan()
 
     def positions(self, text: str) -> list[Position]:
         """Each word of ``text`` with its forms at each level (stop words left out, their places kept)."""
@@ -134,9 +144,11 @@ class Planner:
 class _Planning:
     """One plan being made: the planner's settings, and what this query has met so far."""
 
-    def __init__(self, planner: Planner, parsed: ParsedQuery, rewrite: bool) -> None:
+    def __init__(self, planner: Planner, parsed: ParsedQuery, rewrite: bool, typing: bool = False) -> None:
         self.planner = planner
         self.parsed = parsed
+        last = parsed.root.clauses[-1].node if parsed.plain and parsed.root.clauses else None
+        self.unfinished = last if typing and isinstance(last, Words) else None  # the words being typed
         self.lexicon = planner.lexicon
         self.weights = planner.weights
         self.rewriting = rewrite and parsed.plain
@@ -146,6 +158,8 @@ class _Planning:
         self.absent_count = 0
         self.rewritten: list[tuple[str, str]] = []
         self.title_words: set[str] = set()
+        self.words: list[Match] = []  # what matches each word of a plain query, in order
+        self.nested = 0  # inside an alternative searched for a word: its words are not the query's
 
     def plan(self) -> Plan:
         parsed = self.parsed
@@ -173,7 +187,21 @@ class _Planning:
             stop_words=tuple(self.stopped) if match is None else (),
             rewritten=tuple(self.rewritten),
             title_words=frozenset(self.title_words) if parsed.plain else frozenset(),
+            words=tuple(self.words) if self._keywords() else (),
         )
+
+    def _keywords(self) -> bool:
+        """Whether the query is a few keywords (the words rule applies), not a question or a sentence.
+
+        Two to MAX_KEYWORDS words, no stop word and no question mark: what people type
+        in a search box (وزارة الصحة, heat wave; OR between them is a space). A question names its words among stop
+        words or ends with a question mark (ما هي عاصمة فرنسا, ماهي عاصمة منغوليا ؟), and its
+        answer need not hold them all: ranked by score alone, the shared question sets
+        score higher (bench/quality.py, docs/quality.md).
+        """
+        asked = any(mark in self.parsed.words_only_text for mark in QUESTION_MARKS)
+        few = 1 < len(self.words) <= MAX_KEYWORDS
+        return self.parsed.plain and few and not self.stopped and not asked
 
     def _analyse(self, text: str, quiet: bool = False) -> list[Position]:
         """The planner's :meth:`Planner.positions`; the stop words met are noted, unless ``quiet``."""
@@ -238,15 +266,26 @@ class _Planning:
         for position in positions:
             if TITLE in node.fields:
                 self.title_words.update(position.stems)
+            word = [Term(name, stem) for name in node.fields for stem in position.stems]
             for name in node.fields:
-                matches.extend(Term(name, stem) for stem in position.stems)
                 scoring.extend(self._scoring_terms(name, position))
-            if self.rewriting and not self.planner.matches(position.stems, node.fields):
+            if node is self.unfinished and position is positions[-1]:
+                completed = self._completions(position.word, node.fields)
+                word += completed
+                scoring += [
+                    ScoringTerm(t.field, t.text, self.weights[t.field])
+                    for t in completed
+                    if t.field in self.weights
+                ]
+            elif self.rewriting and not self.planner.matches(position.stems, node.fields):
                 found = self._absent(position.word, node.fields)
                 if found is not None:
-                    matches.append(found.match)
+                    word.append(found.match)
                     scoring += found.scoring
                     phrases += found.phrases
+            matches.extend(word)
+            if not self.nested:
+                self.words.append(_any(word))
         return _Part(_any(matches), scoring, phrases)
 
     # ------------------------------------------------------------- words that match nothing
@@ -272,7 +311,11 @@ class _Planning:
             instead = found.word if found and found.confident else None
         if instead is None:
             return None
-        part = self._words(Words(instead, fields))
+        self.nested += 1
+        try:
+            part = self._words(Words(instead, fields))
+        finally:
+            self.nested -= 1
         if part.match is None:
             return None
         for first, second in pairwise(self._analyse(instead, quiet=True)):  # a split's halves, side by side
@@ -395,6 +438,41 @@ class _Planning:
             stems = dict.fromkeys([*own, *(stem for word in written for stem in stem_chain.analyze(word))])
             expanded += [Term(name, stem) for stem in stems] + [Term(exact_field, word) for word in written]
         return self._expanded(expanded)
+
+    def _completions(self, typed: str, fields: tuple[str, ...]) -> list[Term]:
+        """The words a word being typed may become: its prefix among stems and written forms.
+
+        Bounded as prefixes are, but quietly: a start too short to narrow anything
+        (more than MAX_EXPANSIONS words, or fewer than MIN_TYPING_LETTERS letters)
+        completes nothing, and the word is searched as typed.
+        """
+        start = _first_word_normalised(typed)
+        if len(start) < MIN_TYPING_LETTERS:
+            return []
+        stem = without_article(start, MIN_PREFIX_LETTERS) or start
+        found = []
+        for name in fields:
+            for searched, prefix in ((name, stem), (name + EXACT, start)):
+                if searched not in self.planner.analysis.fields:
+                    continue
+                words = list(islice(self.lexicon.expand_prefix(searched, prefix), MAX_EXPANSIONS + 1))
+                if len(words) > MAX_EXPANSIONS:
+                    return []
+                found += [Term(searched, word) for word in words]
+        return found
+
+    def _grouped(self, terms: list[Term]) -> list[ScoringTerm]:
+        """The scoring terms of one word's alternatives: per field, a document scores its best, not their sum."""
+        groups: dict[str, int] = {}
+        scoring = []
+        for term in terms:
+            if term.field not in self.weights:
+                continue
+            if term.field not in groups:
+                self.groups += 1
+                groups[term.field] = self.groups
+            scoring.append(ScoringTerm(term.field, term.text, self.weights[term.field], groups[term.field]))
+        return scoring
 
     def _bounded(self, words, shown: str) -> list[str]:
         found = []

@@ -15,7 +15,8 @@ need no cost at all: normalisation already made them one letter.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import chain, zip_longest
 from typing import NamedTuple
 
 from index.analysis import (
@@ -25,6 +26,7 @@ from index.analysis import (
     StripTatweel,
     WordTokenizer,
     normalization_filters,
+    script_of,
 )
 from index.schema import BODY, EXACT, TEXT_FIELDS, TITLE
 
@@ -36,8 +38,13 @@ SUGGEST_FIELDS = (TITLE + EXACT, BODY + EXACT)  # words as documents write them 
 # are only offered ("did you mean").
 CONFIDENT_COST, CONFIDENT_LENGTH, CONFIDENT_FREQUENCY = 1.0, 4, 3
 MAX_CORRECTED_WORDS = 4  # unmatched words of one query looked up: each walks the vocabulary
+# A word written in no document, though its stem matches (goverment, whose stem gover matches
+# governess), is offered a correction when one edit away a word is written by this many times
+# more documents: a rare real form (وبالانتخابات) is never "corrected" into a common one.
+FAR_MORE_FREQUENT = 10
 MATCH_FIELDS = TEXT_FIELDS
 MAX_SCANNED_TERMS = 5000
+EXAMPLE_CANDIDATES = 300  # the most frequent title words looked at for the empty page's "Try:" examples
 _NORMALIZE = CachedChain(*normalization_filters())
 _DISPLAY = CachedChain(StripFormatChars(), StripDiacritics(), StripTatweel())
 
@@ -148,9 +155,18 @@ def swap_layout(text: str) -> str | None:
     return "".join(mapped)
 
 
+def in_case_of(typed: str, written: str) -> str:
+    """A correction in the letter case the user typed (goverment → government, though titles write Government)."""
+    if typed.islower():
+        return written.lower()
+    return written.upper() if typed.isupper() and len(typed) > 1 else written
+
+
 class Replacement(NamedTuple):
     word: str  # as written in a document
     confident: bool
+    cost: float = 0.0  # edits from the typed word (confused Arabic letters count half)
+    frequency: int = 0  # documents that write it
 
 
 class Correction(NamedTuple):
@@ -175,6 +191,19 @@ class Suggester:
                 if normalize(word) == term:
                     return displayed(word)
         return term
+
+    def examples(self, stop_word: Callable[[str], bool], limit: int) -> list[str]:
+        """Words to try on an empty page: the titles' most frequent words, taking turns between scripts.
+
+        Stop words, numbers, short words and words of one title are passed over,
+        so a news archive offers its recurring subjects and a bilingual one both languages.
+        """
+        by_script: dict[str, list[str]] = {}
+        for term, count in self.lexicon.most_frequent(TITLE + EXACT, EXAMPLE_CANDIDATES):
+            if count >= 2 and len(term) >= 3 and term.isalpha() and not stop_word(term):
+                by_script.setdefault(script_of(term), []).append(term)
+        turns = chain.from_iterable(zip_longest(*by_script.values()))
+        return [self.surface(term) for term in turns if term is not None][:limit]
 
     def complete(self, prefix: str, limit: int = 8) -> list[str]:
         """Completions of the last word of ``prefix``, most frequent first."""
@@ -205,6 +234,15 @@ class Suggester:
         """Whether any document holds the word (one of its stems in a searched field)."""
         return any(self.lexicon.document_frequency(f, stem) for f in MATCH_FIELDS for stem in stems)
 
+    def misspelt(self, word: str, stems: tuple[str, ...]) -> bool:
+        """Whether a word that matches through its stem is written as typed in no document (goverment → gover)."""
+        return bool(stems) and self.written(word) == 0
+
+    def _far_more_frequent(self, found: Replacement, stems: tuple[str, ...]) -> bool:
+        """Whether a correction one edit away is written by far more documents than the word's stems match."""
+        matched = sum(self.lexicon.document_frequency(f, stem) for f in MATCH_FIELDS for stem in stems)
+        return found.cost <= 1 and found.frequency >= FAR_MORE_FREQUENT * max(1, matched)
+
     def did_you_mean(self, words: list[tuple[str, tuple[str, ...]]]) -> Correction | None:
         """The words with each unmatched one replaced by its closest frequent neighbour, or None.
 
@@ -212,10 +250,12 @@ class Suggester:
         """
         parts, replaced, tried = [], [], 0
         for word, stems in words:
-            unmatched = bool(stems) and not self.matches(word, stems)
-            tried += unmatched
-            found = self.correct(word) if unmatched and tried <= MAX_CORRECTED_WORDS else None
-            parts.append(found.word if found else word)
+            doubtful = bool(stems) and (not self.matches(word, stems) or self.misspelt(word, stems))
+            tried += doubtful
+            found = self.correct(word) if doubtful and tried <= MAX_CORRECTED_WORDS else None
+            if found and self.matches(word, stems) and not self._far_more_frequent(found, stems):
+                found = None  # a real word, however rare: not corrected
+            parts.append(in_case_of(word, found.word) if found else word)
             if found:
                 replaced.append(found)
         if not replaced:
@@ -245,4 +285,4 @@ class Suggester:
         confident = (
             cost <= CONFIDENT_COST and len(term) >= CONFIDENT_LENGTH and frequency >= CONFIDENT_FREQUENCY
         )
-        return Replacement(self.surface(best[2]), confident)
+        return Replacement(self.surface(best[2]), confident, cost, frequency)

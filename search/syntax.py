@@ -56,6 +56,10 @@ class QueryError(ValueError):
     ``error.translated(gettext)`` in its interface language.
     """
 
+    # Syntax that pasted text holds by accident (an unmatched quote or parenthesis, a dangling
+    # operator): the engine searches such a query as plain text rather than refuse it.
+    loose = False
+
     def __init__(self, template: str, **values: object) -> None:
         self.template = template
         self.values = values
@@ -194,7 +198,7 @@ def _lex(text: str) -> list[_Token]:
         if char == '"':
             close = text.find('"', i + 1)
             if close == -1:
-                raise QueryError('The query has an unmatched quote ("): close it or remove it.')
+                raise _loose(QueryError('The query has an unmatched quote ("): close it or remove it.'))
             slop = _SLOP.match(text, close + 1)
             tokens.append(_Token("phrase", text[i + 1 : close], slop.group(1) if slop else "", glued))
             i, glued = (slop.end() if slop else close + 1), True
@@ -274,7 +278,7 @@ class _Parser:
         if after_or:
             raise _dangling("OR")
         if token is not None and not closing:
-            raise QueryError("The query has a ')' without a matching '(': close it or remove it.")
+            raise _loose(QueryError("The query has a ')' without a matching '(': close it or remove it."))
         return Group(tuple(clauses))
 
     def chain(self, fields: tuple[str, ...]) -> Clause:
@@ -302,9 +306,11 @@ class _Parser:
                 raise _dangling("NOT" if token.kind == "op" else token.text)
             inner = self.unary(fields)
             if inner.occur is not Occur.SHOULD:
-                raise QueryError(
-                    "'%(word)s' cannot be combined with another +, - or NOT on the same word.",
-                    word=token.text,
+                raise _loose(
+                    QueryError(
+                        "'%(word)s' cannot be combined with another +, - or NOT on the same word.",
+                        word=token.text,
+                    )
                 )
             occur = Occur.MUST if token.kind == "plus" else Occur.MUST_NOT
             return Clause(occur, inner.node)
@@ -321,11 +327,11 @@ class _Parser:
             self.plain = False
             inner = self.group(fields, closing=True)
             if self.peek() is None:
-                raise QueryError("The query has a '(' without a matching ')': close it or remove it.")
+                raise _loose(QueryError("The query has a '(' without a matching ')': close it or remove it."))
             self.take()
             self.depth -= 1
             if not inner.clauses:
-                raise QueryError("'()' is empty: put words inside the parentheses or remove them.")
+                raise _loose(QueryError("'()' is empty: put words inside the parentheses or remove them."))
             return inner
         if token.kind == "field":
             return self.fielded(token, fields)
@@ -340,10 +346,12 @@ class _Parser:
         name = FIELD_ALIASES.get(token.text.lower(), token.text.lower())
         value = self.peek()
         if value is None or not value.glued or value.kind in ("rparen", "op", "field"):
-            raise QueryError(
-                "'%(field)s:' needs something after it, as in %(example)s.",
-                field=token.text,
-                example=_field_example(name),
+            raise _loose(
+                QueryError(
+                    "'%(field)s:' needs something after it, as in %(example)s.",
+                    field=token.text,
+                    example=_field_example(name),
+                )
             )
         if name in FILTER_FIELDS:  # a filter narrows the documents; the words still rank as typed
             self.take()
@@ -392,17 +400,28 @@ def _is_op(token: _Token | None, *names: str) -> bool:
     return token is not None and token.kind == "op" and token.text in names
 
 
+def _loose(error: QueryError) -> QueryError:
+    """``error``, marked as syntax that pasted text holds by accident (see :attr:`QueryError.loose`)."""
+    error.loose = True
+    return error
+
+
 def _dangling(operator: str) -> QueryError:
     if operator in ("-", "+"):
-        return QueryError(
-            "'%(operator)s' must be followed by the word it applies to, as in heat -wave.", operator=operator
+        return _loose(
+            QueryError(
+                "'%(operator)s' must be followed by the word it applies to, as in heat -wave.",
+                operator=operator,
+            )
         )
     if operator == "NOT":
-        return QueryError("'NOT' needs a word to exclude after it, as in: heat NOT wave.")
-    return QueryError(
-        "'%(operator)s' needs words on both sides, as in: %(example)s.",
-        operator=operator,
-        example=_EXAMPLE[operator],
+        return _loose(QueryError("'NOT' needs a word to exclude after it, as in: heat NOT wave."))
+    return _loose(
+        QueryError(
+            "'%(operator)s' needs words on both sides, as in: %(example)s.",
+            operator=operator,
+            example=_EXAMPLE[operator],
+        )
     )
 
 
@@ -493,6 +512,21 @@ def _day_bounds(text: str) -> tuple[datetime, datetime]:
 
 
 # --------------------------------------------------------------------------- entry points
+
+
+def parse_leniently(text: str) -> tuple[ParsedQuery, QueryError | None]:
+    """The tree of a query; pasted text whose syntax is broken by accident is read as plain words.
+
+    Returns the tree and, when the text had to be read as plain words, the
+    error that says what was wrong with it (for a notice). What truly cannot
+    run (too long, only exclusions, a bad date) still raises.
+    """
+    try:
+        return parse(text), None
+    except QueryError as error:
+        if not error.loose:
+            raise
+        return parse(plain_text(text)), error
 
 
 def parse(text: str) -> ParsedQuery:

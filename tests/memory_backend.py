@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from index.documents import Document
 from index.indexer import IndexReport, Recorded
+from index.nearness import fingerprint
 from index.progress import Progress
 from index.schema import BODY, COPIES, EXACT, ROOT, TITLE
-from search.backend import Health, IndexStats, NoIndex, Ranked, StoredDocument, default_analysis
+from search.backend import Health, Identity, IndexStats, NoIndex, Ranked, StoredDocument, default_analysis
 from search.plan import AllOf, AnyOf, Everything, Match, PhraseMatch, Plan, Slot, Term, Without
 from search.ranking import Ranking
 from search.syntax import Filter
@@ -33,6 +34,7 @@ class _Entry:
     origin: str
     fingerprint: str
     date: object = None
+    near: bytes | None = None  # the body's near-duplicate fingerprint
     positions: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # field -> term -> positions
 
 
@@ -59,6 +61,10 @@ class MemorySnapshot:
             sorted({t for e in self.entries for t in e.positions.get(name, {}) if t.startswith(prefix)})
         )
 
+    def most_frequent(self, name: str, limit: int) -> list[tuple[str, int]]:
+        counts = Counter(term for entry in self.entries for term in entry.positions.get(name, {}))
+        return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+
     def side_by_side(self, name: str, slots: tuple[Slot, ...], limit: int) -> int:
         return min(limit, sum(1 for entry in self.entries if _stands(entry, PhraseMatch(name, slots))))
 
@@ -70,7 +76,9 @@ class MemorySnapshot:
 
     # ------------------------------------------------------------- execution
 
-    def execute(self, plan: Plan, ranking: Ranking, sort: str, start: int, size: int) -> Ranked:
+    def execute(
+        self, plan: Plan, ranking: Ranking, sort: str, start: int, size: int, documents: bool = True
+    ) -> Ranked:
         found = [entry for entry in self.entries if _selected(entry, plan)]
         scored = [(entry, _score(entry, plan)) for entry in found]
         if sort == "date":
@@ -81,8 +89,12 @@ class MemorySnapshot:
             "lang": dict(Counter(e.stored.lang for e in found if e.stored.lang)),
             "source": dict(Counter(e.stored.source for e in found if e.stored.source)),
         }
-        page = [(entry.stored, score) for entry, score in scored[start : start + size]]
-        return Ranked(len(found), page, facets)
+        chosen = scored[start : start + size]
+        if not documents:
+            return Ranked(
+                len(found), [], facets, identities=[Identity(e.stored.id, s, e.near) for e, s in chosen]
+            )
+        return Ranked(len(found), [(entry.stored, score) for entry, score in chosen], facets)
 
     def count(self, plan: Plan) -> int:
         return sum(1 for entry in self.entries if _selected(entry, plan))
@@ -212,7 +224,7 @@ class MemoryBackend:
             StoredDocument(document.id, document.title or document.id, document.body, document.lang,
                            document.source, document.date.date().isoformat() if document.date else None,
                            document.url or None, document.path or None),
-            document.origin, document.fingerprint, document.date,
+            document.origin, document.fingerprint, document.date, fingerprint(document.body),
         )  # fmt: skip
         for text_field, text in ((TITLE, document.title), (BODY, document.body)):
             for name in COPIES[text_field]:

@@ -45,6 +45,9 @@ class DictLexicon:
     def stored_text(self, field: str, term: str) -> str | None:
         return term if self.document_frequency(field, term) else None
 
+    def most_frequent(self, field: str, limit: int) -> list[tuple[str, int]]:
+        return sorted(self.terms.get(field, {}).items(), key=lambda pair: -pair[1])[:limit]
+
 
 VOCABULARY = {
     "body": {"heat": 5, "wave": 3, "drought": 3, "vote": 1, "انتخاب": 4},
@@ -86,6 +89,7 @@ def test_a_plain_query_is_planned_without_an_index() -> None:
         highlight=frozenset({"heat", "wave"}),
         title_highlight=frozenset({"heat", "wave"}),
         title_words=frozenset({"heat", "wave"}),
+        words=(heat, wave),  # a keyword query: documents with both words rank first
     )
 
 

@@ -64,7 +64,9 @@ def test_index_prints_a_summary(tmp_path: Path, corpus: Path) -> None:
 def test_search_json_format(index_dir: str) -> None:
     result = fahras("search", "--index", index_dir, "--json", "الأَزْمَة")
     data = json.loads(result.stdout)
-    assert list(data) == ["query", "total", "total_exact", "took_ms", "hits", "suggestion", "notice"]
+    assert list(data) == ["query", "total", "total_exact", "took_ms", "hits", "suggestion", "notice", "total_all",
+                          "searched_as", "folded"]  # fmt: skip
+    assert data["searched_as"] == [{"word": "الأَزْمَة", "searched": ["ازم"], "forms": ["الأزمة"]}]
     assert data["total"] == 1
     hit = data["hits"][0]
     assert set(hit) == {
@@ -79,6 +81,7 @@ def test_search_json_format(index_dir: str) -> None:
         "url",
         "page",
         "ocr",
+        "similar",
     }
     assert hit["id"] == "news/crisis.txt" and hit["lang"] == "ar"
     assert "<mark>الأزمة</mark>" in hit["snippet"]
@@ -112,12 +115,18 @@ def test_lang_filter_and_paging(index_dir: str) -> None:
     assert len(page2["hits"]) == 1 and page2["hits"][0]["id"] != both["hits"][0]["id"]
 
 
-@pytest.mark.parametrize("query", ['"unclosed phrase', "(open", "a*", "*"])
+@pytest.mark.parametrize("query", ["-alone", "a*", "*", "date:someday"])
 def test_malformed_query_is_one_clear_line(index_dir: str, query: str) -> None:
     result = fahras("search", "--index", index_dir, query)
     assert result.returncode == 2
     assert result.stderr.startswith("fahras search: ") and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("query", ['"unclosed phrase', "(open"])
+def test_pasted_text_is_searched_as_words_and_said_so(index_dir: str, query: str) -> None:
+    result = fahras("search", "--index", index_dir, query)
+    assert result.returncode == 0 and result.stdout.startswith("Searched as plain words: ")
 
 
 def test_search_without_index_is_a_clear_error(tmp_path: Path) -> None:

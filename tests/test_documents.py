@@ -74,6 +74,18 @@ def test_record_language_wins_over_detection(tmp_path: Path) -> None:
     assert docs["x"].lang == "en"
 
 
+def test_character_references_in_records_become_the_characters(tmp_path: Path) -> None:
+    record = {
+        "id": "x",
+        "title": "&quot;iOS 9&#8243; from AT&amp;T",
+        "text": "&#8220;قال&#8221; AT&T &copy 5 &#99999999;",
+    }
+    write_corpus(tmp_path, {"a.json": json.dumps(record)})
+    docs, _ = load(tmp_path)
+    assert docs["x"].title == '"iOS 9″ from AT&T'
+    assert docs["x"].body == "“قال” AT&T &copy 5 &#99999999;"  # incomplete or impossible references stay text
+
+
 def test_windows_1256_arabic_is_decoded(tmp_path: Path) -> None:
     text = "الأزمة الاقتصادية\n\nتفاقمت الأزمة في المدينة."
     write_corpus(tmp_path, {"old.txt": text.encode("cp1256")})

@@ -111,14 +111,33 @@ def test_plus_requires_a_word(client) -> None:
     assert ids(client, "+ovens heat") == ["weather/heat.txt"]
 
 
-@pytest.mark.parametrize(
-    "query", ["AND", "OR", "NOT", "heat AND", "OR heat", "heat NOT", "NOT wave", "-wave"]
-)
-def test_dangling_operators_say_what_to_type(capsys, client, news_home: IndexHome, query: str) -> None:
+@pytest.mark.parametrize("query", ["NOT wave", "-wave"])
+def test_exclusions_alone_say_what_to_type(capsys, client, news_home: IndexHome, query: str) -> None:
     code, message = cli_json(capsys, news_home, query)
     assert code == 2 and "as in" in message and message.count("\n") == 1
     status, data = api(client, q=query)
     assert status == 400 and "as in" in data["error"]
+
+
+@pytest.mark.parametrize(
+    ("query", "searched"), [("heat AND", "heat and"), ("OR heat", "or heat"), ("heat NOT", "heat not")]
+)
+def test_dangling_operators_are_searched_as_the_words_typed(
+    capsys, client, news_home: IndexHome, query: str, searched: str
+) -> None:
+    code, printed = cli_json(capsys, news_home, query)
+    assert (
+        code == 0 and printed["notice"]["kind"] == "plain_text" and printed["notice"]["searched"] == searched
+    )
+    status, data = api(client, q=query)
+    assert status == 200 and data["notice"]["searched"] == searched
+    assert data["total"] == api(client, q="heat")[1]["total"]  # and, or, not: stop words once plain
+
+
+@pytest.mark.parametrize("query", ["AND", "OR", "NOT"])
+def test_an_operator_alone_is_a_stop_word(client, query: str) -> None:
+    status, data = api(client, q=query)
+    assert status == 200 and data["total"] == 0 and data["notice"]["kind"] == "stop_words"
 
 
 # ------------------------------------------------------------------ long queries, pages, totals
@@ -166,13 +185,13 @@ def test_the_last_page_ends_the_matches_and_keeps_the_total(snn) -> None:
 
 def test_every_match_of_a_long_question_counts(snn) -> None:
     question = "ما هي المدينة التي استضافت معرض الكتاب الدولي هذا العام في المملكة"
-    _, data = api(snn, q=question, size=1)
+    _, data = api(snn, q=question, size=1, fold=0)  # every match, near-duplicates included
     words = [word for word in question.split() if api(snn, q=word, size=1)[1]["total"]]
     union = set()
     for word in words:
         page, found = 1, None
         while found is None or found["hits"]:
-            found = api(snn, q=word, page=page, size=100)[1]
+            found = api(snn, q=word, page=page, size=100, fold=0)[1]
             union |= {hit["id"] for hit in found["hits"]}
             page += 1
     assert data["total"] == len(union)

@@ -52,7 +52,8 @@ def test_api_search_shape_and_hit_format(client) -> None:
     status, data = api(client, "/api/search", q="الازمه")
     assert status == 200
     assert list(data) == [
-        "query", "total", "total_exact", "took_ms", "page", "size", "hits", "facets", "suggestion", "notice", "next"
+        "query", "total", "total_exact", "took_ms", "page", "size", "hits", "facets", "suggestion", "notice",
+        "total_all", "searched_as", "folded", "next",
     ]  # fmt: skip
     assert data["total"] == 1
     assert set(data["hits"][0]) == {
@@ -67,6 +68,7 @@ def test_api_search_shape_and_hit_format(client) -> None:
         "url",
         "page",
         "ocr",
+        "similar",
     }
     assert "<mark>الأزمة</mark>" in data["hits"][0]["snippet"]
     assert (
@@ -119,8 +121,8 @@ def test_api_size_is_capped(client) -> None:
         ({"q": "x", "from": "yesterday"}, "'from' must be a date"),
         ({"q": "x", "from": "2024-02-01", "to": "2024-01-01"}, "'from' must not be after 'to'"),
         ({"q": "x" * 2000}, "too long"),
-        ({"q": '"open'}, "unmatched quote"),
-        ({"q": "(a"}, "without a matching"),
+        ({"q": "-open"}, "NOT and - only exclude"),
+        ({"q": "x~3"}, "1 or 2 edits"),
         ({"q": "*"}, "prefix search"),
     ],
 )
@@ -222,8 +224,10 @@ def test_no_results_page_has_tips(client) -> None:
 
 
 def test_malformed_query_page_is_400_not_500(client) -> None:
-    response = client.get("/", query_string={"q": '"open'}, headers={"Accept-Language": "en"})
-    assert response.status_code == 400 and "unmatched quote" in response.get_data(as_text=True)
+    response = client.get("/", query_string={"q": "date:someday"}, headers={"Accept-Language": "en"})
+    assert response.status_code == 400 and "write a date as 2015" in response.get_data(as_text=True)
+    pasted = client.get("/", query_string={"q": '"open'}, headers={"Accept-Language": "en"})
+    assert pasted.status_code == 200 and "it was searched as plain words" in pasted.get_data(as_text=True)
     assert client.get("/", query_string={"page": "x", "q": "a"}).status_code == 400
 
 
@@ -363,7 +367,8 @@ def _openapi_validator(client, pointer: str):
     ("path", "route", "status"),
     [
         ("/api/search?q=report&size=2", "~1api~1search", 200),
-        ("/api/search?q=(a", "~1api~1search", 400),
+        ("/api/search?q=-a", "~1api~1search", 400),
+        ("/api/search?q=(report", "~1api~1search", 200),
         ("/api/doc/news/crisis.txt?q=الازمه", "~1api~1doc~1{id}", 200),
         ("/api/doc/nothing-here", "~1api~1doc~1{id}", 404),
         ("/api/suggest?q=الانت", "~1api~1suggest", 200),
@@ -488,11 +493,13 @@ def test_a_bad_date_range_keeps_the_search_and_speaks_the_interface_language(cli
 
 
 def test_a_query_error_keeps_the_query(client) -> None:
-    status, html = page(client, "/", "ar", q='"open', source="many")
-    assert status == 400 and 'value="&#34;open"' in html and 'name="source" value="many"' in html
-    assert "في البحث علامة تنصيص (&#34;) لا تُغلق: أغلقها أو احذفها." in html  # said in the page's language
-    status, html = page(client, "/", "en", q='"open')
-    assert status == 400 and "The query has an unmatched quote (&#34;): close it or remove it." in html
+    status, html = page(client, "/", "ar", q="-open", source="many")
+    assert status == 400 and 'value="-open"' in html and 'name="source" value="many"' in html
+    assert (
+        "أضف كلمات للبحث عنها: NOT و- تستبعدان فقط، مثل: heat NOT wave." in html
+    )  # said in the page's language
+    status, html = page(client, "/", "en", q="-open")
+    assert status == 400 and "Add words to search for: NOT and - only exclude, as in: heat NOT wave." in html
 
 
 def test_a_query_error_with_the_query_in_it_is_translated_whole(client) -> None:

@@ -1,10 +1,18 @@
-"""The JSON API: /api/search, /api/doc/<id>, /api/suggest, /healthz, /api/openapi.json."""
+"""The JSON API: /api/search, /api/export, /api/doc/<id>, /api/suggest, /healthz, /api/openapi.json."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+import csv
+import html
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import asdict
 
-from search.engine import MAX_QUERY_CHARS, QueryError, SearchResults
+from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
+
+from search.engine import MAX_QUERY_CHARS, QueryError, SearchHit, SearchResults
 
 from . import engine
 from .openapi import OPENAPI
@@ -35,6 +43,68 @@ def search():
     if warning:
         data["warning"] = warning  # the index was built by another version: rebuild it
     return jsonify(data)
+
+
+EXPORT_FORMATS = ("csv", "jsonl")
+EXPORT_COLUMNS = ("rank", "id", "title", "date", "lang", "source", "url", "page", "score", "snippet")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
+
+
+@api.get("/api/export")
+def export():
+    """Every result of a search (to MAX_EXPORTED), in its order, as CSV or JSON Lines, streamed."""
+    params = parse_search_params(request.args)
+    if not params.q:
+        raise ParamError("'q' is required: the words to search for")
+    kind = request.args.get("format", "csv")
+    if kind not in EXPORT_FORMATS:
+        raise ParamError("'format' must be one of: %(choices)s", choices=", ".join(EXPORT_FORMATS))
+    hits = engine().every_hit(params.request())
+    first = next(hits, None)  # a query that cannot run fails here, with a 400, before anything is sent
+    rows = _csv_rows(first, hits) if kind == "csv" else _json_lines(first, hits)
+    mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
+    headers = {"Content-Disposition": f"attachment; filename=fahras-results.{kind}"}
+    return Response(stream_with_context(rows), mimetype=mimetype, headers=headers)
+
+
+def _json_lines(first: SearchHit | None, rest: Iterator[SearchHit]) -> Iterator[str]:
+    """Each hit in the format of /api/search's hits, one JSON object a line."""
+    if first is None:
+        return
+    for hit in _chained(first, rest):
+        yield json.dumps(asdict(hit), ensure_ascii=False) + "\n"
+
+
+def _csv_rows(first: SearchHit | None, rest: Iterator[SearchHit]) -> Iterator[str]:
+    """A header, then a row per hit: its rank, fields and snippet as plain text (spreadsheet-safe)."""
+    yield "\ufeff" + _csv_line(EXPORT_COLUMNS)  # the mark that tells spreadsheets the file is UTF-8
+    if first is None:
+        return
+    for rank, hit in enumerate(_chained(first, rest), 1):
+        values = (rank, hit.id, hit.title, hit.date, hit.lang, hit.source, hit.url, hit.page, hit.score,
+                  _plain(hit.snippet))  # fmt: skip
+        yield _csv_line(values)
+
+
+def _chained(first: SearchHit, rest: Iterator[SearchHit]) -> Iterator[SearchHit]:
+    yield first
+    yield from rest
+
+
+def _csv_line(values) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(["" if v is None else _inert(str(v)) for v in values])
+    return out.getvalue()
+
+
+def _inert(text: str) -> str:
+    """Text a spreadsheet shows rather than runs: a leading formula character is quoted away."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _plain(snippet_html: str) -> str:
+    """A snippet's text without its marks and escapes."""
+    return html.unescape(re.sub(r"</?mark>", "", snippet_html))
 
 
 def _next_page(params: SearchParams, results: SearchResults) -> str | None:

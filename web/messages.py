@@ -29,18 +29,38 @@ SCRIPT = {
     "lang_en": N_("English"),
     "lang_mixed": N_("Mixed"),
     "did_you_mean": N_("Did you mean %(suggestion)s?"),
+    # Translators: the collapsed line that lists each query word, the form searched for it and the forms it matched.
+    "searched_as": N_("Searched as"),
+    # Translators: the separator between the items of a list.
+    "separator": N_(", "),
     "showing": N_("Showing results for %(searched)s"),
     "keyboard": N_("(the query reads like text typed with the other keyboard layout)"),
     "instead": N_("Search instead for %(original)s"),
     "no_results": N_("No documents match “%(query)s”."),
     "past_end": N_("Page %(page)s is past the last page of results (%(pages)s)."),
+    "plain_text": N_(
+        "Quotes, parentheses or operators in the query did not pair up, so it was searched as plain words: %(searched)s."
+    ),
     "hit_page": N_("page %(number)s"),
     "scanned": N_("scanned"),
     "scanned_note": N_("Read from the scanned image: the text may hold recognition errors."),
     # Translators: the document page's match navigation: which match is shown, of how many ("3 of 12").
     "match_of": N_("%(current)s of %(total)s"),
+    "show_folded": N_("Show them all"),
 }
-PLURALS = {"results_for": RESULTS_FOR, "stop_words": STOP_WORDS}
+# A keyword query's count line: "88 results with all the words · 967 with some".
+WITH_ALL = N_plural("%(num)s result with all the words", "%(num)s results with all the words")
+WITH_SOME = N_plural("%(num)s with some of them", "%(num)s with some of them")
+# Near-duplicates: under a hit ("2 similar results"), and on the count line with a link that shows them.
+SIMILAR = N_plural("%(num)s similar result", "%(num)s similar results")
+FOLDED = N_plural(
+    "%(num)s near-duplicate is folded under the result it repeats.",
+    "%(num)s near-duplicates are folded under the results they repeat.",
+)
+PLURALS = {
+    "results_for": RESULTS_FOR, "stop_words": STOP_WORDS, "with_all": WITH_ALL, "with_some": WITH_SOME,
+    "similar": SIMILAR, "folded": FOLDED,
+}  # fmt: skip
 
 
 @cache

@@ -41,12 +41,36 @@ _HIT = {
             "type": "boolean",
             "description": "the snippet's page was recognised from its image (its text may hold OCR errors)",
         },
+        "similar": {
+            "type": "array",
+            "description": "near-duplicates folded under this hit, in their order (fold=0 shows them as hits)",
+            "items": {
+                "type": "object",
+                "required": ["id", "title"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "lang": {"type": "string"},
+                    "source": {"type": "string"},
+                    "date": {"type": ["string", "null"], "format": "date"},
+                    "url": {"type": ["string", "null"]},
+                },
+            },
+        },
     },
 }
 
 
 def _param(name: str, description: str, schema: dict, required: bool = False) -> dict:
     return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+_FOLD = _param(
+    "fold",
+    "0: show near-duplicates as hits of their own (by default each goes under the first of them, "
+    "among the first 100 results)",
+    {"type": "string", "enum": ["0", "1"]},
+)
 
 
 OPENAPI = {
@@ -87,9 +111,37 @@ OPENAPI = {
                         "1: search the query as typed, never a correction of it",
                         {"type": "string", "enum": ["0", "1"]},
                     ),
+                    _param(
+                        "typing",
+                        "1: the query is being typed: its last word, perhaps unfinished, is searched as a prefix too",
+                        {"type": "string", "enum": ["0", "1"]},
+                    ),
+                    _FOLD,
                 ],
                 "responses": {
                     "200": _json("Results", "Results"),
+                    "400": _ERROR,
+                    "503": _UNUSABLE,
+                },
+            }
+        },
+        "/api/export": {
+            "get": {
+                "summary": "Every result of a search (up to 10,000, unfolded), in its order, streamed as a file",
+                "description": "Takes the parameters of /api/search (page and size aside). CSV has a header "
+                "row (rank, id, title, date, lang, source, url, page, score, snippet: plain text) and is safe to "
+                "open in a spreadsheet; JSON Lines has one hit of /api/search's format per line.",
+                "parameters": [
+                    _param(
+                        "q", "query", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS}, True
+                    ),
+                    _param("format", "file format", {"type": "string", "enum": ["csv", "jsonl"]}),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The results, as an attachment",
+                        "content": {"text/csv": {}, "application/x-ndjson": {}},
+                    },
                     "400": _ERROR,
                     "503": _UNUSABLE,
                 },
@@ -234,7 +286,15 @@ OPENAPI = {
                 ],
                 "properties": {
                     "query": {"type": "string"},
-                    "total": {"type": "integer"},
+                    "total": {
+                        "type": "integer",
+                        "description": "the matches, less the near-duplicates folded",
+                    },
+                    "total_all": {
+                        "type": ["integer", "null"],
+                        "description": "for a keyword query (two to four words): the matches holding every word, "
+                        "which come first; null for other queries",
+                    },
                     "total_exact": {
                         "type": "boolean",
                         "description": "always true: every match is counted (kept for older clients)",
@@ -257,14 +317,38 @@ OPENAPI = {
                         "description": "why the results are what they are: a correction searched instead "
                         "(kind spelling or keyboard, with searched and original; a spelling notice with words "
                         "names the query's words that matched nothing and were searched with an alternative), "
-                        "or a query of stop words alone (kind stop_words, with words)",
+                        "or a query of stop words alone (kind stop_words, with words), or a query whose quotes, "
+                        "parentheses or operators did not pair up, searched as plain words (kind plain_text, with "
+                        "searched, original and detail)",
                         "properties": {
-                            "kind": {"type": "string", "enum": ["spelling", "keyboard", "stop_words"]},
+                            "kind": {
+                                "type": "string",
+                                "enum": ["spelling", "keyboard", "stop_words", "plain_text"],
+                            },
+                            "detail": {"type": "string", "description": "plain_text: what was wrong"},
                             "searched": {"type": "string"},
                             "original": {"type": "string"},
                             "words": {"type": "array", "items": {"type": "string"}},
                         },
                         "required": ["kind"],
+                    },
+                    "searched_as": {
+                        "type": "array",
+                        "description": "each query word, the forms searched for it (stems, roots) and the written "
+                        "forms that matched them in this page's hits",
+                        "items": {
+                            "type": "object",
+                            "required": ["word", "searched", "forms"],
+                            "properties": {
+                                "word": {"type": "string"},
+                                "searched": {"type": "array", "items": {"type": "string"}},
+                                "forms": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    },
+                    "folded": {
+                        "type": "integer",
+                        "description": "near-duplicates folded under other hits (not counted in total)",
                     },
                     "next": {
                         "type": ["string", "null"],

@@ -27,7 +27,6 @@ from .params import MAX_PAGE, ParamError, SearchParams, parse_search_params
 
 pages = Blueprint("pages", __name__)
 
-EXAMPLES = ("الانتخابات", "الأَزْمَة", "machine learning", "موسكو", "football OR كرة")
 SPELLING_VARIANTS = ("أ/ا", "ة/ه", "ى/ي")
 PAGES_AROUND = 2  # the pager links the pages this close to the current one, besides the first and the last
 
@@ -70,7 +69,9 @@ def home():
     except ParamError as error:
         return _bad_search(error.translated(g.t), error_lang=g.t.lang)
     if not params.q:
-        return _search_page(params, documents=_document_count(), autofocus=True)
+        documents = _document_count()
+        examples = engine().examples() if documents else []
+        return _search_page(params, documents=documents, examples=examples, autofocus=True)
     try:
         results = engine().run(params.request())
     except QueryError as error:
@@ -108,7 +109,7 @@ def _search_page(params: SearchParams, status: int = 200, results: SearchResults
             facets.setdefault(field, {}).setdefault(value, 0)  # a chosen value stays visible, with its 0
     page = render_template(
         "search.html", params=params, results=results, facets=facets, totals=totals, selected=selected,
-        active=active_filters(params), max_page=MAX_PAGE, examples=EXAMPLES, variants=SPELLING_VARIANTS,
+        active=active_filters(params), max_page=MAX_PAGE, variants=SPELLING_VARIANTS,
         script=M.script_strings(g.t.lang), M=M, command=BUILD_COMMAND, **context,
     )  # fmt: skip
     return page, status

@@ -45,6 +45,10 @@ class SearchParams:
     sort: str
     filters: Filters
     verbatim: bool = False  # search the query as typed, never its correction
+    typing: bool = (
+        False  # an instant-results request while the box is typed in: the last word may be unfinished
+    )
+    fold: bool = True  # near-duplicates under the first of them; fold=0 shows each
     default_size: int = 10
 
     def request(self) -> SearchRequest:
@@ -58,6 +62,8 @@ class SearchParams:
             facets=True,
             suggest=True,
             correct=not self.verbatim,
+            typing=self.typing,
+            fold=self.fold,
         )
 
     def url_args(self, **changes: object) -> dict[str, object]:
@@ -71,6 +77,7 @@ class SearchParams:
             "from": self.filters.date_from.date().isoformat() if self.filters.date_from else None,
             "to": self.filters.date_to.date().isoformat() if self.filters.date_to else None,
             "verbatim": 1 if self.verbatim else None,
+            "fold": None if self.fold else 0,
             "size": self.size,
         }
         args.update(changes)
@@ -189,5 +196,7 @@ def parse_search_params(args: MultiDict, default_size: int = 10, lenient: bool =
             date_to=date_to,
         ),
         verbatim=args.get("verbatim", "") not in ("", "0"),
+        typing=args.get("typing", "") not in ("", "0"),
+        fold=args.get("fold", "1").strip() != "0",
         default_size=default_size,
     )

@@ -56,7 +56,7 @@
   const numbers = new Intl.NumberFormat(ui.lang, { numberingSystem: ui.numbering });
   const days = new Intl.DateTimeFormat(ui.lang, { dateStyle: "long", numberingSystem: ui.numbering, timeZone: "UTC" });
   const form = input.form;
-  const FILTERS = ["lang", "source", "from", "to", "sort", "size"];
+  const FILTERS = ["lang", "source", "from", "to", "sort", "size", "fold"];
   let searchTicket = 0;
   let pending = null;
 
@@ -117,7 +117,27 @@
     const took = data.took_ms < 1 ? say(ui.strings.took_under, { ms: numbers.format(1) })
       : say(ui.strings.took, { ms: numbers.format(Math.round(data.took_ms)) });
     document.getElementById("took").replaceChildren(took);
+    const words = document.getElementById("words-held");
+    const some = Boolean(data.total_all) && data.total_all < data.total;  // none with all: the count alone
+    words.hidden = !some;
+    words.replaceChildren(...(some ? [plural("with_all", data.total_all), " · ", plural("with_some", data.total)] : []));
+    const folded = document.getElementById("folded");
+    folded.hidden = !data.folded;
+    folded.replaceChildren(...(data.folded ? [plural("folded", data.folded), " ",
+      element("a", ui.strings.show_folded, { href: pageUrl({ page: null, fold: 0 }) })] : []));
     document.getElementById("live").textContent = document.getElementById("total").textContent;
+  }
+
+  function renderSearchedAs(data) {  // each word, the form searched for it, the forms it matched on this page
+    const box = document.getElementById("searched-as");
+    const words = data.searched_as || [];
+    const join = (items) => isolated(items.join(ui.strings.separator));
+    box.querySelector("ul").replaceChildren(...words.map((word) => {
+      const item = element("li");
+      item.append(isolated(word.word), " → ", join(word.searched), ": ", join(word.forms));
+      return item;
+    }));
+    box.hidden = !words.length;
   }
 
   function renderNotices(data, query) {
@@ -129,6 +149,10 @@
       if (notice.kind === "keyboard") line.append(" ", element("span", ui.strings.keyboard, { class: "muted" }));
       const original = element("a", notice.original, { dir: "auto", href: pageUrl({ verbatim: 1 }) });
       line.append(element("br"), say(ui.strings.instead, { original: original }));
+      notices.push(line);
+    } else if (notice && notice.kind === "plain_text") {
+      const line = element("p", undefined, { class: "notice", id: "plain-text" });
+      line.append(say(ui.strings.plain_text, { searched: isolated(notice.searched) }));
       notices.push(line);
     } else if (notice && notice.kind === "stop_words") {
       const line = element("p", undefined, { class: "notice", id: "stop-words" });
@@ -147,6 +171,27 @@
       notices.push(block);
     }
     document.getElementById("notices").replaceChildren(...notices);
+  }
+
+  function similarList(similar) {  // the near-duplicates folded under a hit, collapsed
+    const box = element("details", undefined, { class: "similar" });
+    const summary = element("summary");
+    summary.append(plural("similar", similar.length));
+    const list = element("ul");
+    similar.forEach((other) => {
+      const item = element("li");
+      const href = "/doc/" + encodeURIComponent(other.id).replace(/%2F/g, "/") + "?" + state().toString();
+      item.append(element("a", other.title, { dir: "auto", href: href }));
+      if (other.source) {
+        const source = element("span", undefined, { class: "source" });
+        source.append(isolated(other.source));
+        item.append(" ", source);
+      }
+      if (other.date) item.append(" ", element("time", days.format(new Date(other.date)), { datetime: other.date }));
+      list.append(item);
+    });
+    box.append(summary, list);
+    return box;
   }
 
   function renderHits(data) {
@@ -175,6 +220,7 @@
         meta.lastChild.append(say(ui.strings.hit_page, { number: numbers.format(hit.page) }));
       }
       if (hit.ocr) meta.append(" ", element("span", ui.strings.scanned, { class: "badge ocr", title: ui.strings.scanned_note }));
+      if (hit.similar && hit.similar.length) item.querySelector(".hit").append(similarList(hit.similar));
       return item;
     }));
   }
@@ -253,7 +299,7 @@
   // Links and fields that carry the query (sorting, chips, the date form, the language switch);
   // the pager's links, drawn for this search, name their pages.
   function retarget(query) {
-    document.querySelectorAll("#results a[href^='/?'], #filters a[href^='/?']").forEach((link) => {
+    document.querySelectorAll("#results a[href^='/?'], #results a[href^='/api/export?'], #filters a[href^='/?']").forEach((link) => {
       if (link.closest("#pager")) return;
       const url = new URL(link.href);
       url.searchParams.set("q", query);
@@ -272,6 +318,7 @@
   function show(data, query, wider) {
     const searched = data.notice && data.notice.searched ? data.notice.searched : query;
     renderSummary(data, searched);
+    renderSearchedAs(data);
     renderNotices(data, query);
     renderHits(data);
     renderFacets(data, wider);
@@ -308,7 +355,9 @@
     pending = new AbortController();
     const signal = pending.signal;
     try {
-      const response = await fetch(results.dataset.api + "?" + state({ page: null }).toString(),
+      // While typing, the last word may be unfinished: the API searches it as a prefix too.
+      const typing = /\s$/.test(input.value) ? null : 1;
+      const response = await fetch(results.dataset.api + "?" + state({ page: null, typing: typing }).toString(),
                                    { headers: { Accept: "application/json" }, signal: signal });
       if (!response.ok || ticket !== searchTicket) return;  // half-typed syntax ("abc): Enter shows why
       const data = await response.json();

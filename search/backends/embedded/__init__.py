@@ -15,9 +15,18 @@ from pathlib import Path
 
 from index.check import IndexCheck, check_index
 from index.generations import EmbeddedTarget
-from index.schema import FACETS, ID
+from index.schema import FACETS, ID, INVENTORY, NEAR, parse_inventory_term
 from index.store import IndexHome, retrying
-from search.backend import NEWER_WARNING, OLDER_WARNING, Analysis, Health, IndexStats, Ranked, StoredDocument
+from search.backend import (
+    NEWER_WARNING,
+    OLDER_WARNING,
+    Analysis,
+    Health,
+    Identity,
+    IndexStats,
+    Ranked,
+    StoredDocument,
+)
 from search.plan import EVERYTHING, Plan
 from search.ranking import DEFAULT_RANKING, Ranking
 
@@ -40,11 +49,32 @@ class EmbeddedSnapshot:
         self.lexicon = WhooshLexicon(searcher)
         self._stats: IndexStats | None = None
 
-    def execute(self, plan: Plan, ranking: Ranking, sort: str, start: int, size: int) -> Ranked:
+    def execute(
+        self, plan: Plan, ranking: Ranking, sort: str, start: int, size: int, documents: bool = True
+    ) -> Ranked:
         ordered = rank(self.view, plan, ranking, start + size, by_date=sort == "date")
-        page = zip(ordered.docnums[start:], ordered.scores[start:], strict=True)
+        page = list(zip(ordered.docnums[start:], ordered.scores[start:], strict=True))
+        if not documents:
+            return Ranked(ordered.total, [], ordered.facets, ordered.total_all, self._identities(page))
         hits = [(self._stored(self.searcher.stored_fields(docnum)), score) for docnum, score in page]
-        return Ranked(ordered.total, hits, ordered.facets)
+        return Ranked(ordered.total, hits, ordered.facets, ordered.total_all)
+
+    def _identities(self, page: list[tuple[int, float]]) -> list[Identity]:
+        """Ids and fingerprints from the index's columns, without unpickling any stored text."""
+        reader = self.searcher.reader()
+        if not page or not reader.has_column(INVENTORY):
+            return []
+        inventory = reader.column_reader(INVENTORY)
+        held = NEAR in reader.schema and reader.has_column(NEAR)  # not in an index built before fingerprints
+        near = reader.column_reader(NEAR) if held else None
+        return [
+            Identity(
+                parse_inventory_term(inventory[docnum])[1],
+                score,
+                (near[docnum] or None) if near is not None else None,
+            )
+            for docnum, score in page
+        ]
 
     def count(self, plan: Plan) -> int:
         return len(matching(self.view, plan))

@@ -17,6 +17,8 @@ from pathlib import Path
 from index.check import IndexCheck, check_files, check_index
 from index.store import FORMAT_VERSION, IndexHome, NoIndex, StoreError, shrunken_files
 
+from .blocks import PostingsUnreadable
+
 
 class IndexHealth:
     """Checks of one index home, repeated only when the index changes (thread-safe)."""
@@ -130,6 +132,9 @@ class IndexHealth:
 
 
 def _raised_reading_the_index(error: BaseException) -> bool:
-    """Whether ``error`` came out of Whoosh's reading code: the index files, not a bug of ours."""
+    """Whether ``error`` came out of reading the index files (Whoosh's reader, or the bulk
+    postings reader's bytes), not a bug of ours."""
+    if isinstance(error, PostingsUnreadable):
+        return True
     frames = traceback.extract_tb(error.__traceback__)
     return any(f"{os.sep}whoosh{os.sep}" in frame.filename for frame in frames)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from heapq import nlargest
 
 from index.schema import BODY, TITLE
 from search import budget
@@ -33,6 +34,15 @@ class WhooshLexicon:
             if count >= limit:
                 break
         return count
+
+    def most_frequent(self, field: str, limit: int) -> list[tuple[str, int]]:
+        if field not in self.reader.indexed_field_names():
+            return []
+        counted = ((info.doc_frequency(), term) for term, info in self.reader.iter_prefix(field, ""))
+        return [
+            (term.decode("utf-8") if isinstance(term, bytes) else term, count)
+            for count, term in nlargest(limit, counted)
+        ]
 
     def stored_text(self, field: str, term: str) -> str | None:
         if not self.reader.doc_frequency(field, term):

@@ -19,12 +19,16 @@ module's business: :mod:`search.backends.embedded.scoring` adds them up.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
+import numpy as np
 from whoosh.matching import binary
 from whoosh.util import make_binary_tree
 
 from search.plan import PhraseMatch
+
+from .blocks import Directory, segment_postings
 
 
 def _slot_matchers(searcher, phrase: PhraseMatch) -> list[list] | None:
@@ -57,26 +61,60 @@ def phrase_documents(searcher, phrase: PhraseMatch) -> Iterator[int]:
 
 
 class PhraseChecker:
-    """Checks a phrase at given documents, in ascending order, without walking the documents between.
+    """Checks a phrase at given documents without walking the documents between.
 
-    For ranking, where only a few candidates need positions: each slot's term matchers
-    skip straight to the candidate (walking the phrase's matches would also stop at
-    every document in between that holds all the words, and read their positions).
+    For ranking, where only a few candidates need positions: each slot term's positions
+    at a candidate are read from the one posting block that may hold it, found in the
+    term's block directory (:mod:`search.backends.embedded.blocks`); walking the phrase's
+    matches would also stop at every document in between that holds all the words, and
+    read their positions.
     """
 
     def __init__(self, searcher, phrase: PhraseMatch) -> None:
-        self.slots = _slot_matchers(searcher, phrase) or []
+        reader = searcher.reader()
+        self.leaves = [(leaf, offset) for leaf, offset in reader.leaf_readers() if leaf.segment() is not None]
+        self.starts = [offset for _leaf, offset in self.leaves]
+        self.fieldname = phrase.field
+        self.format = reader.schema[phrase.field].format
+        self.slots = [slot.terms for slot in phrase.slots]
         self.offsets = [slot.offset for slot in phrase.slots]
         self.slop = phrase.slop
+        self._directories: dict[tuple[int, str], Directory | None] = {}
+        self._blocks: dict[tuple[int, str, int], tuple[list[int], tuple]] = {}
 
     def stands_at(self, docnum: int) -> bool:
-        if not self.slots:
-            return False
-        for leaves in self.slots:
-            for leaf in leaves:
-                if leaf.is_active() and leaf.id() < docnum:
-                    leaf.skip_to(docnum)
-        return _stands(self.slots, self.offsets, self.slop, docnum)
+        segment = bisect_right(self.starts, docnum) - 1
+        local = docnum - self.starts[segment]
+        at: set[int] = set()
+        for index, terms in enumerate(self.slots):
+            here = {position for term in terms for position in self._positions(segment, term, local)}
+            if index == 0:
+                at = here
+                continue
+            at = _follow(at, here, self.offsets[index] - self.offsets[index - 1], self.slop)
+            if not at:
+                return False
+        return True
+
+    def _positions(self, segment: int, term: str, local: int) -> list[int]:
+        """Where ``term`` stands in the segment's document ``local`` (none when it is not there)."""
+        key = (segment, term)
+        if key not in self._directories:
+            leaf = self.leaves[segment][0]
+            self._directories[key] = segment_postings(leaf).directory(self.fieldname, term.encode("utf-8"))
+        directory = self._directories[key]
+        if directory is None:
+            return []
+        block = int(np.searchsorted(directory.last_ids, local))
+        if block == len(directory.last_ids):
+            return []
+        if (segment, term, block) not in self._blocks:
+            self._blocks[segment, term, block] = directory.values(block)
+        ids, values = self._blocks[segment, term, block]
+        at = bisect_left(ids, local)
+        if at == len(ids) or ids[at] != local:
+            return []
+        return self.format.decode_positions(values[at])
 
 
 def _stands(slots: list[list], offsets: list[int], slop: int, docnum: int) -> bool:

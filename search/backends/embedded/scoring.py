@@ -7,12 +7,14 @@ Python call per posting, and its block-max top-k search skips well only for
 one field's terms; a Fahras query scores six fields per word plus proximity,
 and scoring every match that way took seconds. Here instead:
 
-- each term's postings are read once through Whoosh's public matcher API and kept as
+- each term's postings are read a block at a time straight from Whoosh's postings
+  file (:mod:`.blocks`: a matcher call per posting was most of a query's time) and kept as
   NumPy arrays (per segment, so a commit that adds a segment keeps the others' arrays);
 - a query's match set is a boolean mask over all documents (OR, AND, NOT are array
   operations), so totals and facet counts are exact on every page;
 - every match gets its BM25F score summed over all scoring terms in one
-  vectorised pass;
+  vectorised pass (here, ``rank(..., exhaustive=True)``: the engine's path,
+  :mod:`.pruning`, gives the same page without scoring the matches that cannot reach it);
 - proximity (adjacent query words found adjacent) needs positions, so it is computed
   only where it can change the order: the documents whose score plus the largest
   proximity bonus they could get can still reach the page; the rest provably cannot.
@@ -27,7 +29,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,10 +41,12 @@ from search.plan import AllOf, AnyOf, Everything, Match, PhraseMatch, Plan, Scor
 from search.ranking import Ranking, Word, fielded_words
 from search.syntax import Filter
 
+from .blocks import doc_frequency, read_postings
 from .phrases import PhraseChecker, phrase_documents
 
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
 CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 48 MB)
+CACHED_SCORES = 1_000_000  # words' scores kept per index view (about 12 MB)
 
 
 # --------------------------------------------------------------------------- decoded postings
@@ -69,7 +73,7 @@ class DecodedPostings:
             if found is not None:
                 self._lists.move_to_end(key)
                 return found
-        found = _decode(reader, fieldname, text)
+        found = read_postings(reader, fieldname, text)
         with self._lock:
             self._lists[key] = found
             self.size += len(found[0])
@@ -105,22 +109,6 @@ class DecodedPostings:
         return found
 
 
-def _decode(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """A segment's postings of one term: document numbers and weights (deleted documents left out)."""
-    btext = text.encode("utf-8")
-    if (fieldname, btext) not in reader:
-        return np.empty(0, np.int32), np.empty(0, np.float32)
-    matcher = reader.postings(fieldname, btext)
-    ids, weights = [], []
-    add_id, add_weight = ids.append, weights.append
-    active, docnum, weight, advance = matcher.is_active, matcher.id, matcher.weight, matcher.next
-    while active():
-        add_id(docnum())
-        add_weight(weight())
-        advance()
-    return np.array(ids, np.int32), np.array(weights, np.float32)
-
-
 POSTINGS = DecodedPostings()
 
 
@@ -145,6 +133,9 @@ class IndexView:
         self._dates: np.ndarray | None = None
         self._live: np.ndarray | None = None
         self._phrases: OrderedDict = OrderedDict()
+        self._lengths: dict[str, np.ndarray] = {}
+        self._scored: OrderedDict = OrderedDict()
+        self._scored_size = 0
         self._lock = threading.Lock()
 
     def prepare(self, text_fields) -> None:
@@ -176,13 +167,40 @@ class IndexView:
             return parts[0]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """The term's document frequency, as the searcher's, from the term infos the postings were read with."""
+        return doc_frequency([leaf for leaf, _offset, _key in self.leaves], fieldname, text)
+
     def lengths(self, fieldname: str) -> np.ndarray:
-        parts = [POSTINGS.lengths(key, leaf, fieldname) for leaf, _offset, key in self.leaves]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0, np.float64)])
+        """Each document's length in a field (joined over the segments once per view, not per query)."""
+        found = self._lengths.get(fieldname)
+        if found is None:
+            parts = [POSTINGS.lengths(key, leaf, fieldname) for leaf, _offset, key in self.leaves]
+            found = parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0, np.float64)])
+            self._lengths[fieldname] = found
+        return found
 
     def contributions(self, word: Word, ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
-        """Each document holding the word in one of its fields, and the word's BM25F score there."""
+        """Each document holding the word in one of its fields, and the word's BM25F score there.
+
+        Kept in a small LRU: a proximity pair's words are scored for its bounds, then for its bonus.
+        """
         budget.check()
+        key = (word, ranking)
+        with self._lock:
+            found = self._scored.get(key)
+            if found is not None:
+                self._scored.move_to_end(key)
+                return found
+        found = self._contributions(word, ranking)
+        with self._lock:
+            self._scored[key] = found
+            self._scored_size += len(found[0])
+            while self._scored_size > CACHED_SCORES and len(self._scored) > 1:
+                self._scored_size -= len(self._scored.popitem(last=False)[1][0])
+        return found
+
+    def _contributions(self, word: Word, ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
         found = [
             (fieldname, weight, *self.postings(fieldname, word.text)) for fieldname, weight in word.fields
         ]
@@ -190,7 +208,7 @@ class IndexView:
         if not found:
             return np.empty(0, np.int32), np.empty(0, np.float64)
         searcher, k1 = self.searcher, ranking.k1
-        df = searcher.doc_frequency(found[0][0], word.text)
+        df = self.doc_frequency(found[0][0], word.text)
         idf = math.log(1 + (self.count - df + 0.5) / (df + 0.5))
         parts = []  # each field's weighted, length-normalised frequencies: T(d)'s summands
         for fieldname, weight, field_ids, tf in found:
@@ -313,6 +331,7 @@ class Ordered:
     docnums: list[int]
     scores: list[float]
     facets: dict[str, dict[str, int]]
+    total_all: int | None = None  # matches holding every word of a keyword query (None: not one)
 
 
 def matching(view: IndexView, plan: Plan) -> np.ndarray:
@@ -337,20 +356,56 @@ def rank(
 ) -> Ordered:
     """The first ``depth`` matches of ``plan`` in their final order, with exact totals and facets.
 
-    ``exhaustive`` computes the proximity bonus of every match instead of only where
-    it can change the order: the unoptimised path the tests compare against.
+    ``exhaustive`` scores every match and computes the proximity bonus of each instead of
+    only where it can change the order (:mod:`.pruning`): the unoptimised path the
+    tests compare against.
     """
     docnums = matching(view, plan)
     facets = _facets(view, docnums)
-    scores = _scores(view, plan, ranking)
     factor = _title_factor(view, plan, ranking)
+    held = _words_held(view, plan, docnums)
+    total_all = None if held is None else int(np.count_nonzero(held == len(plan.words)))
+    if not by_date and not exhaustive:  # the same page without scoring the matches that cannot reach it
+        from .pruning import best  # here: pruning builds on this module
+
+        top, top_scores = [], []
+        for group in _by_words_held(docnums, held):
+            if len(top) >= depth:
+                break
+            found = best(view, plan, ranking, group, depth - len(top), factor)
+            top, top_scores = top + found[0], top_scores + found[1]
+        return Ordered(len(docnums), top, top_scores, facets, total_all)
+    scores = _scores(view, plan, ranking)
     if by_date:  # ordered by date; each hit still shows its relevance score
         order = _by_date(view, docnums)[:depth]
-        return Ordered(
-            len(docnums), order.tolist(), _exact_scores(view, plan, ranking, order, scores, factor), facets
-        )
-    top, top_scores = _best(view, plan, ranking, docnums, scores, depth, exhaustive, factor)
-    return Ordered(len(docnums), top, top_scores, facets)
+        exact = _exact_scores(view, plan, ranking, order, scores, factor)
+        return Ordered(len(docnums), order.tolist(), exact, facets, total_all)
+    top, top_scores = [], []
+    for group in _by_words_held(docnums, held):
+        if len(top) >= depth:
+            break
+        found = _best(view, plan, ranking, group, scores, depth - len(top), exhaustive, factor)
+        top, top_scores = top + found[0], top_scores + found[1]
+    return Ordered(len(docnums), top, top_scores, facets, total_all)
+
+
+def _by_words_held(docnums: np.ndarray, held: np.ndarray | None) -> Iterator[np.ndarray]:
+    """The matches in groups that rank one after the other: those holding more of a keyword query's words first."""
+    if held is None:
+        yield docnums
+        return
+    for count in sorted(set(held.tolist()), reverse=True):
+        yield docnums[held == count]
+
+
+def _words_held(view: IndexView, plan: Plan, docnums: np.ndarray) -> np.ndarray | None:
+    """How many of a keyword query's words each match holds (None: the plan is not a keyword query's)."""
+    if not plan.words:
+        return None
+    held = np.zeros(len(docnums), np.int32)
+    for word in plan.words:
+        held += view.mask(word)[docnums]
+    return held
 
 
 def _scores(view: IndexView, plan: Plan, ranking: Ranking) -> np.ndarray:

@@ -1,0 +1,212 @@
+"""Top-k pruning changes what a query costs, never what it returns.
+
+Every comparison is between ``rank`` as the engine runs it (search/pruning.py: the
+documents that cannot reach the page are not scored) and ``rank(..., exhaustive=True)``,
+which scores every match: the same documents in the same order with the same scores to
+the last bit, the same total and facets, on real news in an index of several segments with
+deleted documents (the paths a long-running archive takes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip
+import json
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from index.generations import rebuild, update
+from index.store import IndexHome
+from search.backends.embedded import pruning
+from search.backends.embedded.phrases import PhraseChecker, phrase_documents
+from search.backends.embedded.scoring import rank
+from search.engine import SearchEngine
+from search.syntax import QueryError
+
+from .conftest import shared
+from .test_ranking import _reference
+
+pytestmark = pytest.mark.shared_data
+
+
+def _write(path: Path, records: list[str]) -> None:
+    path.write_text("".join(records), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
+    """1,200 articles in two segments: the first 900 built, then 300 added and 100 of the first deleted."""
+    with gzip.open(shared("saudinewsnet", "corpus.jsonl.gz"), "rt", encoding="utf-8") as lines:
+        records = list(islice(lines, 1200))
+    folder = tmp_path_factory.mktemp("pruning")
+    corpus = folder / "corpus" / "news.jsonl"
+    corpus.parent.mkdir()
+    _write(corpus, records[:900])
+    home = IndexHome(folder / "index")
+    rebuild(home, corpus.parent, show_progress=False)
+    _write(corpus, records[100:])
+    update(home, corpus.parent, show_progress=False)
+    return home
+
+
+@pytest.fixture(scope="module")
+def engine(news: IndexHome) -> SearchEngine:
+    engine = SearchEngine.at(news)
+    with news.open().searcher() as searcher:
+        leaves = [leaf for leaf, _offset in searcher.reader().leaf_readers()]
+        assert len(leaves) > 1 and any(leaf.segment().deleted_count() for leaf in leaves)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def vocabulary(news: IndexHome) -> dict[str, list[str]]:
+    """Words as documents write them (exact forms), the most frequent and the rarest, and real bigrams."""
+    with news.open().searcher() as searcher:
+        reader = searcher.reader()
+        counted = sorted(
+            (
+                (reader.doc_frequency("body_exact", term), term.decode())
+                for term in reader.lexicon("body_exact")
+            ),
+            reverse=True,
+        )
+    words = [word for _count, word in counted if word.isalpha()]
+    with gzip.open(shared("saudinewsnet", "corpus.jsonl.gz"), "rt", encoding="utf-8") as lines:
+        texts = [json.loads(line)["text"].split() for line in islice(lines, 50)]
+    bigrams = [f"{text[at]} {text[at + 1]}" for text in texts for at in range(0, len(text) - 1, 17)]
+    return {"common": words[:300], "middling": words[2000:2600], "rare": words[-600:], "bigrams": bigrams}
+
+
+def _both(engine: SearchEngine, text: str, depth: int) -> tuple:
+    plan = engine.plan(text)
+    if plan.match is None:
+        return None, None
+    view = engine.backend.snapshot().view
+    fast = rank(view, plan, engine.ranking, depth)
+    slow = rank(view, plan, engine.ranking, depth, exhaustive=True)
+    return fast, slow
+
+
+def _assert_same(engine: SearchEngine, text: str, depth: int) -> None:
+    fast, slow = _both(engine, text, depth)
+    if fast is None:
+        return
+    assert fast.docnums == slow.docnums, text
+    assert fast.scores == slow.scores, text  # to the last bit: the same operations in the same order
+    assert (fast.total, fast.facets, fast.total_all) == (slow.total, slow.facets, slow.total_all), text
+
+
+def _short_queries(count: int) -> list[str]:
+    lines = shared("saudinewsnet", "queries.short.tsv").read_text(encoding="utf-8").splitlines()
+    return [line.split("\t", 1)[1] for line in lines[:count]]
+
+
+def _questions(count: int) -> list[str]:
+    lines = shared("xquad", "queries.ar.tsv").read_text(encoding="utf-8").splitlines()
+    return [line.split("\t", 1)[1].rstrip("؟?") for line in lines[:count]]
+
+
+# The default, and limits that make pruning score the exact-form and root words of every match
+# (0), or only some of them (30), in an index too small to reach the default.
+LIMITS = [pruning.MAX_CANDIDATES, 0, 30]
+
+
+@pytest.mark.parametrize("limit", LIMITS)
+def test_real_queries_rank_as_when_every_match_is_scored(
+    engine: SearchEngine, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    monkeypatch.setattr(pruning, "MAX_CANDIDATES", limit)
+    for text in _short_queries(200) + _questions(60):
+        for depth in (10, 30, 100):
+            _assert_same(engine, text, depth)
+
+
+def test_ten_pages_of_ten_are_one_page_of_a_hundred(engine: SearchEngine) -> None:
+    for text in _short_queries(40) + _questions(20):
+        whole = engine.search(text, size=100, snippets=False, fold=False)
+        pages = [engine.search(text, page=page, size=10, snippets=False, fold=False) for page in range(1, 11)]
+        walked = [(hit.id, hit.score) for page in pages for hit in page.hits]
+        assert walked == [(hit.id, hit.score) for hit in whole.hits], text
+        assert {page.total for page in pages} == {whole.total}, text
+        fast, slow = _both(engine, text, 100)
+        assert fast is None or whole.total == slow.total
+
+
+# Words with no second reading (a leading و ف ب ل): the reference scores a pair's first forms only.
+@pytest.mark.parametrize("text", ["المملكة العربية السعودية", "مجلس الوزراء", "أسعار النفط", "كرة القدم"])
+def test_the_pruned_page_scores_as_the_slow_formula(news: IndexHome, engine: SearchEngine, text: str) -> None:
+    """Each hit of the page has the score written out from the formula (test_ranking._reference)."""
+    reference = _reference(news, engine, text)  # in the ranking's order (the words rule included)
+    expected = dict(reference)
+    hits = engine.search(text, size=100, snippets=False, fold=False).hits
+    assert len(hits) == 100
+    assert [hit.score for hit in hits] == pytest.approx([expected[hit.id] for hit in hits], abs=1e-4)
+    assert [hit.score for hit in hits] == pytest.approx([score for _id, score in reference[:100]], abs=1e-4)
+
+
+def _query(draw, vocabulary: dict[str, list[str]]) -> str:
+    """A query as people type them, of words drawn from the index: common, rare, with operators and phrases."""
+    word = st.sampled_from(vocabulary["common"] + vocabulary["middling"] + vocabulary["rare"])
+    common = st.sampled_from(vocabulary["common"])
+    words = draw(st.lists(st.one_of(word, common), min_size=1, max_size=6))
+    form = draw(st.sampled_from(["plain", "or", "and", "not", "minus", "plus", "phrase", "grouped"]))
+    if form == "or":
+        return " OR ".join(words)
+    if form == "and" and len(words) > 1:
+        return " AND ".join(words[:3])
+    if form in ("not", "minus") and len(words) > 1:
+        return " ".join(words[:-1]) + (" NOT " if form == "not" else " -") + words[-1]
+    if form == "plus":
+        return "+" + " ".join(words)
+    if form == "phrase":
+        return f'"{draw(st.sampled_from(vocabulary["bigrams"]))}" ' + " ".join(words[:2])
+    if form == "grouped" and len(words) > 2:
+        return f"({words[0]} OR {words[1]}) AND {' '.join(words[2:])}"
+    return " ".join(words)
+
+
+FILTERS = [
+    "",
+    " source:okaz",
+    " source:alriyadh source:aawsat",
+    " date:2015-07",
+    " date:[2015-07-25 TO *]",
+    " lang:ar",
+]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_queries_rank_as_when_every_match_is_scored(
+    engine: SearchEngine, vocabulary: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch, data
+) -> None:
+    monkeypatch.setattr(pruning, "MAX_CANDIDATES", data.draw(st.sampled_from(LIMITS)))
+    text = _query(data.draw, vocabulary) + data.draw(st.sampled_from(FILTERS))
+    depth = data.draw(st.sampled_from([1, 10, 20, 50, 100]))
+    with contextlib.suppress(QueryError):  # a word the analysis drops, alone beside an operator
+        _assert_same(engine, text, depth)
+
+
+def test_positions_read_from_blocks_find_every_phrase_whooshs_matchers_find(engine: SearchEngine) -> None:
+    """The proximity check reads a candidate's positions from one block: it agrees with Whoosh's phrase
+    matcher on every document holding the words of real adjacent pairs and phrases."""
+    view, checked = engine.backend.snapshot().view, 0
+    for text in [*_short_queries(150), '"وزير الخارجية"', '"المملكة العربية السعودية"']:
+        plan = engine.plan(text)
+        for phrase in {scoring.phrase for scoring in plan.phrases}:
+            held = [
+                np.unique(np.concatenate([view.postings(phrase.field, t)[0] for t in s.terms]))
+                for s in phrase.slots
+            ]
+            candidates = functools.reduce(np.intersect1d, held).tolist()
+            expected = set(phrase_documents(view.searcher, phrase))  # through Whoosh's matchers
+            checker = PhraseChecker(view.searcher, phrase)
+            assert {doc for doc in candidates if checker.stands_at(doc)} == expected, text
+            checked += len(candidates)
+    assert checked > 1000
