@@ -26,6 +26,14 @@ from web import create_app
 from .conftest import shared, write_corpus
 from .opensearch import call, opensearch_node  # noqa: F401 (a fixture)
 from .test_query_semantics import ABSENT, NEWS
+from .test_searching import NOTES
+
+STORY = " ".join(f"word{n} of the long story about the river crossing" for n in range(12))
+RIVER = {
+    "agency-a.txt": f"River story\n{STORY}",
+    "agency-b.txt": f"The river story\n{STORY} (Reuters)",
+    "other.txt": "Other river news\n" + " ".join(f"thing{n} unrelated river text" for n in range(20)),
+}
 
 DATED = {
     "dated.jsonl": "\n".join(
@@ -62,13 +70,26 @@ class Engines:
         if status != 200:
             assert mine == theirs, params
             return mine
-        for key in ("total", "facets", "suggestion", "notice", "page", "size"):
+        keys = (
+            "total",
+            "total_all",
+            "folded",
+            "searched_as",
+            "facets",
+            "suggestion",
+            "notice",
+            "page",
+            "size",
+        )
+        for key in keys:
             assert mine[key] == theirs[key], (params, key, mine[key], theirs[key])
         assert [hit["id"] for hit in mine["hits"]] == [hit["id"] for hit in theirs["hits"]], params
         for left, right in zip(mine["hits"], theirs["hits"], strict=True):
             assert left["score"] == pytest.approx(right["score"], rel=1e-5, abs=1e-4), (params, left["id"])
-            for key in ("title", "title_html", "snippet", "lang", "source", "date", "url"):
+            for key in ("title", "title_html", "snippet", "lang", "source", "date", "url", "page", "ocr"):
                 assert left[key] == right[key], (params, left["id"], key)
+            similar = [[other[key] for key in ("id", "title")] for other in left["similar"]]
+            assert similar == [[other[key] for key in ("id", "title")] for other in right["similar"]], params
         return mine
 
     def ids(self, query: str, **params) -> list[str]:
@@ -109,6 +130,11 @@ def news(cluster: ClusterInfo, tmp_path_factory) -> Engines:
 @pytest.fixture(scope="module")
 def absent(cluster: ClusterInfo, tmp_path_factory) -> Engines:
     return engines_of(ABSENT, "engines-absent", tmp_path_factory, cluster)
+
+
+@pytest.fixture(scope="module")
+def notes(cluster: ClusterInfo, tmp_path_factory) -> Engines:
+    return engines_of({**NOTES, **RIVER}, "engines-notes", tmp_path_factory, cluster)
 
 
 @pytest.fixture(scope="module")
@@ -157,9 +183,16 @@ def test_plain_words_rank_alike(news: Engines) -> None:
     assert news.ids("iPhone")[0] == "iphone-ar"
 
 
-@pytest.mark.parametrize("query", ["AND", "heat NOT", "-wave", "path:x", '"unclosed', "w*"])
+@pytest.mark.parametrize("query", ["-wave", "path:x", "w*"])
 def test_errors_are_the_same(news: Engines, query: str) -> None:
     assert "error" in news.both(q=query)
+
+
+@pytest.mark.parametrize(
+    ("query", "kind"), [("AND", "stop_words"), ("heat NOT", "plain_text"), ('"unclosed', "plain_text")]
+)
+def test_broken_syntax_is_searched_alike_as_plain_words(news: Engines, query: str, kind: str) -> None:
+    assert news.both(q=query)["notice"]["kind"] == kind
 
 
 # ------------------------------------------------------------------ phrases
@@ -318,3 +351,76 @@ def test_the_engine_stats_match(news: Engines) -> None:
         for client in (news.embedded, news.opensearch)
     ]
     assert stats[0] == stats[1] and stats[0].documents == len(NEWS)
+
+
+# ------------------------------------------------------------------ everyday searching
+
+
+def test_documents_with_every_keyword_rank_first_and_are_counted(notes: Engines) -> None:
+    data = notes.both(q="health ministry")
+    assert (data["total"], data["total_all"]) == (4, 2)
+    order = [hit["id"] for hit in data["hits"]]
+    assert set(order[:2]) == {"both.txt", "both-again.txt"}  # though health.txt says health ten times
+    for size in (1, 3):  # pages that end inside a group, start inside one, and cross from one to the next
+        walked = [hit["id"] for page in range(1, 5) for hit in notes.both(q="health ministry", size=size, page=page)["hits"]]  # fmt: skip
+        assert walked == order
+    assert notes.both(q="health ministry", sort="date")["total_all"] == 2  # by date: counted, not grouped
+    assert notes.both(q="health ministry", lang="en")["total_all"] == 2
+    assert notes.both(q="budget gover", typing=1)["total_all"] == 1
+    for question in ("what is the health ministry", "health ministry?", "health"):
+        assert notes.both(q=question)["total_all"] is None
+
+
+def test_the_last_word_being_typed_is_searched_as_a_prefix(notes: Engines) -> None:
+    assert notes.ids("gover") == ["governess.txt"]
+    assert set(notes.ids("gover", typing=1)) == {"gov.txt", "gov2.txt", "gov3.txt", "governess.txt"}
+    assert notes.ids("budget gover", typing=1)[0] == "gov2.txt"
+    assert notes.ids("وزا", typing=1) == ["ar.txt"]
+    assert notes.both(q="go", typing=1)["total"] == notes.both(q="go")["total"]
+
+
+def test_pasted_text_and_searched_as(notes: Engines) -> None:
+    data = notes.both(q='health "ministry')
+    assert data["notice"]["kind"] == "plain_text" and data["total"] >= 1
+    data = notes.both(q="governments")
+    assert data["searched_as"] == [{"word": "governments", "searched": ["govern"], "forms": ["government"]}]
+
+
+def test_near_duplicates_fold_alike(notes: Engines, snn: Engines) -> None:
+    data = notes.both(q="river")
+    assert (data["total"], data["folded"]) == (2, 1)
+    holder = next(hit for hit in data["hits"] if hit["id"].startswith("agency"))
+    assert len(holder["similar"]) == 1
+    assert (notes.both(q="river", fold=0)["total"], notes.both(q="river", fold=0)["folded"]) == (3, 0)
+    folded = 0
+    for query in ("التعليم", "الحكومة", "الرياض"):
+        first = snn.both(q=query, size=100)
+        snn.both(q=query, size=100, page=2)  # past the folding window: the results after it, as ranked
+        snn.both(q=query, size=10, page=10)
+        folded += first["folded"]
+    assert folded >= 1  # the agencies do repeat each other (once in education, in these thousand articles)
+
+
+def test_the_vocabulary_of_words_and_names(notes: Engines) -> None:
+    from index.analysis import ARABIC, LATIN
+
+    snapshots = [SearchEngine.at(c.application.config["INDEX_DIR"]).backend.snapshot() for c in (notes.embedded, notes.opensearch)]  # fmt: skip
+    embedded, opensearch = (snapshot.lexicon for snapshot in snapshots)
+    assert opensearch.most_frequent("title_exact", 6) == embedded.most_frequent("title_exact", 6)
+    assert opensearch.most_frequent("title_exact", 6)[0] == ("river", 3)
+    assert [SearchEngine.at(c.application.config["INDEX_DIR"]).examples() for c in (notes.embedded, notes.opensearch)] == [["River", "Ministry", "health", "Government", "story"]] * 2  # fmt: skip
+    latin, arabic = opensearch.vocabulary(LATIN), opensearch.vocabulary(ARABIC)
+    assert latin.frequency("river") == 3 and latin.frequency("وزاره") == 0 and arabic.frequency("وزاره") == 1
+    assert ("river", 3) in latin.words_with_key(next(iter(_keys("river"))))
+    if hasattr(embedded, "vocabulary"):  # the embedded index's own (SQLite), where this version has it
+        for script in (LATIN, ARABIC):
+            mine, theirs = embedded.vocabulary(script), opensearch.vocabulary(script)
+            assert mine.postings == theirs.postings
+            for word in ("river", "health", "governess", "وزاره", "الصحه", "nothing"):
+                assert mine.frequency(word) == theirs.frequency(word)
+
+
+def _keys(word: str) -> set[str]:
+    from search.names import MIN_KEY, keys
+
+    return {key for key in keys(word) if len(key) >= MIN_KEY}

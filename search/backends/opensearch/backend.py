@@ -29,10 +29,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from index.schema import FACETS, TITLE, default_fingerprint
+from index.analysis import ARABIC, LATIN, script_of
+from index.schema import BODY, EXACT, FACETS, TITLE, default_fingerprint
 from index.store import IndexDamaged, NoIndex, StoreError
 from search import budget
 from search.backend import (
@@ -40,6 +41,7 @@ from search.backend import (
     OLDER_WARNING,
     Analysis,
     Health,
+    Identity,
     IndexStats,
     Ranked,
     StoredDocument,
@@ -50,15 +52,25 @@ from search.ranking import Ranking
 from search.syntax import QueryError
 
 from . import query as dsl
-from .fields import ORDER, STORED, TEXT, document_id, total_field
+from .fields import NEAR, ORDER, STORED, TEXT, document_id, near_value, total_field
 
-FORMAT = 1  # how documents are laid out in the cluster (fields.py); a change needs `fahras rebuild`
+if TYPE_CHECKING:  # search.names reads search.suggest, which reads search.backend
+    from search.names import Vocabulary
+
+# How documents are laid out in the cluster (fields.py); a change needs `fahras rebuild`.
+# 2: each document's near-duplicate fingerprint (an index of format 1 answers unfolded).
+FORMAT = 2
 ALIAS_SECONDS = 1.0  # how stale a server's idea of the live index may be
 RETRY_SECONDS = 20.0  # how long a search keeps trying while the cluster fails over (a node lost, an election)
 TIMEOUT_SECONDS = 30.0
 CACHED_FREQUENCIES = 200_000  # document frequencies remembered per snapshot
 VOCABULARY_BATCHES = (128, 4096, 65_000)  # terms fetched for a prefix, more each time more are read
+VOCABULARY_PAGE = 10_000  # terms per request when the whole vocabulary is read (names across scripts)
 INSTALL = "pip install 'fahras[opensearch]'"
+FETCHED_TOGETHER = 25  # documents of one ranking fetched in one request when a folded page shows them
+CACHED_NEIGHBOURS = 20_000  # ranked ids remembered per snapshot for that
+CACHED_DOCUMENT_CHARS = 20_000_000  # stored bodies kept per snapshot (the index never changes)
+HELD = "held"  # the aggregation that counts a keyword query's matches by the words they hold
 
 T = TypeVar("T")
 
@@ -214,6 +226,8 @@ class OpenSearchLexicon:
         self._frequencies: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._prefixes: dict[tuple[str, str, int], list[tuple[str, int]]] = {}
         self._lock = threading.Lock()
+        self._vocabularies: dict[str, Vocabulary] | None = None
+        self._vocabulary_lock = threading.Lock()  # one build per index version, however many threads ask
 
     def document_frequency(self, field: str, term: str) -> int:
         # The planner asks of a word in the title, then in the body, and its scores need every field:
@@ -268,6 +282,63 @@ class OpenSearchLexicon:
                     self._frequencies[(field, term)] = count
         return found
 
+    def most_frequent(self, field: str, limit: int) -> list[tuple[str, int]]:
+        """The field's most frequent terms: a terms aggregation (ties as the embedded index breaks them)."""
+        if field not in TEXT or limit < 1:
+            return []
+        aggregation = {
+            "terms": {"field": field, "size": limit, "shard_size": max(limit * 4, 1000),
+                      "order": [{"_count": "desc"}, {"_key": "desc"}]}
+        }  # fmt: skip
+        answer = self.snapshot.search({"size": 0, "track_total_hits": False, "aggs": {"t": aggregation}})
+        return [(bucket["key"], bucket["doc_count"]) for bucket in answer["aggregations"]["t"]["buckets"]]
+
+    def vocabulary(self, script: str) -> Vocabulary | None:
+        """The words of one script of the exact fields, filed by sound (:mod:`search.names`).
+
+        Built once per physical index (a snapshot's life) from every term of the exact
+        fields, read in pages of a composite aggregation; a word's frequency is the larger
+        of its title's and body's document frequencies, as in the embedded index.
+        """
+        with self._vocabulary_lock:
+            if self._vocabularies is None:
+                self._vocabularies = self._built_vocabularies()
+        return self._vocabularies.get(script)
+
+    def _built_vocabularies(self) -> dict[str, Vocabulary]:
+        from search.names import KeyedVocabulary  # here: see the import of Vocabulary above
+
+        fields = [name for name in (TITLE + EXACT, BODY + EXACT) if name in self.snapshot.analysis.fields]
+        if not fields:
+            return {}
+        counted: dict[str, int] = {}
+        for name in fields:
+            for word, frequency in self._every_term(name):
+                if frequency > counted.get(word, 0):
+                    counted[word] = frequency
+        words: dict[str, list[tuple[str, int]]] = {ARABIC: [], LATIN: []}
+        for word, frequency in counted.items():
+            if word.isalpha() and (script := script_of(word)) in words:
+                words[script].append((word, frequency))
+        return {script: KeyedVocabulary(found) for script, found in words.items()}
+
+    def _every_term(self, field: str) -> Iterator[tuple[str, int]]:
+        """Every term of ``field`` with its document frequency, in pages (not bounded by a query's time)."""
+        after = None
+        while True:
+            source = {"composite": {"size": VOCABULARY_PAGE, "sources": [{"t": {"terms": {"field": field}}}]}}
+            if after is not None:
+                source["composite"]["after"] = after
+            answer = self.snapshot.search(
+                {"size": 0, "track_total_hits": False, "aggs": {"v": source}}, budgeted=False
+            )
+            found = answer["aggregations"]["v"]
+            for bucket in found["buckets"]:
+                yield bucket["key"]["t"], bucket["doc_count"]
+            after = found.get("after_key")
+            if after is None or len(found["buckets"]) < VOCABULARY_PAGE:
+                return
+
     def side_by_side(self, field: str, slots: tuple[Slot, ...], limit: int) -> int:
         query = dsl.phrase_query(PhraseMatch(field, slots))
         return min(limit, self.snapshot.count_query(query))
@@ -294,14 +365,20 @@ class OpenSearchSnapshot:
         self.lexicon = OpenSearchLexicon(self)
         self._statistics: dsl.Statistics | None = None
         self._stats: IndexStats | None = None
+        self._lock = threading.Lock()
+        self._documents: OrderedDict[str, StoredDocument] = OrderedDict()  # fetched for pages (see document)
+        self._document_chars = 0
+        self._neighbours: OrderedDict[str, tuple[str, ...]] = OrderedDict()
 
-    def search(self, body: dict, **params) -> dict:
+    def search(self, body: dict, budgeted: bool = True, **params) -> dict:
         """One search request, once the query's time limit (:mod:`search.budget`) allows it.
 
         Only the time before the request counts: a request that waits while the cluster fails over (a node
-        lost, a new cluster manager elected) is answered when it can be, rather than failed.
+        lost, a new cluster manager elected) is answered when it can be, rather than failed. ``budgeted``
+        False: a step of a build that serves every later query (the vocabulary), never cut short.
         """
-        budget.check()
+        if budgeted:
+            budget.check()
         # A shard that fails must fail the search (and be retried on its other copy), never drop its hits.
         return self.cluster.call(
             lambda client: client.search(
@@ -326,10 +403,27 @@ class OpenSearchSnapshot:
             self._statistics = dsl.Statistics(documents, means)
         return self._statistics
 
-    def execute(self, plan: Plan, ranking: Ranking, sort: str, start: int, size: int) -> Ranked:
+    def execute(
+        self, plan: Plan, ranking: Ranking, sort: str, start: int, size: int, documents: bool = True
+    ) -> Ranked:
+        """The page ``[start, start + size)`` in the contract's order; without ``documents``, as identities.
+
+        A keyword query (``plan.words``) ranks the documents holding all its words first, then
+        those holding one fewer, and so on, each group by score (:func:`search.backends.embedded.scoring.rank`).
+        Scores cannot say that (a score is a 32-bit float), so each group is a ``post_filter`` of
+        the same scored query: one request gives the aggregations (facets, and how many
+        matches hold at least k words, for every k) and the first group's part of the page;
+        a page that runs past a group asks the next groups for the rest.
+        """
         lexicon = self.lexicon
         frequency = lexicon.frequencies(dsl.needed_frequencies(plan, ranking))
         query = dsl.Scorer(ranking, self.statistics(), frequency).query(plan)
+        words = [dsl.match_query(word) for word in plan.words]
+        aggregations = dsl.facet_aggregations(FACETS)
+        if words:  # "0": every match; "k": the matches holding at least k of the words
+            held = {str(k): dsl.holding(words, k) if k else {"match_all": {}} for k in range(len(words) + 1)}
+            aggregations[HELD] = {"filters": {"filters": held}}
+        grouped = bool(words) and sort != "date"  # by date, the order is the date's alone
         body = {
             "query": query,
             "from": start,
@@ -337,31 +431,105 @@ class OpenSearchSnapshot:
             "sort": dsl.sort_order(sort),
             "track_scores": True,
             "track_total_hits": True,
-            "_source": [STORED, "id"],
-            "aggs": dsl.facet_aggregations(FACETS),
+            "_source": [STORED, "id", NEAR] if documents else ["id", NEAR],
+            "aggs": aggregations,
         }
+        if grouped:
+            body["post_filter"] = dsl.holding_exactly(words, len(words))
+        answer = self._answer(body, plan)
+        facets = dsl.facet_counts(answer["aggregations"], FACETS)
+        hits = list(answer["hits"]["hits"])
+        total, total_all = answer["hits"]["total"]["value"], None
+        if words:
+            counts = [
+                answer["aggregations"][HELD]["buckets"][str(k)]["doc_count"] for k in range(len(words) + 1)
+            ]
+            total, total_all = counts[0], counts[-1]
+        if grouped:
+            hits += self._later_groups(body, words, counts, start, size)
+        if not documents:
+            identities = [
+                Identity(_id_of(hit), float(hit["_score"] or 0.0), near_value(hit["_source"].get(NEAR)))
+                for hit in hits
+            ]
+            self._remember_neighbours(identities)
+            return Ranked(total, [], facets, total_all, identities)
+        return Ranked(total, [(_stored(hit), float(hit["_score"] or 0.0)) for hit in hits], facets, total_all)
+
+    def _later_groups(
+        self, body: dict, words: list[dict], counts: list[int], start: int, size: int
+    ) -> list[dict]:
+        """The rest of a page that runs past the first group of the words rule, from the groups after it."""
+        found: list[dict] = []
+        end = start + size
+        low = counts[-1]  # the groups before this one hold the first `low` places
+        for count in range(len(words) - 1, -1, -1):
+            high = low + counts[count] - counts[count + 1]
+            first, last = max(start, low), min(end, high)
+            if first < last:
+                request = {key: value for key, value in body.items() if key != "aggs"}
+                request.update(
+                    {"from": first - low, "size": last - first, "track_total_hits": False,
+                     "post_filter": dsl.holding_exactly(words, count)}
+                )  # fmt: skip
+                found += self._answer(request, None)["hits"]["hits"]
+            low = high
+            if low >= end:
+                break
+        return found
+
+    def _answer(self, body: dict, plan: Plan | None) -> dict:
         try:
-            answer = self.search(body)
+            return self.search(body)
         except TooManyClauses as error:  # the planner's own bound is higher than this cluster's
             raise QueryError(
                 "The query stands for too many words (%(count)s; at most %(most)s):"
                 " use fewer prefixes and fuzzy terms, or make them longer.",
-                count=f"{len(plan.scoring):,}",
+                count=f"{len(plan.scoring) if plan else 0:,}",
                 most=f"{error.limit:,}",
             ) from None
-        hits = [(_stored(hit), float(hit["_score"] or 0.0)) for hit in answer["hits"]["hits"]]
-        facets = dsl.facet_counts(answer["aggregations"], FACETS)
-        return Ranked(answer["hits"]["total"]["value"], hits, facets)
 
     def count(self, plan: Plan) -> int:
         return self.count_query(dsl.selection(plan))
 
     def document(self, doc_id: str) -> StoredDocument | None:
-        answer = self.search(
-            {"size": 1, "query": {"ids": {"values": [document_id(doc_id)]}}, "_source": [STORED, "id"]}
-        )
-        hits = answer["hits"]["hits"]
-        return _stored(hits[0]) if hits else None
+        """A stored document; after a ranking by identities, with the ones ranked beside it in one request.
+
+        A folded page (:meth:`search.engine._Answer._page`) asks for its documents one by one,
+        in ranked order: each is fetched with the next :data:`FETCHED_TOGETHER` of the ranking
+        it came from, and kept (the index never changes), so a page is one request or a few,
+        not one per hit. Like the embedded index's reads of stored fields, not bounded by the
+        query's time: the page is decided by then.
+        """
+        with self._lock:
+            found = self._documents.get(doc_id)
+            wanted = self._neighbours.get(doc_id, (doc_id,))
+        if found is not None:
+            return found
+        ids = [document_id(one) for one in wanted]
+        body = {"size": len(ids), "query": {"ids": {"values": ids}}, "_source": [STORED, "id"]}
+        fetched = {
+            stored.id: stored for stored in map(_stored, self.search(body, budgeted=False)["hits"]["hits"])
+        }
+        with self._lock:
+            for stored in fetched.values():
+                self._documents[stored.id] = stored
+                self._document_chars += len(stored.body)
+            while self._document_chars > CACHED_DOCUMENT_CHARS and len(self._documents) > 1:
+                self._document_chars -= len(self._documents.popitem(last=False)[1].body)
+        return fetched.get(doc_id)
+
+    def _remember_neighbours(self, identities: list[Identity]) -> None:
+        """Which documents :meth:`document` fetches together: those ranked side by side."""
+        ids = [identity.id for identity in identities]
+        with self._lock:
+            for at in range(0, len(ids), FETCHED_TOGETHER):
+                chunk = tuple(ids[at : at + FETCHED_TOGETHER])
+                for one in chunk:
+                    self._neighbours[one] = chunk
+                    self._neighbours.move_to_end(one)
+            while len(self._neighbours) > CACHED_NEIGHBOURS:
+                self._neighbours.popitem(last=False)
 
     def stats(self) -> IndexStats:
         if self._stats is None:
@@ -370,6 +538,10 @@ class OpenSearchSnapshot:
             facets = dsl.facet_counts(answer["aggregations"], FACETS)
             self._stats = IndexStats(answer["hits"]["total"]["value"], *(facets[name] for name in FACETS))
         return self._stats
+
+
+def _id_of(hit: dict) -> str:
+    return hit["_source"].get("id") or ""
 
 
 def _stored(hit: dict) -> StoredDocument:

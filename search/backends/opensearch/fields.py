@@ -26,6 +26,7 @@ the cluster scores with the lengths the embedded index scores with.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from index.analysis import CachedChain, WordTokenizer
 from index.documents import Document
+from index.nearness import fingerprint
 from index.schema import BODY, COPIES, EXACT, ROOT, TITLE
 from search.backend import Analysis
 
@@ -52,6 +54,7 @@ DATE_KEY = "date_us"  # the date in microseconds since 1970 (UTC), for filters a
 LENGTH = "len_"  # + field: its length in words, as Whoosh's BM25 reads it back (quantised)
 TOTAL = "total_"  # + field: its exact length in words, for the mean length (``avglen_f``)
 INVENTORY_FIELDS = ("id", "origin", "fingerprint")
+NEAR = "near"  # the body's near-duplicate fingerprint (index/nearness.py), base64; absent for a short text
 
 
 def length_field(field: str) -> str:
@@ -115,6 +118,7 @@ class Serialiser:
             "id": document.id,
             "origin": document.origin,
             "fingerprint": document.fingerprint,
+            NEAR: near_text(fingerprint(document.body)),
             "lang": document.lang or None,
             "source": document.source or None,
             DATE_KEY: microseconds(date) if date else None,
@@ -133,6 +137,16 @@ class Serialiser:
                 "ocr_pages": list(document.ocr_pages),
             },
         }
+
+
+def near_text(value: bytes | None) -> str | None:
+    """A near-duplicate fingerprint as the cluster keeps it (a ``binary`` field takes base64)."""
+    return base64.b64encode(value).decode("ascii") if value else None
+
+
+def near_value(text: str | None) -> bytes | None:
+    """A fingerprint read back from a document's ``_source`` (None: a short text, or an older index)."""
+    return base64.b64decode(text) if text else None
 
 
 def microseconds(moment: datetime) -> int:
@@ -203,6 +217,8 @@ def mappings(meta: dict) -> dict:
             **numbers,
             **keywords,
             "fingerprint": {"type": "keyword", "index": False},
+            # Read back from _source with a page's ids when results are folded; never searched.
+            NEAR: {"type": "binary"},
             DATE_KEY: {"type": "long"},
             ORDER: {"type": "long"},
             STORED: {"type": "object", "enabled": False},

@@ -193,6 +193,21 @@ def selection(plan: Plan) -> dict:
     }
 
 
+def holding(words: list[dict], least: int) -> dict:
+    """Documents that match at least ``least`` of a keyword query's words (each a match query)."""
+    return {"bool": {"should": words, "minimum_should_match": least}}
+
+
+def holding_exactly(words: list[dict], count: int) -> dict:
+    """Documents that match exactly ``count`` of a keyword query's words: one group of the words rule."""
+    found: dict = {"bool": {}}
+    if count:
+        found["bool"]["filter"] = [holding(words, count)]
+    if count < len(words):
+        found["bool"]["must_not"] = [holding(words, count + 1)]
+    return found
+
+
 # --------------------------------------------------------------------------- scoring
 
 
