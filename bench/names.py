@@ -50,7 +50,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index.analysis import ARABIC, LATIN, WordTokenizer, exact_analyzer, script_of  # noqa: E402
-from search import names  # noqa: E402
+from index.generations import rebuild  # noqa: E402
+from index.store import IndexHome  # noqa: E402
+from search import names, planner  # noqa: E402
+from search.engine import SearchEngine  # noqa: E402
 from search.suggest import normalize  # noqa: E402
 
 DATA = Path(os.environ.get("FAHRAS_SHARED_DATA") or ROOT.parent / "shared" / "data")
@@ -501,6 +504,66 @@ def report_news(limit: int, timed: Timed) -> None:
         print(show(word, found))
 
 
+def build_search_index(folder: Path) -> Path:
+    """An index of XQuAD's 480 paragraphs with the 5,000 SNN and 2,095 BBC articles (kept in ``folder``)."""
+    home = folder / "index"
+    if not IndexHome(home).exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        records = [r for r in jsonl(NEWS) if not r["id"].startswith("tydi-")] + list(jsonl(XQUAD))
+        (folder / "corpus.jsonl").write_text(
+            "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records), encoding="utf-8"
+        )
+        started = time.perf_counter()
+        rebuild(IndexHome(home), folder / "corpus.jsonl", show_progress=False)
+        print(
+            f"built the search index of {len(records):,} documents in {time.perf_counter() - started:.0f} s"
+        )
+    return home
+
+
+def writes(body: str, script: str, wanted) -> bool:
+    return any(wanted(word) for word in normalised_words(body, script))
+
+
+def report_search(pairs: list[Pair], parallel: Parallel, folder: Path, weights: list[float]) -> None:
+    """Searched in the engine: how often a name brings the other script's documents that write it into the top 10."""
+    home = IndexHome(build_search_index(folder))
+    snapshot = SearchEngine.at(home).backend.snapshot()
+    spelled = [pair for pair in pairs if pair.english not in MISALIGNED | NOT_SPELLED]
+    articles = sorted({pair.article for pair in pairs})
+    halves = {
+        "dev": [pair for pair in spelled if pair.article in set(articles[::2])],
+        "test": [pair for pair in spelled if pair.article not in set(articles[::2])],
+    }
+
+    def brings(engine: SearchEngine, query: str, lang: str, script: str, wanted, correct: bool) -> bool:
+        hits = engine.search(query, size=10, snippets=False, correct=correct).hits
+        return any(
+            hit.lang == lang and writes(snapshot.document(hit.id).body, script, wanted) for hit in hits
+        )
+
+    print(
+        "\nsearched in the engine: XQuAD + 5,000 SNN + 2,095 BBC; the other script's documents in the top 10"
+    )
+    for weight in [None, *weights]:
+        correct = weight is not None
+        planner.NAME_WEIGHT = weight if correct else planner.NAME_WEIGHT
+        engine = SearchEngine.at(home)  # its own result cache
+        for half, chosen in halves.items():
+            to_arabic = sum(
+                brings(engine, p.english, "ar", ARABIC, lambda w, p=p: same_name(w, p.arabic), correct)
+                for p in chosen
+            )
+            to_latin = sum(
+                brings(engine, surface_forms(parallel, p).most_common(1)[0][0], "en", LATIN,
+                       lambda w, p=p: english_same(w, p.english), correct)
+                for p in chosen
+            )  # fmt: skip
+            label = f"{half}, names at {weight}" if correct else f"{half}, verbatim"
+            print(f"  {label:<22} Latin name → Arabic document {to_arabic}/{len(chosen)};"
+                  f" Arabic name → English document {to_latin}/{len(chosen)}")  # fmt: skip
+
+
 def keyed_cost(words: list[tuple[str, int]]) -> str:
     """Time and memory of a KeyedVocabulary over ``words`` (words given already counted)."""
     tracemalloc.start()
@@ -517,12 +580,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--list-pairs", action="store_true", help="print the mined pairs and stop")
     parser.add_argument("--limit", type=int, default=names.LIMIT, help="candidates per query word")
+    parser.add_argument("--search", type=Path, metavar="DIR",
+                        help="only search the pairs in the engine, with an index built (and kept) in DIR")  # fmt: skip
+    parser.add_argument(
+        "--weights", default="1.0", help="NAME_WEIGHTs to compare with --search (comma-separated)"
+    )
     args = parser.parse_args()
     parallel = Parallel.load(XQUAD)
     pairs = mine_pairs(parallel, lowercase_counts(BBC))
     if args.list_pairs:
         for pair in pairs:
             print(f"{pair.english}\t{pair.arabic}\t{pair.score:.2f}\t{pair.article}")
+        return
+    if args.search:
+        report_search(pairs, parallel, args.search, [float(w) for w in args.weights.split(",")])
         return
     timed = Timed()
     report_pairs(pairs, parallel, args.limit, timed)

@@ -28,9 +28,9 @@ from typing import Protocol
 from .documents import Collection, Document, FileReader, Note, Skipped, SourceFile, find_files, is_inside
 from .progress import Progress
 from .readers import ReadOptions
-from .readers.ocr import OcrCache, cache_folder
+from .readers.ocr import OcrCache
 from .readers.progress import showing_ocr
-from .store import StoreError
+from .store import StoreError, cache_dir
 
 # Below this much input a single-process writer is faster than starting workers.
 MULTIPROCESS_MIN_BYTES = 4 * 1024 * 1024
@@ -186,7 +186,7 @@ class _FolderPass:
         self.kept: list[str] = []  # files and folders (as walked) that could not be read
         self.read_before = 0  # bytes of input read before the current file
         # Scanned pages are recognised once ever (the cache is outside any index) and shown as a phase.
-        self.read_options = ReadOptions(ocr_cache=OcrCache(cache_folder()), on_page=showing_ocr(progress))
+        self.read_options = ReadOptions(ocr_cache=OcrCache(cache_dir("ocr")), on_page=showing_ocr(progress))
 
     def run(self, walked: list[SourceFile | Skipped], read_before: int) -> int:
         """Read the walked files, writing what changed; returns the bytes read in all, ``read_before`` included."""

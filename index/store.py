@@ -90,6 +90,18 @@ def data_dir() -> Path:
     return Path(data_home) / "fahras"
 
 
+def cache_dir(kind: str) -> Path:
+    """Where a kind of cache is kept: ``$FAHRAS_CACHE/<kind>``, else ``$XDG_CACHE_HOME/fahras/<kind>`` (~/.cache).
+
+    Outside any index, so every index and every rebuild reuses what it can; deleting it costs only time.
+    """
+    base = (
+        os.environ.get("FAHRAS_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fahras"
+    )
+    return Path(base) / kind
+
+
 def default_home() -> Path:
     """``$FAHRAS_INDEX``, else ``$XDG_DATA_HOME/fahras/index`` (~/.local/share/fahras/index)."""
     if os.environ.get(ENV_VAR):

@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from index.analysis import CachedChain
 from index.indexer import Target
@@ -30,6 +30,9 @@ from index.store import IndexDamaged, IndexHome, IndexOutdated, NoIndex, StoreEr
 
 from .plan import Plan, Slot
 from .ranking import Ranking
+
+if TYPE_CHECKING:  # search.names reads search.suggest, which reads this module
+    from .names import Vocabulary
 
 __all__ = [
     "Analysis",
@@ -102,6 +105,13 @@ class Lexicon(Protocol):
 
     def most_frequent(self, field: str, limit: int) -> list[tuple[str, int]]:
         """Up to ``limit`` terms of ``field`` with their document frequency, the most frequent first."""
+
+    def vocabulary(self, script: str) -> Vocabulary | None:
+        """The words of one script (``ARABIC`` or ``LATIN``) of the exact fields, filed by sound.
+
+        For names across scripts (:mod:`search.names`); ``None`` when the index has no exact fields.
+        Built once per index version: the first call may take seconds, later ones none.
+        """
 
 
 @dataclass(frozen=True)

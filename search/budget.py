@@ -35,6 +35,22 @@ def time_limit(seconds: float | None = None) -> Iterator[None]:
         _local.deadline = outer
 
 
+@contextmanager
+def exempt() -> Iterator[None]:
+    """Run work that is done once per index version, not per query, without the query's deadline.
+
+    Loading the stemmers and filing the vocabulary by sound (search/names.py)
+    may fall to whichever query first meets a new index version.
+    """
+    outer = getattr(_local, "deadline", None)
+    started = time.monotonic()
+    _local.deadline = None
+    try:
+        yield
+    finally:  # the query's own time starts again where it stopped
+        _local.deadline = None if outer is None else outer + time.monotonic() - started
+
+
 def check() -> None:
     """Raise a QueryError when the current query is past its deadline."""
     deadline = getattr(_local, "deadline", None)

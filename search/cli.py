@@ -24,7 +24,9 @@ from contextlib import contextmanager
 from datetime import date, datetime, time
 from importlib import metadata
 from pathlib import Path
+from time import perf_counter
 
+from index.analysis import ARABIC, LATIN
 from index.indexer import rebuild_index, update_index
 from index.schema import LANGUAGES
 from index.store import default_home
@@ -86,7 +88,16 @@ def cmd_index(args: argparse.Namespace) -> int:
         else:
             report = update_index(target, Path(args.path), **options)
     print(printable(report.summary()))
+    _prepare_names(_backend(args), quiet=args.quiet)
     return 0
+
+
+def _prepare_names(backend: Backend, quiet: bool) -> None:
+    """Files the new version's words by sound now, so that no search waits for it (see search/names.py)."""
+    started = perf_counter()
+    found = [backend.snapshot().lexicon.vocabulary(script) for script in (ARABIC, LATIN)]
+    if not quiet and any(vocabulary is not None for vocabulary in found):
+        print(f"Filed the words by sound for names across scripts in {perf_counter() - started:.1f} s.")
 
 
 def _terminal_snippet(snippet: str, color: bool) -> str:
@@ -127,6 +138,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     first = (results.page - 1) * results.size + 1
     if results.notice:
         print(_line(results.notice.describe()))
+    for also in results.also_searched:
+        names = ", ".join(also.also)
+        print(_line(f"Also searched: {names} for {also.word!r} (--verbatim searches only what was typed)"))
     print(
         f"{results.total:,} result{'' if results.total == 1 else 's'} for {results.query!r} ({results.took_ms:.0f} ms)"
     )
@@ -330,7 +344,7 @@ def build_parser(serve: Command | None = None) -> argparse.ArgumentParser:
     cmd.add_argument("--sort", choices=["relevance", "date"], default="relevance",
                      help="relevance (default) or date: newest first, undated last")  # fmt: skip
     cmd.add_argument("--verbatim", action="store_true",
-                     help="search the query as typed, never a correction of it")  # fmt: skip
+                     help="search only what was typed: no correction, no names in the other script")  # fmt: skip
     cmd.add_argument("--no-fold", dest="fold", action="store_false",
                      help="show near-duplicates as results of their own, not folded under the first of them")  # fmt: skip
     cmd.add_argument("--json", action="store_true", help="print one JSON object")

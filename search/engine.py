@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from index.analysis import without_lone_surrogates
+from index.analysis import WordTokenizer, without_lone_surrogates
 from index.documents import is_inside
 from index.indexer import IndexReport, RebuildNeeded, rebuild_index, update_index
 from index.schema import DATE, LANG, SOURCE
@@ -59,6 +59,7 @@ __all__ = [
     "MAX_EXPORTED",
     "MAX_PAGE_SIZE",
     "MAX_QUERY_CHARS",
+    "AlsoSearched",
     "Filters",
     "QueryError",
     "Ranking",
@@ -89,6 +90,22 @@ class SearchHit:
     similar: list[dict] = field(default_factory=list)  # near-duplicates folded under this hit (id, title...)
 
 
+@dataclass(frozen=True)
+class AlsoSearched:
+    """A query word also searched as words of the other script that sound like it (Haftar: حفتر)."""
+
+    word: str
+    also: tuple[str, ...]
+
+
+def also_searched(plan: Plan) -> list[AlsoSearched]:
+    """The plan's names across scripts, one entry per typed word."""
+    grouped: dict[str, list[str]] = {}
+    for typed, name in plan.also:
+        grouped.setdefault(typed, []).append(name)
+    return [AlsoSearched(typed, tuple(found)) for typed, found in grouped.items()]
+
+
 @dataclass
 class SearchResults:
     query: str
@@ -104,6 +121,7 @@ class SearchResults:
     total_all: int | None = None  # a keyword query's matches that hold all its words (they come first)
     searched_as: list[SearchedWord] = field(default_factory=list)  # each word's searched form, forms matched
     folded: int = 0  # near-duplicates folded under other hits (not in ``total``)
+    also_searched: list[AlsoSearched] = field(default_factory=list)  # names also searched in the other script
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -216,7 +234,8 @@ class SearchEngine:
             ranking = self.ranking
             planner = Planner(snapshot.analysis, snapshot.lexicon, dict(ranking.field_boosts),
                               ranking.proximity_boost, ranking.proximity_slop, ranking.absent_words)  # fmt: skip
-            planner.plan(syntax.parse("تحميل load"))  # loads the stemmers now, not in a query's time
+            with budget.exempt():  # loads the stemmers and files the words by sound now, once per version
+                planner.plan(syntax.parse("تحميل load"))
             self._planners[snapshot] = planner
         return planner
 
@@ -458,7 +477,7 @@ class _Answer:
         ``searched`` is the text the plan was made of: its words head the "searched as" list.
         """
         request = self.request
-        page, ranked, folded = self._page(
+        page, ranked, folded, folded_all = self._page(
             self._filtered(plan), (request.page - 1) * request.size, request.size
         )
         marked = (plan.highlight, plan.title_highlight) if request.snippets else (frozenset(), frozenset())
@@ -468,17 +487,35 @@ class _Answer:
         for hit, result in zip(hits, page, strict=True):
             hit.similar = [_summary(stored) for stored in result.similar]
         facets = ranked.facets if request.facets else {}
-        searched_as = seen.searched_as(self.planner.typed_words(searched)) if request.snippets else []
+        total_all = (
+            None if ranked.total_all is None else min(ranked.total_all - folded_all, ranked.total - folded)
+        )
+        searched_as = seen.searched_as(self._typed_words(plan, searched)) if request.snippets else []
         return SearchResults(request.query, ranked.total - folded, 0.0, request.page, request.size, hits, facets,
-                             total_all=ranked.total_all, searched_as=searched_as, folded=folded)  # fmt: skip
+                             total_all=total_all, searched_as=searched_as, folded=folded,
+                             also_searched=also_searched(plan))  # fmt: skip
 
-    def _page(self, plan: Plan, start: int, size: int) -> tuple[list[Shown], Ranked, int]:
+    def _typed_words(self, plan: Plan, searched: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Each typed word with its stems, and those of the other script's words also searched for it."""
+        typed = self.planner.typed_words(searched)
+        if not plan.also:
+            return typed
+        also: dict[str, list[str]] = {}
+        for word, name in plan.also:
+            also.setdefault(word, []).extend(s for p in self.planner.positions(name) for s in p.stems)
+        return [
+            (word, stems + tuple(s for token in WordTokenizer.words(word) for s in also.get(token, ())))
+            for word, stems in typed
+        ]
+
+    def _page(self, plan: Plan, start: int, size: int) -> tuple[list[Shown], Ranked, int, int]:
         """The page's results, the ranking that counted them, and how many near-duplicates were folded.
 
         Folded, the first FOLD_WINDOW results are ranked by id and fingerprint
         alone and folded (:mod:`search.folding`), and only the page's documents
         are read; a page that runs past the window continues with the results
-        after it, as ranked.
+        after it, as ranked. The last number is how many of the folded hold all
+        of a keyword query's words (by relevance, those come first).
         """
 
         def execute(first: int, count: int, documents: bool = True) -> Ranked:
@@ -488,7 +525,7 @@ class _Answer:
 
         if not self.request.fold:
             ranked = execute(start, size)
-            return [Shown(stored, score) for stored, score in ranked.hits], ranked, 0
+            return [Shown(stored, score) for stored, score in ranked.hits], ranked, 0, 0
         head = execute(0, FOLD_WINDOW, documents=False)
         kept = fold(head.identities)
         page = [Shown(stored, folded.first.score, self._documents(folded.similar))
@@ -496,7 +533,11 @@ class _Answer:
         if len(page) < size and len(head.identities) == FOLD_WINDOW:
             after = execute(FOLD_WINDOW + max(0, start - len(kept)), size - len(page))
             page += [Shown(stored, score) for stored, score in after.hits]
-        return page, head, len(head.identities) - len(kept)
+        with_all = (
+            {i.id for i in head.identities[: head.total_all or 0]} if self.request.sort != "date" else set()
+        )
+        folded_all = sum(1 for folded in kept for similar in folded.similar if similar.id in with_all)
+        return page, head, len(head.identities) - len(kept), folded_all
 
     def _documents(self, identities: list[Identity]) -> list[StoredDocument]:
         return [stored for identity in identities if (stored := self.snapshot.document(identity.id))]

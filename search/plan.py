@@ -120,6 +120,8 @@ class Plan:
     stop_words: tuple[str, ...] = ()  # typed words dropped as too common, when nothing else was left
     # Words of a plain query that match nothing, each with what was searched beside it.
     rewritten: tuple[tuple[str, str], ...] = ()
+    # Words of a plain query also searched as words of the other script that sound alike (Haftar: حفتر).
+    also: tuple[tuple[str, str], ...] = ()
     # The stems of a plain query's words, in titles: a title made of them all scores more.
     title_words: frozenset[str] = frozenset()
     # A short plain query's words, each as what matches it: documents holding more of them rank

@@ -15,13 +15,13 @@ may stand for, so that no query's cost is unbounded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice, pairwise
 
-from index.analysis import WordTokenizer, without_article
+from index.analysis import ARABIC, LATIN, WordTokenizer, script_of, without_article
 from index.schema import BODY, EXACT, ROOT, STEM, TITLE
 
-from . import budget
+from . import budget, names
 from .backend import Analysis, Lexicon
 from .plan import (
     AllOf,
@@ -62,6 +62,11 @@ MAX_SPLIT_COUNT = 100  # documents counted for each way of splitting a word that
 # A plain query of up to this many words and no stop word is a keyword query: documents holding more
 # of its words rank first (Meilisearch's "words" rule); questions are ranked by score alone.
 MAX_KEYWORDS = 4
+# What a word of the other script found for a name scores, against the typed word: the same name in
+# another script is the same word. Lower, the typed script's documents come first, but the other's
+# seldom reach the first page (bench/names.py --search: Latin names bring Arabic documents that write
+# them into the top 10 for 48 of 58 development pairs at 1.0, 37 at 0.5, 26 at 0.2).
+NAME_WEIGHT = 1.0
 QUESTION_MARKS = ("?", "؟")
 
 
@@ -160,6 +165,8 @@ class _Planning:
         self.title_words: set[str] = set()
         self.words: list[Match] = []  # what matches each word of a plain query, in order
         self.nested = 0  # inside an alternative searched for a word: its words are not the query's
+        self.naming = self.rewriting and self._few_keywords()  # names searched across scripts (_names)
+        self.also: list[tuple[str, str]] = []  # (typed word, a word of the other script also searched)
 
     def plan(self) -> Plan:
         parsed = self.parsed
@@ -186,6 +193,7 @@ class _Planning:
             excluded=parsed.excluded,
             stop_words=tuple(self.stopped) if match is None else (),
             rewritten=tuple(self.rewritten),
+            also=tuple(self.also),
             title_words=frozenset(self.title_words) if parsed.plain else frozenset(),
             words=tuple(self.words) if self._keywords() else (),
         )
@@ -203,9 +211,24 @@ class _Planning:
         few = 1 < len(self.words) <= MAX_KEYWORDS
         return self.parsed.plain and few and not self.stopped and not asked
 
+    def _few_keywords(self) -> bool:
+        """Whether the query is one to MAX_KEYWORDS words, none a stop word, no question mark: a search-box query.
+
+        Names are carried across scripts only in such a query: a person types a
+        name, or a name and a word, in whichever script is at hand. A question
+        or a sentence is written in the language whose answer it seeks: carried
+        across, its names brought the other language's parallel paragraphs
+        above the answers (tydi-ar and tydi-en 0.002 lower in bench/quality.py, docs/names.md,
+        even scored at a tenth), and each of its words cost a lookup.
+        """
+        text = self.parsed.words_only_text
+        words = WordTokenizer.words(text)
+        asked = any(mark in text for mark in QUESTION_MARKS)
+        return 0 < len(words) <= MAX_KEYWORDS and not asked and not self.planner.stop_words(text)
+
     def _analyse(self, text: str, quiet: bool = False) -> list[Position]:
-        """The planner's :meth:`Planner.positions`; the stop words met are noted, unless ``quiet``."""
-        if not quiet:
+        """The planner's :meth:`Planner.positions`; the stop words met are noted, unless ``quiet`` or nested."""
+        if not quiet and not self.nested:
             self.stopped += self.planner.stop_words(text)
         return self.planner.positions(text)
 
@@ -277,12 +300,14 @@ class _Planning:
                     for t in completed
                     if t.field in self.weights
                 ]
-            elif self.rewriting and not self.planner.matches(position.stems, node.fields):
-                found = self._absent(position.word, node.fields)
-                if found is not None:
-                    word.append(found.match)
-                    scoring += found.scoring
-                    phrases += found.phrases
+            else:
+                found = [self._names(position.word, node.fields)]
+                if self.rewriting and not self.planner.matches(position.stems, node.fields):
+                    found.append(self._absent(position.word, node.fields))
+                for part in filter(None, found):
+                    word.append(part.match)
+                    scoring += part.scoring
+                    phrases += part.phrases
             matches.extend(word)
             if not self.nested:
                 self.words.append(_any(word))
@@ -322,6 +347,38 @@ class _Planning:
             part.phrases.append(self._side_by_side(first, second, slop=0))
         self.rewritten.append((typed, instead))
         return part
+
+    # ------------------------------------------------------------- names across scripts
+
+    def _names(self, typed: str, fields: tuple[str, ...]) -> _Part | None:
+        """What a plain query's word also searches in the other script, or None (see :mod:`search.names`).
+
+        Haftar is also searched as حفتر and لافروف as Lavrov, when the index's own
+        vocabulary writes them so. Only in a query of a few keywords, with
+        ``rewrite`` on (see :meth:`_few_keywords`): quotes, fields and ``--verbatim``
+        search only what was typed. The typed word still matches what it matches;
+        the plan records each word added (``Plan.also``).
+        """
+        if not self.naming or self.nested:
+            return None
+        script = script_of(normalize(typed))
+        other = {ARABIC: LATIN, LATIN: ARABIC}.get(script)
+        own_words = self.lexicon.vocabulary(script) if other else None
+        other_words = self.lexicon.vocabulary(other) if own_words is not None else None
+        if other_words is None:
+            return None
+        found = [c.word for c in names.candidates(displayed(typed), own_words, other_words)]
+        self.nested += 1
+        try:
+            parts = [(name, self._words(Words(name, fields))) for name in found]
+        finally:
+            self.nested -= 1
+        parts = [(name, part) for name, part in parts if part.match is not None]
+        if not parts:
+            return None
+        self.also += [(typed, name) for name, _part in parts]
+        scoring = [replace(t, weight=t.weight * NAME_WEIGHT) for _name, part in parts for t in part.scoring]
+        return _Part(_any([part.match for _name, part in parts]), scoring)
 
     def _split(self, word: str) -> str | None:
         """``word`` cut into the two words that documents most often write side by side, or None."""

@@ -19,6 +19,7 @@ from index.nearness import fingerprint
 from index.progress import Progress
 from index.schema import BODY, COPIES, EXACT, ROOT, TITLE
 from search.backend import Health, Identity, IndexStats, NoIndex, Ranked, StoredDocument, default_analysis
+from search.names import KeyedVocabulary
 from search.plan import AllOf, AnyOf, Everything, Match, PhraseMatch, Plan, Slot, Term, Without
 from search.ranking import Ranking
 from search.syntax import Filter
@@ -64,6 +65,14 @@ class MemorySnapshot:
     def most_frequent(self, name: str, limit: int) -> list[tuple[str, int]]:
         counts = Counter(term for entry in self.entries for term in entry.positions.get(name, {}))
         return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+
+    def vocabulary(self, script: str) -> KeyedVocabulary:
+        holders = Counter(
+            word
+            for entry in self.entries
+            for word in {*entry.positions.get(TITLE + EXACT, {}), *entry.positions.get(BODY + EXACT, {})}
+        )
+        return KeyedVocabulary.of_script(holders.items(), script)
 
     def side_by_side(self, name: str, slots: tuple[Slot, ...], limit: int) -> int:
         return min(limit, sum(1 for entry in self.entries if _stands(entry, PhraseMatch(name, slots))))

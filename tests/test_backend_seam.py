@@ -17,6 +17,7 @@ from fahras_cli import main
 from search import cli
 from search.backend import default_analysis
 from search.engine import SearchEngine
+from search.names import KeyedVocabulary
 from search.plan import AnyOf, PhraseMatch, Plan, ScoringPhrase, ScoringTerm, Slot, Term, Without
 from search.planner import Planner
 from search.ranking import DEFAULT_RANKING
@@ -47,6 +48,9 @@ class DictLexicon:
 
     def most_frequent(self, field: str, limit: int) -> list[tuple[str, int]]:
         return sorted(self.terms.get(field, {}).items(), key=lambda pair: -pair[1])[:limit]
+
+    def vocabulary(self, script: str) -> KeyedVocabulary:
+        return KeyedVocabulary.of_script(self.terms.get("body_exact", {}).items(), script)
 
 
 VOCABULARY = {

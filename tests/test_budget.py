@@ -45,3 +45,15 @@ def test_nested_limits_keep_the_earlier_deadline(slow_clock) -> None:
         with pytest.raises(QueryError):
             for _ in range(20):
                 budget.check()
+
+
+def test_work_done_once_per_index_version_is_not_the_querys_time(slow_clock) -> None:
+    """Filing the vocabulary for a new index version (seconds) must not use up the query that met it."""
+    with budget.time_limit(5.0):
+        with budget.exempt():
+            for _ in range(100):  # a hundred seconds on this clock, unchecked
+                budget.check()
+        budget.check()  # the query's own time goes on where it stopped
+        with pytest.raises(QueryError):
+            for _ in range(10):
+                budget.check()

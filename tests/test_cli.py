@@ -65,7 +65,7 @@ def test_search_json_format(index_dir: str) -> None:
     result = fahras("search", "--index", index_dir, "--json", "الأَزْمَة")
     data = json.loads(result.stdout)
     assert list(data) == ["query", "total", "total_exact", "took_ms", "hits", "suggestion", "notice", "total_all",
-                          "searched_as", "folded"]  # fmt: skip
+                          "searched_as", "folded", "also_searched"]  # fmt: skip
     assert data["searched_as"] == [{"word": "الأَزْمَة", "searched": ["ازم"], "forms": ["الأزمة"]}]
     assert data["total"] == 1
     hit = data["hits"][0]

@@ -188,6 +188,11 @@ def test_near_duplicates_fold_under_the_first_of_them_on_real_news(news: SearchE
         # The folded order is the order itself with the near-duplicates taken out; nothing else moves.
         assert shown == [doc for doc in order if doc not in hidden][: len(shown)]
         assert kept.total + kept.folded == every.total and kept.folded == len(hidden)
+        if (
+            every.total_all is not None
+        ):  # the count with all the words drops the folded ones that hold them all
+            every_all = {hit.id for hit in every.hits[: every.total_all]}
+            assert kept.total_all == every.total_all - len(every_all & hidden.keys()) <= kept.total
         for doc, holder in hidden.items():  # each under a result ranked before it
             assert order.index(holder) < order.index(doc)
         folded_somewhere += bool(hidden)

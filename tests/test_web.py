@@ -53,7 +53,7 @@ def test_api_search_shape_and_hit_format(client) -> None:
     assert status == 200
     assert list(data) == [
         "query", "total", "total_exact", "took_ms", "page", "size", "hits", "facets", "suggestion", "notice",
-        "total_all", "searched_as", "folded", "next",
+        "total_all", "searched_as", "folded", "also_searched", "next",
     ]  # fmt: skip
     assert data["total"] == 1
     assert set(data["hits"][0]) == {

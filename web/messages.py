@@ -41,6 +41,10 @@ SCRIPT = {
     "plain_text": N_(
         "Quotes, parentheses or operators in the query did not pair up, so it was searched as plain words: %(searched)s."
     ),
+    # Translators: names across scripts: "Also searched: حفتر for Haftar, موسكو for Moscow."
+    "also_searched": N_("Also searched: %(names)s."),
+    "also_for": N_("%(also)s for %(word)s"),
+    "only_typed": N_("Search only what was typed"),
     "hit_page": N_("page %(number)s"),
     "scanned": N_("scanned"),
     "scanned_note": N_("Read from the scanned image: the text may hold recognition errors."),

@@ -346,6 +346,19 @@ OPENAPI = {
                             },
                         },
                     },
+                    "also_searched": {
+                        "type": "array",
+                        "description": "names across scripts: query words also searched as the words of the other "
+                        "script that sound like them in this index (Haftar: حفتر); empty with verbatim=1",
+                        "items": {
+                            "type": "object",
+                            "required": ["word", "also"],
+                            "properties": {
+                                "word": {"type": "string"},
+                                "also": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    },
                     "folded": {
                         "type": "integer",
                         "description": "near-duplicates folded under other hits (not counted in total)",

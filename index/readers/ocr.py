@@ -44,18 +44,6 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 _DYING_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
 
 
-def cache_folder() -> Path:
-    """Where recognised pages are kept: ``$FAHRAS_CACHE/ocr``, else ``$XDG_CACHE_HOME/fahras/ocr`` (~/.cache).
-
-    Outside any index, so every index and every rebuild of the same files reuses them.
-    """
-    base = (
-        os.environ.get("FAHRAS_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fahras"
-    )
-    return Path(base) / "ocr"
-
-
 class OcrFailed(Exception):
     """Tesseract could not read a page (timed out, crashed, or refused the image)."""
 

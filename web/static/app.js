@@ -159,6 +159,17 @@
       line.append(plural("stop_words", notice.words.length, { words: isolated(notice.words.join(" ")) }));
       notices.push(line);
     }
+    if ((data.also_searched || []).length) {  // names also searched in the other script
+      const names = document.createDocumentFragment();
+      data.also_searched.forEach((also, index) => {
+        if (index) names.append(ui.strings.separator);
+        names.append(say(ui.strings.also_for, { also: isolated(also.also.join(ui.strings.separator)), word: isolated(also.word) }));
+      });
+      const line = element("p", undefined, { class: "notice", id: "also-searched" });
+      line.append(say(ui.strings.also_searched, { names: names }), " ",
+        element("a", ui.strings.only_typed, { href: pageUrl({ verbatim: 1 }) }));
+      notices.push(line);
+    }
     if (data.suggestion) {
       const link = element("a", data.suggestion, { dir: "auto", href: pageUrl({ q: data.suggestion }) });
       const line = element("p", undefined, { class: "didyoumean", id: "suggestion" });

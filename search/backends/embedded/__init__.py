@@ -46,7 +46,7 @@ class EmbeddedSnapshot:
         # generation, and their decoded postings stay good (a segment's id names its content).
         self.view = IndexView(searcher, home_key)
         self.view.prepare(analysis.fields)
-        self.lexicon = WhooshLexicon(searcher)
+        self.lexicon = WhooshLexicon(searcher, home_key)
         self._stats: IndexStats | None = None
 
     def execute(

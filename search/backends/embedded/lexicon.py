@@ -7,17 +7,21 @@ from heapq import nlargest
 
 from index.schema import BODY, TITLE
 from search import budget
+from search.names import Vocabulary
 from search.plan import PhraseMatch, Slot
 
 from .phrases import phrase_documents
+from .vocabulary import vocabularies
 
 
 class WhooshLexicon:
     """The terms of one searcher's index version."""
 
-    def __init__(self, searcher) -> None:
+    def __init__(self, searcher, home_key: str) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
+        self.home_key = home_key
+        self._vocabularies: dict[str, Vocabulary] | None = None
 
     def document_frequency(self, field: str, term: str) -> int:
         return self.reader.doc_frequency(field, term)
@@ -43,6 +47,11 @@ class WhooshLexicon:
             (term.decode("utf-8") if isinstance(term, bytes) else term, count)
             for count, term in nlargest(limit, counted)
         ]
+
+    def vocabulary(self, script: str) -> Vocabulary | None:
+        if self._vocabularies is None:
+            self._vocabularies = vocabularies(self.reader, self.home_key)
+        return self._vocabularies.get(script)
 
     def stored_text(self, field: str, term: str) -> str | None:
         if not self.reader.doc_frequency(field, term):

@@ -1,0 +1,176 @@
+"""An index version's words by script, filed by sound for names across scripts, kept on disk.
+
+:mod:`search.names` finds the Arabic words of the index that sound like a Latin
+query word (and back) by looking up skeleton keys. Filing every word of an
+index under its keys takes seconds (about 60 µs a word), too long for a query
+and too long to repeat in every ``fahras search``. So it is done once per
+index version, when the vocabulary is first asked for (``fahras index`` and
+``fahras rebuild`` ask right after they publish), and kept in an SQLite file
+under the cache folder, named by the version's segments: a process opens it in
+a millisecond and looks a key up in microseconds. The file is a cache, never
+the index: deleting it costs one rebuild of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from index.analysis import ARABIC, LATIN, script_of
+from index.schema import BODY, EXACT, TITLE
+from index.store import cache_dir
+from search.names import MIN_KEY, KeyedVocabulary, Vocabulary, keys
+
+SCRIPTS = (ARABIC, LATIN)
+FORMAT = 1  # raise when the file's layout or the keys change: older files are then not read
+STALE_SECONDS = 3600  # a half-written file this old was left by a killed build
+KEPT = 3  # an index's vocabularies kept: the live version's, and those a server may still be answering from
+_LOCK = threading.Lock()  # one build at a time in a process
+
+
+class StoredVocabulary:
+    """One script's words of an index version (a :class:`search.names.Vocabulary`), read from SQLite."""
+
+    def __init__(self, connection: sqlite3.Connection, script: str, lock: threading.Lock) -> None:
+        self._connection, self.script, self._lock = connection, script, lock
+        with lock:
+            row = connection.execute("SELECT postings FROM scripts WHERE script = ?", (script,)).fetchone()
+        self.postings = row[0] if row else 0
+
+    def frequency(self, word: str) -> int:
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT frequency FROM words WHERE script = ? AND word = ?", (self.script, word)
+            ).fetchone()
+        return row[0] if row else 0
+
+    def words_with_key(self, skeleton: str) -> Sequence[tuple[str, int]]:
+        with self._lock:
+            return self._connection.execute(
+                "SELECT word, frequency FROM keyed JOIN words USING (script, word) WHERE script = ? AND key = ?",
+                (self.script, skeleton),
+            ).fetchall()
+
+
+def vocabularies(reader, home_key: str) -> dict[str, Vocabulary]:
+    """Each script's vocabulary of the index version ``reader`` reads (built and stored on first use).
+
+    Without exact fields (an index built for comparison) there is none. Where the
+    cache folder cannot be written, the vocabularies are built in memory, for this
+    process only.
+    """
+    fields = [name for name in (TITLE + EXACT, BODY + EXACT) if name in reader.indexed_field_names()]
+    if not fields:
+        return {}
+    leaves = [leaf for leaf, _offset in reader.leaf_readers() if leaf.segment() is not None]
+    ids = "|".join(sorted(leaf.segment().segment_id() for leaf in leaves))
+    folder = cache_dir("names") / f"v{FORMAT}" / hashlib.sha256(home_key.encode()).hexdigest()[:16]
+    path = folder / f"{hashlib.sha256(ids.encode()).hexdigest()[:32]}.sqlite"
+    try:
+        if not path.exists():
+            with _LOCK:
+                if not path.exists():
+                    _build(path, _counted(leaves, fields))
+                    with contextlib.suppress(FileNotFoundError):  # another process tidying at once
+                        _forget_older(folder, path)
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    except (OSError, sqlite3.Error):
+        counted = _counted(leaves, fields)
+        return {script: KeyedVocabulary.of_script(counted.items(), script) for script in SCRIPTS}
+    lock = threading.Lock()
+    return {script: StoredVocabulary(connection, script, lock) for script in SCRIPTS}
+
+
+def _forget_older(folder: Path, kept: Path) -> None:
+    """Deletes all but the newest ``KEPT`` vocabularies of an index (a process reading one keeps its file open)."""
+    files = sorted(folder.glob("*.sqlite"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in [path for path in files if path != kept][KEPT - 1 :]:
+        old.unlink(missing_ok=True)
+    for partial in folder.glob("*.partial"):  # left by a build that was killed
+        if time.time() - partial.stat().st_mtime > STALE_SECONDS:
+            partial.unlink(missing_ok=True)
+
+
+def _script(word: str) -> str | None:
+    """The word's script, if it is a word of letters of one of the two scripts names cross between."""
+    script = script_of(word) if word.isalpha() else None
+    return script if script in SCRIPTS else None
+
+
+def _counted(leaves: list, fields: list[str]) -> dict[str, int]:
+    """Each word of the exact fields with its document frequency (the larger of title's and body's).
+
+    Read segment by segment: Whoosh's multi-segment term walk merges in Python, ten times slower.
+    Deleted documents may count until their segment is merged away, as in every document frequency.
+    """
+    counted: dict[str, dict[str, int]] = {}
+    for name in fields:
+        per_field = counted.setdefault(name, {})
+        for leaf in leaves:
+            for term, info in leaf.iter_field(name):
+                word = term.decode("utf-8") if isinstance(term, bytes) else term
+                per_field[word] = per_field.get(word, 0) + info.doc_frequency()
+    found: dict[str, int] = {}
+    for per_field in counted.values():
+        for word, frequency in per_field.items():
+            if frequency > found.get(word, 0):
+                found[word] = frequency
+    return found
+
+
+def _rows(counted: dict[str, int], known: dict[str, list[str]]) -> Iterator[tuple[str, str, str]]:
+    """Each word's skeleton keys: from ``known`` (an earlier version's file) where it has the word."""
+    for word in counted:
+        if script := _script(word):
+            found = known.get(word)
+            for skeleton in found if found is not None else keys(word):
+                if len(skeleton) >= MIN_KEY:
+                    yield script, skeleton, word
+
+
+def _known_keys(folder: Path) -> dict[str, list[str]]:
+    """The keys of every word of the newest vocabulary kept for the index: an update adds few words."""
+    files = sorted(folder.glob("*.sqlite"), key=lambda path: path.stat().st_mtime, reverse=True)
+    known: dict[str, list[str]] = {}
+    if files:
+        with contextlib.closing(sqlite3.connect(f"file:{files[0]}?mode=ro", uri=True)) as connection:
+            known = {word: [] for (word,) in connection.execute("SELECT word FROM words")}
+            for word, skeleton in connection.execute("SELECT word, key FROM keyed"):
+                known[word].append(skeleton)
+    return known
+
+
+def _build(path: Path, counted: dict[str, int]) -> None:
+    """Writes the vocabulary beside ``path`` and renames it into place: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        known = _known_keys(path.parent)
+    except sqlite3.Error:  # an unreadable earlier file: every word's keys computed anew
+        known = {}
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        with sqlite3.connect(partial) as connection:
+            connection.executescript(
+                "CREATE TABLE words (script TEXT, word TEXT, frequency INTEGER, PRIMARY KEY (script, word));"
+                "CREATE TABLE keyed (script TEXT, key TEXT, word TEXT);"
+                "CREATE TABLE scripts (script TEXT PRIMARY KEY, postings INTEGER);"
+            )
+            words = [(script, w, f) for w, f in counted.items() if (script := _script(w))]
+            connection.executemany("INSERT INTO words VALUES (?, ?, ?)", words)
+            connection.executemany("INSERT INTO keyed VALUES (?, ?, ?)", _rows(counted, known))
+            connection.execute("CREATE INDEX by_key ON keyed (script, key)")
+            connection.executemany(
+                "INSERT INTO scripts VALUES (?, ?)",
+                [(script, sum(f for s, _w, f in words if s == script)) for script in SCRIPTS],
+            )
+        connection.close()
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
