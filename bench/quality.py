@@ -16,6 +16,7 @@ the whole query (search/scoring.py), so these are exactly the results users get.
     python bench/quality.py --rankings all                    # every ranking tried
     python bench/quality.py --analyses all --rankings default # every analysis baseline
     python bench/quality.py --keep /tmp/fahras-indexes        # reuse indexes between runs
+    python bench/quality.py --engine both                     # and on the cluster of `fahras cluster start`
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.qparser import MultifieldParser, OrGroup  # noqa: E402
 
 from index.generations import rebuild  # noqa: E402
+from index.indexer import rebuild_index  # noqa: E402
 from index.schema import DEFAULT_ANALYSIS, AnalysisConfig  # noqa: E402
 from index.store import IndexHome  # noqa: E402
+from search.backend import open_backend  # noqa: E402
 from search.engine import DEFAULT_RANKING, QueryError, Ranking, SearchEngine  # noqa: E402
 from search.evaluate import Scores, read_qrels, read_queries, score_runs  # noqa: E402
 from search.syntax import plain_text  # noqa: E402
@@ -56,6 +59,7 @@ XQUAD = DATA / "xquad"
 TYDI = DATA / "tydi"
 SNN = DATA / "saudinewsnet" / "corpus.jsonl.gz"
 K = 10
+DEFAULT_CLUSTER = "http://127.0.0.1:9200"  # `fahras cluster start`
 DROP_ALLOWED = 0.005  # the brief's rule: no set may lose more than this
 
 
@@ -163,8 +167,9 @@ def whoosh_default_runs(folder: Path, queries: dict[str, str]) -> dict[str, list
         }
 
 
-def fahras_runs(folder: Path, ranking: Ranking, queries: dict[str, str]) -> dict[str, list[str]]:
-    engine = SearchEngine.at(IndexHome(folder), ranking)
+def fahras_runs(location: Path | str, ranking: Ranking, queries: dict[str, str]) -> dict[str, list[str]]:
+    """Each question's top ten from the engine users get, over an index folder or a cluster's URL."""
+    engine = SearchEngine.at(IndexHome(location) if isinstance(location, Path) else location, ranking)
     runs = {}
     for qid, text in queries.items():
         try:
@@ -174,7 +179,7 @@ def fahras_runs(folder: Path, ranking: Ranking, queries: dict[str, str]) -> dict
     return runs
 
 
-def evaluate_set(folder: Path, ranking: Ranking | None, query_set: QuerySet) -> tuple[Scores, float]:
+def evaluate_set(folder: Path | str, ranking: Ranking | None, query_set: QuerySet) -> tuple[Scores, float]:
     """Scores of one ranking (None: Whoosh's baseline) on one set, and the seconds it took."""
     started = time.perf_counter()
     queries = read_queries(query_set.queries)
@@ -190,6 +195,7 @@ class Suite:
     scratch: Path
     keep: Path | None
     distractors: int
+    cluster: str = DEFAULT_CLUSTER
 
     def corpus(self, name: str) -> Path:
         folder = self.scratch / "corpora" / name
@@ -217,18 +223,38 @@ class Suite:
         progress(f"indexed {corpus} with analysis {analysis} in {took:.0f} s")
         return folder
 
+    def cluster_index(self, corpus: str) -> str:
+        """The corpus indexed with the default analysis into the cluster (rebuilt every run)."""
+        location = f"{self.cluster.rstrip('/')}/quality-{corpus}"
+        started = time.perf_counter()
+        rebuild_index(open_backend(location).target(), self.corpus(corpus), only=True, show_progress=False)
+        progress(f"indexed {corpus} into {location} in {time.perf_counter() - started:.0f} s")
+        return location
+
 
 def progress(message: str) -> None:
     print(f"[quality] {message}", file=sys.stderr, flush=True)
 
 
 def run_suite(
-    suite: Suite, analyses: list[str], rankings: list[str], sets: list[QuerySet], jobs: int
+    suite: Suite,
+    analyses: list[str],
+    rankings: list[str],
+    sets: list[QuerySet],
+    jobs: int,
+    engines: tuple[str, ...] = ("embedded",),
 ) -> dict[str, dict[str, Scores]]:
     """{row name: {set name: scores}}: indexes are built first, one at a time (each build
-    already uses the cores), then every (ranking, set) evaluation runs in ``jobs`` processes."""
+    already uses the cores), then every (ranking, set) evaluation runs in ``jobs`` processes.
+    ``engines``: the embedded index (every analysis) and/or an OpenSearch cluster (the default analysis)."""
     tasks = []
-    for analysis in analyses:
+    if "opensearch" in engines:
+        for corpus in dict.fromkeys(s.corpus for s in sets):
+            location = suite.cluster_index(corpus)
+            for ranking in rankings:
+                for query_set in (s for s in sets if s.corpus == corpus):
+                    tasks.append((f"opensearch / {ranking}", location, ranking, query_set))
+    for analysis in analyses if "embedded" in engines else ():
         row_rankings = [None] if ANALYSES[analysis] is None else rankings
         for corpus in dict.fromkeys(s.corpus for s in sets):
             folder = suite.index(corpus, analysis)
@@ -310,7 +336,17 @@ def main() -> int:
     )
     parser.add_argument("--keep", type=Path, help="keep indexes in this folder and reuse current ones")
     parser.add_argument("--baseline", help="row that the others are compared with (default: the first)")
+    parser.add_argument(
+        "--engine", choices=["embedded", "opensearch", "both"], default="embedded",
+        help="the embedded index (default), an OpenSearch cluster (--cluster, default analysis), or both",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cluster",
+        default=DEFAULT_CLUSTER,
+        help=f"the cluster's URL for --engine opensearch ({DEFAULT_CLUSTER})",
+    )
     args = parser.parse_args()
+    engines = ("embedded", "opensearch") if args.engine == "both" else (args.engine,)
     analyses, rankings = _names(args.analyses, ANALYSES), _names(args.rankings, RANKINGS)
     sets = [s for s in SETS if s.name in _names(args.sets, {s.name: s for s in SETS})]
     missing = [path for path in (XQUAD, TYDI, SNN) if not path.exists()]
@@ -320,8 +356,9 @@ def main() -> int:
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fahras-quality-") as scratch:
-        suite = Suite(Path(scratch), args.keep, args.distractors)
-        table = run_suite(suite, analyses, rankings, sets, max(1, min(args.jobs, os.cpu_count() or 1)))
+        suite = Suite(Path(scratch), args.keep, args.distractors, args.cluster)
+        jobs = max(1, min(args.jobs, os.cpu_count() or 1))
+        table = run_suite(suite, analyses, rankings, sets, jobs, engines)
     print_table(table, sets, args.baseline or next(iter(table)))
     return 0
 

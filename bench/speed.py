@@ -15,10 +15,12 @@ with the machine's load average before and after (the machine is shared).
     python bench/speed.py --sets 5000 --queries 0
     python bench/speed.py --scale 300000 --systems fahras --queries 300
     python bench/speed.py --scale 300000 --systems fahras --queries 300 --keep /var/tmp/fahras-300k
+    python bench/speed.py --sets all --engine opensearch   # into `fahras cluster start`'s cluster, 1 and 2 analysers
 
 ``--keep DIR`` keeps each system's index of the (one) set in DIR and, on a later run,
 times queries on it instead of building it again (the build figures shown are those
-recorded when it was built): a 300,000-document build takes ten minutes.
+recorded when it was built): a 300,000-document build takes ten minutes. (Not for the
+opensearch systems, whose index lives in the cluster.)
 """
 
 from __future__ import annotations
@@ -180,6 +182,45 @@ def fahras_search(folder: Path) -> dict:
     return {"search": searcher_for(False), "search_snippets": searcher_for(True)}
 
 
+def opensearch_backend():
+    from search.backends.opensearch.backend import OpenSearchBackend
+
+    return OpenSearchBackend(f"{os.environ['FAHRAS_BENCH_CLUSTER'].rstrip('/')}/speed-bench")
+
+
+def opensearch_build(corpus: Path, analysers: int) -> dict:
+    """Fahras on the cluster at $FAHRAS_BENCH_CLUSTER: ``fahras rebuild`` with ``analysers`` processes."""
+    from index.indexer import rebuild_index
+    from search.backends.opensearch.target import OpenSearchTarget
+
+    backend = opensearch_backend()
+    started, cpu = time.perf_counter(), cpu_seconds()
+    report = rebuild_index(
+        OpenSearchTarget(backend, workers=analysers), corpus, only=True, show_progress=False
+    )
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    index = backend.live_index()
+    stats = backend.cluster.call(lambda client: client.indices.stats(index=index, metric="store"))
+    return {"docs": report.total_docs, "index_s": elapsed, "cpu_s": cpu,
+            "size_bytes": stats["_all"]["total"]["store"]["size_in_bytes"]}  # fmt: skip
+
+
+def opensearch_search(_folder: Path) -> dict:
+    from search.engine import QueryError, SearchEngine
+    from search.syntax import plain_text
+
+    engine = SearchEngine(opensearch_backend())
+
+    def searcher_for(snippets: bool):
+        def search(text: str) -> None:
+            with contextlib.suppress(QueryError):
+                engine.search(plain_text(text), size=10, snippets=snippets)
+
+        return search
+
+    return {"search": searcher_for(False), "search_snippets": searcher_for(True)}
+
+
 BUILT = "speed-build.json"  # beside a kept index: the figures of its build
 
 
@@ -196,12 +237,14 @@ def run_worker(system: str, corpus: Path, queries: int, keep: Path | None = None
             out = json.loads((keep / BUILT).read_text())
         else:
             folder.mkdir(parents=True, exist_ok=True)
-            build = naive_build if system == "naive" else fahras_build
             monitor = RssMonitor(os.getpid())
             monitor.start()
-            result = build(corpus, folder)
+            if system.startswith("opensearch-"):  # opensearch-N: N analysing processes
+                result = opensearch_build(corpus, int(system.removeprefix("opensearch-")))
+            else:
+                result = (naive_build if system == "naive" else fahras_build)(corpus, folder)
             peaks = monitor.stop()
-            size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            size = result.get("size_bytes") or sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
             out = {
                 "system": system,
                 "docs": result["docs"],
@@ -218,7 +261,8 @@ def run_worker(system: str, corpus: Path, queries: int, keep: Path | None = None
             if keep:
                 (keep / BUILT).write_text(json.dumps(out))
         if queries:
-            found = (naive_search if system == "naive" else fahras_search)(folder)
+            searcher = {"naive": naive_search, "fahras": fahras_search}.get(system, opensearch_search)
+            found = searcher(folder)
             for kind, path in (("short", SHORT_QUERIES), ("questions", QUESTIONS)):
                 read = read_queries(path, queries + WARM_UP)
                 timed, warm_up = read[:queries], read[queries:]
@@ -319,13 +363,24 @@ def main() -> int:
     )
     parser.add_argument("--queries", type=int, default=1000,
                         help="queries of each kind, timed on the last set (default 1000; 0: none)")  # fmt: skip
-    parser.add_argument("--systems", default="naive,fahras", help="comma-separated: naive, fahras")
+    parser.add_argument("--systems", default=None,
+                        help="comma-separated: naive, fahras, opensearch-N (N analysing processes)")  # fmt: skip
+    parser.add_argument(
+        "--engine", choices=["embedded", "opensearch"], default="embedded",
+        help="embedded: naive Whoosh and Fahras (default); opensearch: Fahras embedded and on the cluster "
+        "with 1 and 2 analysing processes",
+    )  # fmt: skip
+    parser.add_argument("--cluster", default="http://127.0.0.1:9200",
+                        help="the cluster's URL for the opensearch systems (default: fahras cluster start's)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     parser.add_argument("--keep", type=Path,
                         help="one set: keep each system's index in this folder, and search one already there")  # fmt: skip
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.systems is None:
+        args.systems = "naive,fahras" if args.engine == "embedded" else "fahras,opensearch-1,opensearch-2"
+    os.environ["FAHRAS_BENCH_CLUSTER"] = args.cluster
     if args.worker:
         result = run_worker(args.worker, Path(args.corpus), args.queries, args.keep)
         print(json.dumps(result))

@@ -273,6 +273,10 @@ def open_backend(location: str | Path | IndexHome | None) -> Backend:
     """The backend of an index location: a folder (the embedded index, the default) or an OpenSearch URL."""
     from .backends.embedded import EmbeddedBackend
 
+    if isinstance(location, str) and location.startswith(("http://", "https://")):
+        from .backends.opensearch.backend import OpenSearchBackend
+
+        return OpenSearchBackend(location)
     if isinstance(location, IndexHome):
         return EmbeddedBackend(location)
     return EmbeddedBackend(IndexHome(location))

@@ -11,6 +11,7 @@ import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
+import org.opensearch.painless.PainlessPlugin;
 import org.opensearch.transport.Netty4Plugin;
 
 /**
@@ -18,7 +19,7 @@ import org.opensearch.transport.Netty4Plugin;
  *
  * <p>OpenSearch's own launcher (Bootstrap) expects an unpacked distribution: modules as folders, a
  * security policy, a JarHell scan of the classpath and production bootstrap checks. None of that exists
- * when the node is assembled from Maven jars, so this class builds the Node directly, handing it the two
+ * when the node is assembled from Maven jars, so this class builds the Node directly, handing it the three
  * plugins Fahras needs as classpath plugins, which is how OpenSearch's own test nodes are made.
  *
  * <p>Usage: {@code java -cp 'LIB/*' fahras.node.EmbeddedNode HOME}
@@ -30,7 +31,7 @@ public final class EmbeddedNode extends Node {
 
     private EmbeddedNode(Environment environment) {
         // false: private index settings (index.version.created...) stay forbidden, as on a real node.
-        super(environment, List.of(Netty4Plugin.class, CommonAnalysisPlugin.class), false);
+        super(environment, List.of(Netty4Plugin.class, CommonAnalysisPlugin.class, PainlessPlugin.class), false);
     }
 
     public static void main(String[] args) throws Exception {
