@@ -83,12 +83,7 @@ class EmbeddedTarget:
 
     def refuse_unusable(self) -> None:
         found = check_index(self.home)
-        if found.error:
-            raise RebuildNeeded(str(found.error)) from found.error
-        if found.warning:
-            raise RebuildNeeded(
-                f"{found.warning} (`fahras index` will not add documents analysed differently)"
-            )
+        RebuildNeeded.unless_usable(found.error, found.warning)
 
     def recorded(self) -> Recorded:
         info = self.home.build_info()

@@ -96,6 +96,14 @@ class IndexingError(StoreError):
 class RebuildNeeded(IndexingError):
     """``fahras index`` cannot add to this index as it is; ``fahras rebuild`` can replace it."""
 
+    @classmethod
+    def unless_usable(cls, error: Exception | None, warning: str | None) -> None:
+        """Raise when a check found the index damaged (``error``) or built by another version (``warning``)."""
+        if error:
+            raise cls(str(error)) from error
+        if warning:
+            raise cls(f"{warning} (`fahras index` will not add documents analysed differently)")
+
 
 class PublishRefused(IndexingError):
     """A new index did not read back as a search would read it: it was not published."""

@@ -87,8 +87,12 @@ def cmd_index(args: argparse.Namespace) -> int:
             report = rebuild_index(target, [Path(path) for path in args.paths], only=args.only, **options)
         else:
             report = update_index(target, Path(args.path), **options)
-    print(printable(report.summary()))
-    _prepare_names(_backend(args), quiet=args.quiet)
+        print(printable(report.summary()))
+        try:
+            _prepare_names(_backend(args), quiet=args.quiet)
+        except KeyboardInterrupt as stopped:  # the new index is live; only the names' cache is not written
+            stopped.published = True
+            raise
     return 0
 
 

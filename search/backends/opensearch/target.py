@@ -102,12 +102,7 @@ class OpenSearchTarget:
 
     def refuse_unusable(self) -> None:
         found = self.backend.check()
-        if found.error:
-            raise RebuildNeeded(str(found.error)) from found.error
-        if found.warning:
-            raise RebuildNeeded(
-                f"{found.warning} (`fahras index` will not add documents analysed differently)"
-            )
+        RebuildNeeded.unless_usable(found.error, found.warning)
 
     def recorded(self) -> Recorded:
         meta = self.backend.meta()
