@@ -46,6 +46,31 @@ def news_index(tmp_path_factory: pytest.TempPathFactory, articles: int) -> Index
     return home
 
 
+# The fields of a hit, the one format `fahras search --json` and /api/search share.
+HIT_FIELDS = {
+    "id",
+    "title",
+    "title_html",
+    "snippet",
+    "score",
+    "lang",
+    "source",
+    "date",
+    "url",
+    "page",
+    "ocr",
+    "similar",
+}
+
+
+def index_of(tmp_path_factory: pytest.TempPathFactory, name: str, files: dict[str, str]) -> IndexHome:
+    """An index of written files (in their own temporary folder), for a module's fixture."""
+    folder = write_corpus(tmp_path_factory.mktemp(name) / "corpus", files)
+    home = IndexHome(folder.parent / "index")
+    rebuild(home, folder, show_progress=False)
+    return home
+
+
 def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
     for name, content in files.items():
         path = folder / name

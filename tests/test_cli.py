@@ -15,7 +15,7 @@ import pytest
 
 from fahras_cli import main
 
-from .conftest import shared, write_corpus
+from .conftest import HIT_FIELDS, shared, write_corpus
 
 
 @dataclass
@@ -69,20 +69,7 @@ def test_search_json_format(index_dir: str) -> None:
     assert data["searched_as"] == [{"word": "الأَزْمَة", "searched": ["ازم"], "forms": ["الأزمة"]}]
     assert data["total"] == 1
     hit = data["hits"][0]
-    assert set(hit) == {
-        "id",
-        "title",
-        "title_html",
-        "snippet",
-        "score",
-        "lang",
-        "source",
-        "date",
-        "url",
-        "page",
-        "ocr",
-        "similar",
-    }
+    assert set(hit) == HIT_FIELDS
     assert hit["id"] == "news/crisis.txt" and hit["lang"] == "ar"
     assert "<mark>الأزمة</mark>" in hit["snippet"]
 

@@ -22,7 +22,7 @@ from search.planner import Planner
 from search.syntax import parse
 from web import create_app
 
-from .conftest import write_corpus
+from .conftest import index_of, write_corpus
 from .test_backend_seam import DictLexicon
 
 
@@ -160,10 +160,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def names_home(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
-    folder = write_corpus(tmp_path_factory.mktemp("names") / "notes", FILES)
-    home = IndexHome(folder.parent / "index")
-    rebuild(home, folder, show_progress=False)
-    return home
+    return index_of(tmp_path_factory, "names", FILES)
 
 
 @pytest.fixture(scope="module")

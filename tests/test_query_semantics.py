@@ -19,7 +19,7 @@ from search import budget
 from search.engine import SearchEngine
 from web import create_app
 
-from .conftest import news_index, shared, write_corpus
+from .conftest import index_of, news_index, shared, write_corpus
 
 NEWS = {
     "politics/resignation.txt": "Minister resigned after the vote\n\nThe minister resigned on Monday after "
@@ -53,17 +53,9 @@ NEWS = {
 }
 
 
-def _index_of(tmp_path_factory: pytest.TempPathFactory, name: str, files: dict[str, str]) -> IndexHome:
-    """An index of written files, built once for the module."""
-    folder = write_corpus(tmp_path_factory.mktemp(name) / "corpus", files)
-    home = IndexHome(folder.parent / "index")
-    rebuild(home, folder, show_progress=False)
-    return home
-
-
 @pytest.fixture(scope="module")
 def news_home(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
-    return _index_of(tmp_path_factory, "news", NEWS)
+    return index_of(tmp_path_factory, "news", NEWS)
 
 
 @pytest.fixture(scope="module")
@@ -374,7 +366,7 @@ ABSENT = {
 
 @pytest.fixture(scope="module")
 def absent_home(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
-    return _index_of(tmp_path_factory, "absent", ABSENT)
+    return index_of(tmp_path_factory, "absent", ABSENT)
 
 
 def test_a_joined_word_that_matches_nothing_searches_its_two_words(capsys, absent_home: IndexHome) -> None:

@@ -22,7 +22,7 @@ from search.engine import SearchEngine
 from search.notices import PLAIN_TEXT
 from web import create_app
 
-from .conftest import news_index, write_corpus
+from .conftest import index_of, news_index, write_corpus
 
 NOTES = {
     "both.txt": "Health ministry\nThe health ministry announced the new budget.",
@@ -39,10 +39,7 @@ NOTES = {
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> IndexHome:
-    folder = write_corpus(tmp_path_factory.mktemp("notes") / "notes", NOTES)
-    home = IndexHome(folder.parent / "index")
-    rebuild(home, folder, show_progress=False)
-    return home
+    return index_of(tmp_path_factory, "notes", NOTES)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from web import create_app
 from web import messages as M
 from web.pages import numbered_marks, page_numbers
 
-from .conftest import files_opened, write_corpus
+from .conftest import HIT_FIELDS, files_opened, write_corpus
 
 XSS_TITLE = "<script>alert(1)</script> عنوان"
 
@@ -56,20 +56,7 @@ def test_api_search_shape_and_hit_format(client) -> None:
         "total_all", "searched_as", "folded", "also_searched", "next",
     ]  # fmt: skip
     assert data["total"] == 1
-    assert set(data["hits"][0]) == {
-        "id",
-        "title",
-        "title_html",
-        "snippet",
-        "score",
-        "lang",
-        "source",
-        "date",
-        "url",
-        "page",
-        "ocr",
-        "similar",
-    }
+    assert set(data["hits"][0]) == HIT_FIELDS
     assert "<mark>الأزمة</mark>" in data["hits"][0]["snippet"]
     assert (
         data["hits"][0]["title_html"] == "<mark>الأَزْمَةُ</mark> الاقتصاديّة تتفاقم"
