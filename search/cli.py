@@ -81,7 +81,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def cmd_index(args: argparse.Namespace) -> int:
     options = {"show_progress": not args.quiet, "lock_timeout": args.wait}
-    target = _backend(args).target()
+    backend = _backend(args)
+    target = backend.target()
     with _terminate_as_interrupt():
         if args.command == "rebuild":
             report = rebuild_index(target, [Path(path) for path in args.paths], only=args.only, **options)
@@ -89,7 +90,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             report = update_index(target, Path(args.path), **options)
         print(printable(report.summary()))
         try:
-            _prepare_names(_backend(args), quiet=args.quiet)
+            _prepare_names(backend, quiet=args.quiet)
         except KeyboardInterrupt as stopped:  # the new index is live; only the names' cache is not written
             stopped.published = True
             raise

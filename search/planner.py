@@ -165,7 +165,8 @@ class _Planning:
         self.title_words: set[str] = set()
         self.words: list[Match] = []  # what matches each word of a plain query, in order
         self.nested = 0  # inside an alternative searched for a word: its words are not the query's
-        self.naming = self.rewriting and self._few_keywords()  # names searched across scripts (_names)
+        self.keywords = parsed.plain and self._few_keywords()
+        self.naming = self.rewriting and self.keywords  # names searched across scripts (_names)
         self.also: list[tuple[str, str]] = []  # (typed word, a word of the other script also searched)
 
     def plan(self) -> Plan:
@@ -195,31 +196,23 @@ class _Planning:
             rewritten=tuple(self.rewritten),
             also=tuple(self.also),
             title_words=frozenset(self.title_words) if parsed.plain else frozenset(),
-            words=tuple(self.words) if self._keywords() else (),
+            # The words rule: documents holding more of two or more keywords rank first.
+            words=tuple(self.words) if self.keywords and len(self.words) > 1 else (),
         )
 
-    def _keywords(self) -> bool:
-        """Whether the query is a few keywords (the words rule applies), not a question or a sentence.
-
-        Two to MAX_KEYWORDS words, no stop word and no question mark: what people type
-        in a search box (وزارة الصحة, heat wave; OR between them is a space). A question names its words among stop
-        words or ends with a question mark (ما هي عاصمة فرنسا, ماهي عاصمة منغوليا ؟), and its
-        answer need not hold them all: ranked by score alone, the shared question sets
-        score higher (bench/quality.py, docs/quality.md).
-        """
-        asked = any(mark in self.parsed.words_only_text for mark in QUESTION_MARKS)
-        few = 1 < len(self.words) <= MAX_KEYWORDS
-        return self.parsed.plain and few and not self.stopped and not asked
-
     def _few_keywords(self) -> bool:
-        """Whether the query is one to MAX_KEYWORDS words, none a stop word, no question mark: a search-box query.
+        """Whether the query is a few keywords, not a question or a sentence.
 
-        Names are carried across scripts only in such a query: a person types a
-        name, or a name and a word, in whichever script is at hand. A question
-        or a sentence is written in the language whose answer it seeks: carried
-        across, its names brought the other language's parallel paragraphs
-        above the answers (tydi-ar and tydi-en 0.002 lower in bench/quality.py, docs/names.md,
-        even scored at a tenth), and each of its words cost a lookup.
+        One to MAX_KEYWORDS words, no stop word and no question mark: what people type
+        in a search box (وزارة الصحة, heat wave; OR between them is a space). Two or more
+        get the words rule, and names are carried across scripts only in such a query.
+        A question names its words among stop words or ends with a question mark (ما هي
+        عاصمة فرنسا, ماهي عاصمة منغوليا ؟): its answer need not hold them all (ranked by
+        score alone, the shared question sets score higher: bench/quality.py,
+        docs/quality.md), and it is written in the language whose answer it seeks —
+        carried across, its names brought the other language's parallel paragraphs above
+        the answers (tydi-ar and tydi-en 0.002 lower, even scored at a tenth:
+        docs/names.md), and each of its words cost a lookup.
         """
         text = self.parsed.words_only_text
         words = WordTokenizer.words(text)
