@@ -371,6 +371,15 @@ def neighbours(skeleton: str, budget: float, fuzzy: bool = True) -> list[str]:
 # ------------------------------------------------------------------ vocabulary
 
 
+SCRIPTS = (ARABIC, LATIN)  # the scripts names are carried between
+
+
+def name_script(word: str) -> str | None:
+    """The script of a word a vocabulary files (one of SCRIPTS): letters only, no numbers, no mixed scripts."""
+    script = script_of(word) if word.isalpha() else None
+    return script if script in SCRIPTS else None
+
+
 class Vocabulary(Protocol):
     """One script's words of an index (its exact fields), looked up by skeleton."""
 
@@ -406,9 +415,7 @@ class KeyedVocabulary:
     @classmethod
     def of_script(cls, words: Iterable[tuple[str, int]], script: str) -> KeyedVocabulary:
         """The words of ``script`` among ``words`` (words of letters only: no numbers, no mixed scripts)."""
-        return cls(
-            (word, frequency) for word, frequency in words if word.isalpha() and script_of(word) == script
-        )
+        return cls((word, frequency) for word, frequency in words if name_script(word) == script)
 
     def frequency(self, word: str) -> int:
         return self._frequency.get(word, 0)

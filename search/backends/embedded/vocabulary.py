@@ -22,12 +22,10 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from index.analysis import ARABIC, LATIN, script_of
 from index.schema import BODY, EXACT, TITLE
 from index.store import cache_dir
-from search.names import MIN_KEY, KeyedVocabulary, Vocabulary, keys
+from search.names import MIN_KEY, SCRIPTS, KeyedVocabulary, Vocabulary, keys, name_script
 
-SCRIPTS = (ARABIC, LATIN)
 FORMAT = 1  # raise when the file's layout or the keys change: older files are then not read
 STALE_SECONDS = 3600  # a half-written file this old was left by a killed build
 KEPT = 3  # an index's vocabularies kept: the live version's, and those a server may still be answering from
@@ -82,7 +80,7 @@ def vocabularies(reader, home_key: str) -> dict[str, Vocabulary]:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     except (OSError, sqlite3.Error):
         counted = _counted(leaves, fields)
-        return {script: KeyedVocabulary.of_script(counted.items(), script) for script in SCRIPTS}
+        return {script: KeyedVocabulary.ofname_script(counted.items(), script) for script in SCRIPTS}
     lock = threading.Lock()
     return {script: StoredVocabulary(connection, script, lock) for script in SCRIPTS}
 
@@ -95,12 +93,6 @@ def _forget_older(folder: Path, kept: Path) -> None:
     for partial in folder.glob("*.partial"):  # left by a build that was killed
         if time.time() - partial.stat().st_mtime > STALE_SECONDS:
             partial.unlink(missing_ok=True)
-
-
-def _script(word: str) -> str | None:
-    """The word's script, if it is a word of letters of one of the two scripts names cross between."""
-    script = script_of(word) if word.isalpha() else None
-    return script if script in SCRIPTS else None
 
 
 def _counted(leaves: list, fields: list[str]) -> dict[str, int]:
@@ -127,7 +119,7 @@ def _counted(leaves: list, fields: list[str]) -> dict[str, int]:
 def _rows(counted: dict[str, int], known: dict[str, list[str]]) -> Iterator[tuple[str, str, str]]:
     """Each word's skeleton keys: from ``known`` (an earlier version's file) where it has the word."""
     for word in counted:
-        if script := _script(word):
+        if script := name_script(word):
             found = known.get(word)
             for skeleton in found if found is not None else keys(word):
                 if len(skeleton) >= MIN_KEY:
@@ -162,7 +154,7 @@ def _build(path: Path, counted: dict[str, int]) -> None:
                 "CREATE TABLE keyed (script TEXT, key TEXT, word TEXT);"
                 "CREATE TABLE scripts (script TEXT PRIMARY KEY, postings INTEGER);"
             )
-            words = [(script, w, f) for w, f in counted.items() if (script := _script(w))]
+            words = [(script, w, f) for w, f in counted.items() if (script := name_script(w))]
             connection.executemany("INSERT INTO words VALUES (?, ?, ?)", words)
             connection.executemany("INSERT INTO keyed VALUES (?, ?, ?)", _rows(counted, known))
             connection.execute("CREATE INDEX by_key ON keyed (script, key)")

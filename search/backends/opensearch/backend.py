@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from index.analysis import ARABIC, LATIN, script_of
 from index.schema import BODY, EXACT, FACETS, TITLE, default_fingerprint
 from index.store import IndexDamaged, NoIndex, StoreError
 from search import budget
@@ -306,7 +305,7 @@ class OpenSearchLexicon:
         return self._vocabularies.get(script)
 
     def _built_vocabularies(self) -> dict[str, Vocabulary]:
-        from search.names import KeyedVocabulary  # here: see the import of Vocabulary above
+        from search.names import SCRIPTS, KeyedVocabulary  # here: see the import of Vocabulary above
 
         fields = [name for name in (TITLE + EXACT, BODY + EXACT) if name in self.snapshot.analysis.fields]
         if not fields:
@@ -316,11 +315,7 @@ class OpenSearchLexicon:
             for word, frequency in self._every_term(name):
                 if frequency > counted.get(word, 0):
                     counted[word] = frequency
-        words: dict[str, list[tuple[str, int]]] = {ARABIC: [], LATIN: []}
-        for word, frequency in counted.items():
-            if word.isalpha() and (script := script_of(word)) in words:
-                words[script].append((word, frequency))
-        return {script: KeyedVocabulary(found) for script, found in words.items()}
+        return {script: KeyedVocabulary.of_script(counted.items(), script) for script in SCRIPTS}
 
     def _every_term(self, field: str) -> Iterator[tuple[str, int]]:
         """Every term of ``field`` with its document frequency, in pages (not bounded by a query's time)."""
