@@ -18,6 +18,7 @@ from index.check import IndexCheck, check_index
 from index.generations import EmbeddedTarget
 from index.schema import FACETS, ID, INVENTORY, NEAR, parse_inventory_term
 from index.store import IndexHome, retrying
+from search import budget
 from search.backend import (
     NEWER_WARNING,
     OLDER_WARNING,
@@ -43,12 +44,20 @@ class EmbeddedSnapshot:
         self.searcher = searcher
         self.analysis = analysis
         self.generation = (str(live), searcher.reader().generation())
-        # Keyed by the home, not the generation: an update links the segments it keeps into its new
-        # generation, and their decoded postings stay good (a segment's id names its content).
-        self.view = IndexView(searcher, home_key)
-        self.view.prepare(analysis.fields)
+        self.home_key = home_key
         self.lexicon = WhooshLexicon(searcher, home_key)
         self._stats: IndexStats | None = None
+
+    @cached_property
+    def view(self) -> IndexView:
+        """The scoring view, its per-document arrays read on first use: once per version and thread, never
+        in a query's time, and not at all by a process that only files the words (``fahras index``)."""
+        # Keyed by the home, not the generation: an update links the segments it keeps into its new
+        # generation, and their decoded postings stay good (a segment's id names its content).
+        view = IndexView(self.searcher, self.home_key)
+        with budget.exempt():
+            view.prepare(self.analysis.fields)
+        return view
 
     @cached_property
     def _columns(self) -> tuple | None:
@@ -158,7 +167,7 @@ class EmbeddedBackend:
         return self._local.snapshot
 
     def warm_up(self) -> None:
-        self.snapshot()
+        self.snapshot().view  # noqa: B018 (reads the per-document arrays now, before any query)
 
     def guard(self) -> None:
         self.checks.guard()
