@@ -11,7 +11,7 @@ from search.names import Vocabulary
 from search.plan import PhraseMatch, Slot
 
 from .phrases import phrase_documents
-from .vocabulary import vocabularies
+from .vocabulary import Filed, vocabularies
 
 
 class WhooshLexicon:
@@ -21,12 +21,16 @@ class WhooshLexicon:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.home_key = home_key
-        self._vocabularies: dict[str, Vocabulary] | None = None
+        self._filed: Filed | None = None
 
     def document_frequency(self, field: str, term: str) -> int:
         return self.reader.doc_frequency(field, term)
 
     def expand_prefix(self, field: str, prefix: str) -> Iterator[str]:
+        filed = self.filed()
+        if filed.terms is not None and field in filed.fields:  # one B-tree, not every segment's terms merged
+            yield from filed.terms.starting(field, prefix)
+            return
         for term in self.reader.expand_prefix(field, prefix):
             yield term.decode("utf-8") if isinstance(term, bytes) else term
 
@@ -49,9 +53,13 @@ class WhooshLexicon:
         ]
 
     def vocabulary(self, script: str) -> Vocabulary | None:
-        if self._vocabularies is None:
-            self._vocabularies = vocabularies(self.reader, self.home_key)
-        return self._vocabularies.get(script)
+        return self.filed().scripts.get(script)
+
+    def filed(self) -> Filed:
+        """The version's filed words (:mod:`.vocabulary`), filed on first use: the planner's warm-up asks."""
+        if self._filed is None:
+            self._filed = vocabularies(self.reader, self.home_key)
+        return self._filed
 
     def stored_text(self, field: str, term: str) -> str | None:
         if not self.reader.doc_frequency(field, term):
