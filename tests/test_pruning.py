@@ -112,16 +112,27 @@ def _questions(count: int) -> list[str]:
     return [line.split("\t", 1)[1].rstrip("؟?") for line in lines[:count]]
 
 
-# The default, and limits that make pruning score the exact-form and root words of every match
-# (0), or only some of them (30), in an index too small to reach the default.
-LIMITS = [pruning.MAX_CANDIDATES, 0, 30]
+# (MAX_CANDIDATES, BLOCK_COST): the defaults; candidates always looked up block by block, whatever
+# a whole list would cost (a block costing nothing); the exact-form and root words scored for every
+# match (0); only some of them (30), in an index too small to reach the default.
+LIMITS = [
+    (pruning.MAX_CANDIDATES, pruning.BLOCK_COST),
+    (pruning.MAX_CANDIDATES, 0.0),
+    (0, pruning.BLOCK_COST),
+    (30, 0.0),
+]
 
 
-@pytest.mark.parametrize("limit", LIMITS)
+def _limit(monkeypatch: pytest.MonkeyPatch, limits: tuple[int, float]) -> None:
+    monkeypatch.setattr(pruning, "MAX_CANDIDATES", limits[0])
+    monkeypatch.setattr(pruning, "BLOCK_COST", limits[1])
+
+
+@pytest.mark.parametrize("limits", LIMITS)
 def test_real_queries_rank_as_when_every_match_is_scored(
-    engine: SearchEngine, monkeypatch: pytest.MonkeyPatch, limit: int
+    engine: SearchEngine, monkeypatch: pytest.MonkeyPatch, limits: tuple[int, float]
 ) -> None:
-    monkeypatch.setattr(pruning, "MAX_CANDIDATES", limit)
+    _limit(monkeypatch, limits)
     for text in _short_queries(200) + _questions(60):
         for depth in (10, 30, 100):
             _assert_same(engine, text, depth)
@@ -186,7 +197,7 @@ FILTERS = [
 def test_random_queries_rank_as_when_every_match_is_scored(
     engine: SearchEngine, vocabulary: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch, data
 ) -> None:
-    monkeypatch.setattr(pruning, "MAX_CANDIDATES", data.draw(st.sampled_from(LIMITS)))
+    _limit(monkeypatch, data.draw(st.sampled_from(LIMITS)))
     text = _query(data.draw, vocabulary) + data.draw(st.sampled_from(FILTERS))
     depth = data.draw(st.sampled_from([1, 10, 20, 50, 100]))
     with contextlib.suppress(QueryError):  # a word the analysis drops, alone beside an operator
@@ -206,7 +217,27 @@ def test_positions_read_from_blocks_find_every_phrase_whooshs_matchers_find(engi
             ]
             candidates = functools.reduce(np.intersect1d, held).tolist()
             expected = set(phrase_documents(view.searcher, phrase))  # through Whoosh's matchers
-            checker = PhraseChecker(view.searcher, phrase)
+            checker = PhraseChecker(view.searcher, phrase, [key for _leaf, _offset, key in view.leaves])
             assert {doc for doc in candidates if checker.stands_at(doc)} == expected, text
             checked += len(candidates)
     assert checked > 1000
+
+
+def test_block_bounds_are_never_below_a_documents_exact_summand(
+    engine: SearchEngine, vocabulary: dict[str, list[str]]
+) -> None:
+    """The bound of a document in a block (the block's largest frequency at the document's own length)
+    is at least what the term scores there, and nothing where the document's field is empty."""
+    view = engine.backend.snapshot().view
+    docs, tight = np.arange(view.count), 0
+    for word in vocabulary["common"][:15] + vocabulary["middling"][:15] + vocabulary["rare"][:15]:
+        for fieldname in ("title_exact", "body_exact"):
+            field = pruning._LazyField(view, fieldname, word, 1.5, engine.ranking)
+            if not field.parts:
+                continue
+            bounds, exact = field.bounds_at(docs), field.summand_at(docs)
+            assert (bounds >= exact).all(), (word, fieldname)
+            assert (bounds[view.lengths(fieldname) == 0] == 0).all(), (word, fieldname)
+            assert (exact <= field.bound()).all(), (word, fieldname)
+            tight += int(np.count_nonzero((exact > 0) & np.isclose(bounds, exact)))
+    assert tight  # the bound is the exact summand where a document holds its block's largest frequency

@@ -29,7 +29,7 @@ import threading
 import weakref
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate, chain
@@ -274,6 +274,61 @@ def _weights(weights, count: int) -> np.ndarray:
     if not isinstance(weights, (tuple, list)):
         return np.full(count, weights)
     return np.asarray(weights, np.float64)
+
+
+class SizedCache:
+    """A process-wide LRU of what is read from posting lists, bounded by an estimate of its bytes.
+
+    Segments never change once written, so what is read from one stays true; keys
+    name the segment (with its deletion count where deletions matter).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.size = 0
+        self._found: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, read: Callable[[], object], size: Callable[[object], int]) -> object:
+        with self._lock:
+            if key in self._found:
+                self._found.move_to_end(key)
+                return self._found[key][0]
+        found = read()
+        with self._lock:
+            if key not in self._found:
+                self._found[key] = (found, size(found))
+                self.size += self._found[key][1]
+            while self.size > self.capacity and len(self._found) > 1:
+                _, (_dropped, dropped_size) = self._found.popitem(last=False)
+                self.size -= dropped_size
+        return found
+
+
+# Block directories of the terms of the last queries (their posting lists' bytes), and
+# positions read from blocks (a block's encoded positions: what proximity reads).
+DIRECTORIES = SizedCache(64_000_000)
+POSITIONS = SizedCache(32_000_000)
+
+
+def cached_directory(segment_key: Hashable, reader, fieldname: str, text: str) -> Directory | None:
+    """A term's block directory in a segment (None when it lacks the term), from :data:`DIRECTORIES`."""
+    return DIRECTORIES.get(  # type: ignore[return-value]
+        (segment_key, fieldname, text),
+        lambda: segment_postings(reader).directory(fieldname, text.encode("utf-8")),
+        lambda found: len(found.raw) + 64 if found else 64,
+    )
+
+
+def block_values(
+    segment_key: Hashable, fieldname: str, text: str, found: Directory, index: int
+) -> tuple[list[int], tuple]:
+    """A block's ids and values (:meth:`Directory.values`), from :data:`POSITIONS`."""
+    return POSITIONS.get(  # type: ignore[return-value]
+        (segment_key, fieldname, text, index),
+        lambda: found.values(index),
+        lambda values: 64 * len(values[0]) + sum(len(value) for value in values[1] if value),
+    )
 
 
 _OPENED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -20,7 +20,7 @@ module's business: :mod:`search.backends.embedded.scoring` adds them up.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Sequence
 
 import numpy as np
 from whoosh.matching import binary
@@ -28,7 +28,7 @@ from whoosh.util import make_binary_tree
 
 from search.plan import PhraseMatch
 
-from .blocks import Directory, segment_postings
+from .blocks import Directory, block_values, cached_directory
 
 
 def _slot_matchers(searcher, phrase: PhraseMatch) -> list[list] | None:
@@ -70,9 +70,11 @@ class PhraseChecker:
     read their positions.
     """
 
-    def __init__(self, searcher, phrase: PhraseMatch) -> None:
+    def __init__(self, searcher, phrase: PhraseMatch, segment_keys: Sequence[Hashable]) -> None:
+        """``segment_keys`` name the searcher's segments (in its order) in the process-wide caches of blocks."""
         reader = searcher.reader()
         self.leaves = [(leaf, offset) for leaf, offset in reader.leaf_readers() if leaf.segment() is not None]
+        self.segment_keys = segment_keys
         self.starts = [offset for _leaf, offset in self.leaves]
         self.fieldname = phrase.field
         self.format = reader.schema[phrase.field].format
@@ -80,7 +82,6 @@ class PhraseChecker:
         self.offsets = [slot.offset for slot in phrase.slots]
         self.slop = phrase.slop
         self._directories: dict[tuple[int, str], Directory | None] = {}
-        self._blocks: dict[tuple[int, str, int], tuple[list[int], tuple]] = {}
 
     def stands_at(self, docnum: int) -> bool:
         segment = bisect_right(self.starts, docnum) - 1
@@ -101,16 +102,14 @@ class PhraseChecker:
         key = (segment, term)
         if key not in self._directories:
             leaf = self.leaves[segment][0]
-            self._directories[key] = segment_postings(leaf).directory(self.fieldname, term.encode("utf-8"))
-        directory = self._directories[key]
-        if directory is None:
+            self._directories[key] = cached_directory(self.segment_keys[segment], leaf, self.fieldname, term)
+        found = self._directories[key]
+        if found is None:
             return []
-        block = int(np.searchsorted(directory.last_ids, local))
-        if block == len(directory.last_ids):
+        block = int(np.searchsorted(found.last_ids, local))
+        if block == len(found.last_ids):
             return []
-        if (segment, term, block) not in self._blocks:
-            self._blocks[segment, term, block] = directory.values(block)
-        ids, values = self._blocks[segment, term, block]
+        ids, values = block_values(self.segment_keys[segment], self.fieldname, term, found, block)
         at = bisect_left(ids, local)
         if at == len(ids) or ids[at] != local:
             return []

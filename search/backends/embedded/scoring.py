@@ -47,6 +47,9 @@ from .phrases import PhraseChecker, phrase_documents
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
 CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 48 MB)
 CACHED_SCORES = 1_000_000  # words' scores kept per index view (about 12 MB)
+# A word's fields are joined by sorting their postings when they hold under 1/SPARSE of the documents,
+# else over an array of every document (which costs a pass over all of them, however few hold the word).
+SPARSE = 16
 
 
 # --------------------------------------------------------------------------- decoded postings
@@ -218,6 +221,14 @@ class IndexView:
             parts.append((field_ids, weight * tf.astype(np.float64) / ((1 - b) + b * lengths / avgdl)))
         if len(parts) == 1:
             ids, frequency = parts[0]
+        elif sum(len(field_ids) for field_ids, _values in parts) * SPARSE < self.count:
+            # the fields' union, added up in the fields' order as below, over the union alone
+            ids = np.unique(np.concatenate([field_ids for field_ids, _values in parts]))
+            frequency = np.zeros(len(ids), np.float64)
+            for field_ids, values in parts:
+                frequency[np.searchsorted(ids, field_ids)] += values
+            held = frequency != 0  # as flatnonzero keeps below
+            ids, frequency = ids[held], frequency[held]
         else:  # the fields' union, added up over one array of every document (cheaper than sorting)
             every = np.zeros(self.count, np.float64)
             for field_ids, values in parts:
@@ -547,7 +558,7 @@ def _pair_bonus(
         both = ordered[bound[ordered] > 0]  # docs holding both words, in docnum order
         if not len(both):
             continue
-        checker = PhraseChecker(view.searcher, pair.phrase)
+        checker = PhraseChecker(view.searcher, pair.phrase, [key for _leaf, _offset, key in view.leaves])
         adjacent = [index for index in both.tolist() if checker.stands_at(int(docs[index]))]
         if adjacent:
             where = np.asarray(adjacent, np.int64)
