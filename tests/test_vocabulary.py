@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from index.generations import rebuild, update
 from index.store import IndexHome
-from search.backends.embedded.vocabulary import PAGE, vocabularies
+from search.backends.embedded.vocabulary import FORMAT, PAGE, vocabularies
 from search.engine import SearchEngine
 
-from .conftest import index_of
+from .conftest import index_of, write_corpus
 
 # More words of one start than a page of the walk holds, in titles and bodies, both scripts.
 STARTS = ["قرا", "كتب", "rea"]
@@ -64,3 +65,23 @@ def test_a_misspelt_word_is_corrected_from_the_filed_words(home: IndexHome) -> N
     """Did-you-mean walks the filed terms: a typo of a word the index holds finds it."""
     engine = SearchEngine.at(home)
     assert engine.search("Readimg notes", suggest=True).suggestion == "Reading notes"
+
+
+def test_files_of_an_earlier_format_are_let_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new format's file replaces the earlier format's of the same index; other indexes' stay."""
+    monkeypatch.setenv("FAHRAS_CACHE", str(tmp_path / "cache"))
+    folder = write_corpus(tmp_path / "corpus", {"a.txt": "عنوان\nنص عن حفتر في ليبيا"})
+    home = IndexHome(tmp_path / "index")
+    rebuild(home, folder, show_progress=False)
+    SearchEngine.at(home).search("Haftar")  # files the version's words (format FORMAT)
+    names = tmp_path / "cache" / "names"
+    (filed,) = (names / f"v{FORMAT}").iterdir()  # the index's folder of files
+    older = [names / "v1" / filed.name / "old.sqlite", names / "v1" / "another-index" / "old.sqlite"]
+    for path in older:
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"")
+    (folder / "b.txt").write_text("خبر\nقال بوتين إن المحادثات مستمرة", encoding="utf-8")
+    update(home, folder, show_progress=False)
+    SearchEngine.at(home).search("Putin")  # a new version: its words are filed anew
+    assert [path.exists() for path in older] == [False, True]
+    assert len(list(filed.glob("*.sqlite"))) == 2

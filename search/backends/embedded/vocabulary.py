@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -139,7 +140,10 @@ def vocabularies(reader, home_key: str) -> Filed:
 
 
 def _forget_older(folder: Path, kept: Path) -> None:
-    """Deletes all but the newest ``KEPT`` vocabularies of an index (a process reading one keeps its file open)."""
+    """Deletes all but the newest ``KEPT`` vocabularies of an index (a process reading one keeps its file open),
+    and those of its earlier formats, which no longer serve."""
+    for format_number in range(1, FORMAT):
+        shutil.rmtree(folder.parent.parent / f"v{format_number}" / folder.name, ignore_errors=True)
     files = sorted(folder.glob("*.sqlite"), key=lambda path: path.stat().st_mtime, reverse=True)
     for old in [path for path in files if path != kept][KEPT - 1 :]:
         old.unlink(missing_ok=True)
