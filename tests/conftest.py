@@ -180,3 +180,11 @@ def like_a_terminal() -> None:
     KeyboardInterrupt; a child of a test run from such a job would ignore ^C.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def unwritable_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``FAHRAS_CACHE`` names a file: no cache can be written there (a read-only home, a full disk)."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be", encoding="utf-8")
+    monkeypatch.setenv("FAHRAS_CACHE", str(blocked))

@@ -288,13 +288,9 @@ def _terms(match) -> Iterator[Term]:
         yield from _terms(child)
 
 
-def test_names_are_found_where_the_cache_cannot_be_written(
-    names_home: IndexHome, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("unwritable_cache")
+def test_names_are_found_where_the_cache_cannot_be_written(names_home: IndexHome) -> None:
     """An unwritable cache folder costs filing the words in memory, not the feature."""
-    blocked = tmp_path / "not-a-folder"
-    blocked.write_text("a file where the cache folder would be", encoding="utf-8")
-    monkeypatch.setenv("FAHRAS_CACHE", str(blocked))
     results = SearchEngine.at(names_home).search("Haftar")
     assert found(results) == {"libya-ar.txt", "moscow-en.txt"}
     assert results.also_searched == [AlsoSearched("Haftar", ("حفتر",))]

@@ -52,12 +52,8 @@ def test_a_prefix_walk_gives_whooshs_terms_in_whooshs_order(home: IndexHome) -> 
     _walks_agree(home)
 
 
-def test_the_walk_is_the_same_when_the_words_are_filed_in_memory(
-    home: IndexHome, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    blocked = tmp_path / "file"
-    blocked.write_text("not a folder", encoding="utf-8")
-    monkeypatch.setenv("FAHRAS_CACHE", str(blocked))
+@pytest.mark.usefixtures("unwritable_cache")
+def test_the_walk_is_the_same_when_the_words_are_filed_in_memory(home: IndexHome) -> None:
     _walks_agree(home)
 
 

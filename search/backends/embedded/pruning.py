@@ -152,8 +152,14 @@ class _LazyWord:
         return float(self._saturated(sum(field.bound() for field in self.fields))) if self.fields else 0.0
 
     def decode_cost(self) -> float:
-        """What decoding its posting lists whole would cost (µs): its postings in every field and segment."""
-        return POSTING_COST * sum(info.doc_frequency() for field in self.fields for *_, info in field.parts)
+        """What decoding its posting lists whole would cost (µs): its postings in every field and segment,
+        but for the lists decoded already."""
+        return POSTING_COST * sum(
+            info.doc_frequency()
+            for field in self.fields
+            for _offset, _leaf, key, info in field.parts
+            if not POSTINGS.holds(key, field.fieldname, field.text)
+        )
 
     def bounds_at(self, docs: np.ndarray) -> np.ndarray:
         if not self.fields:

@@ -85,6 +85,11 @@ class DecodedPostings:
                 self.size -= len(ids)
         return found
 
+    def holds(self, segment_key: tuple, fieldname: str, text: str) -> bool:
+        """Whether a term's postings in a segment are decoded already (reading them costs nothing)."""
+        with self._lock:
+            return (segment_key, fieldname, text) in self._lists
+
     def lengths(self, segment_key: tuple, reader, fieldname: str) -> np.ndarray:
         """Each document's length in a field, quantised as Whoosh stores it (as its BM25 uses it)."""
         return self._per_document(segment_key, ("lengths", fieldname), lambda: np.fromiter(
