@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import tomllib
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,3 +31,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert any(line.startswith(tests) for line in ci), (
         "the README's test command must begin a line of .ci/run"
     )
+
+
+def test_the_installed_package_holds_every_package_of_the_tree() -> None:
+    """``pip install .`` installs the packages pyproject.toml lists, and the demo runs what is installed:
+    a package left out of the list (search.backends.embedded once was) breaks ``fahras serve --demo``
+    while the tests, run from the tree, still pass."""
+    listed = tomllib.loads(ROOT.joinpath("pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    in_tree = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for top in ("index", "search", "web")
+        for path in ROOT.joinpath(top).rglob("__init__.py")
+    }
+    assert set(listed["packages"]) == in_tree
