@@ -217,7 +217,7 @@ def test_positions_read_from_blocks_find_every_phrase_whooshs_matchers_find(engi
             ]
             candidates = functools.reduce(np.intersect1d, held).tolist()
             expected = set(phrase_documents(view.searcher, phrase))  # through Whoosh's matchers
-            checker = PhraseChecker(view.searcher, phrase, [key for _leaf, _offset, key in view.leaves])
+            checker = PhraseChecker(view.searcher, phrase, view.leaves)
             assert {doc for doc in candidates if checker.stands_at(doc)} == expected, text
             checked += len(candidates)
     assert checked > 1000

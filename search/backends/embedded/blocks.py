@@ -277,7 +277,8 @@ def _weights(weights, count: int) -> np.ndarray:
 
 
 class SizedCache:
-    """A process-wide LRU of what is read from posting lists, bounded by an estimate of its bytes.
+    """A thread-safe LRU of what is read or computed from posting lists, bounded by the total of a size
+    its user measures (bytes, postings, documents).
 
     Segments never change once written, so what is read from one stays true; keys
     name the segment (with its deletion count where deletions matter).
@@ -289,7 +290,12 @@ class SizedCache:
         self._found: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._found
+
     def get(self, key: Hashable, read: Callable[[], object], size: Callable[[object], int]) -> object:
+        """``key``'s value, from ``read()`` when not kept (then kept, counting ``size(value)``)."""
         with self._lock:
             if key in self._found:
                 self._found.move_to_end(key)

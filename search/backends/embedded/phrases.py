@@ -70,14 +70,13 @@ class PhraseChecker:
     read their positions.
     """
 
-    def __init__(self, searcher, phrase: PhraseMatch, segment_keys: Sequence[Hashable]) -> None:
-        """``segment_keys`` name the searcher's segments (in its order) in the process-wide caches of blocks."""
-        reader = searcher.reader()
-        self.leaves = [(leaf, offset) for leaf, offset in reader.leaf_readers() if leaf.segment() is not None]
-        self.segment_keys = segment_keys
-        self.starts = [offset for _leaf, offset in self.leaves]
+    def __init__(self, searcher, phrase: PhraseMatch, leaves: Sequence[tuple[object, int, Hashable]]) -> None:
+        """``leaves``: the searcher's segment readers, each with its first document number and the key
+        that names it in the process-wide caches of blocks (``IndexView.leaves``)."""
+        self.leaves = leaves
+        self.starts = [offset for _leaf, offset, _key in leaves]
         self.fieldname = phrase.field
-        self.format = reader.schema[phrase.field].format
+        self.format = searcher.reader().schema[phrase.field].format
         self.slots = [slot.terms for slot in phrase.slots]
         self.offsets = [slot.offset for slot in phrase.slots]
         self.slop = phrase.slop
@@ -100,16 +99,16 @@ class PhraseChecker:
     def _positions(self, segment: int, term: str, local: int) -> list[int]:
         """Where ``term`` stands in the segment's document ``local`` (none when it is not there)."""
         key = (segment, term)
+        leaf, _offset, segment_key = self.leaves[segment]
         if key not in self._directories:
-            leaf = self.leaves[segment][0]
-            self._directories[key] = cached_directory(self.segment_keys[segment], leaf, self.fieldname, term)
+            self._directories[key] = cached_directory(segment_key, leaf, self.fieldname, term)
         found = self._directories[key]
         if found is None:
             return []
         block = int(np.searchsorted(found.last_ids, local))
         if block == len(found.last_ids):
             return []
-        ids, values = block_values(self.segment_keys[segment], self.fieldname, term, found, block)
+        ids, values = block_values(segment_key, self.fieldname, term, found, block)
         at = bisect_left(ids, local)
         if at == len(ids) or ids[at] != local:
             return []

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ from search.plan import AllOf, AnyOf, Everything, Match, PhraseMatch, Plan, Scor
 from search.ranking import Ranking, Word, fielded_words
 from search.syntax import Filter
 
-from .blocks import doc_frequency, read_postings
+from .blocks import SizedCache, doc_frequency, read_postings
 from .phrases import PhraseChecker, phrase_documents
 
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
@@ -63,32 +62,20 @@ class DecodedPostings:
     """
 
     def __init__(self, capacity: int = CACHED_POSTINGS) -> None:
-        self.capacity = capacity
-        self.size = 0
-        self._lists: OrderedDict = OrderedDict()
+        self._lists = SizedCache(capacity)  # measured in postings
         self._documents: dict = {}
         self._lock = threading.Lock()
 
     def term(self, segment_key: tuple, reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        key = (segment_key, fieldname, text)
-        with self._lock:
-            found = self._lists.get(key)
-            if found is not None:
-                self._lists.move_to_end(key)
-                return found
-        found = read_postings(reader, fieldname, text)
-        with self._lock:
-            self._lists[key] = found
-            self.size += len(found[0])
-            while self.size > self.capacity and len(self._lists) > 1:
-                _, (ids, _weights) = self._lists.popitem(last=False)
-                self.size -= len(ids)
-        return found
+        return self._lists.get(  # type: ignore[return-value]
+            (segment_key, fieldname, text),
+            lambda: read_postings(reader, fieldname, text),
+            lambda found: len(found[0]),
+        )
 
     def holds(self, segment_key: tuple, fieldname: str, text: str) -> bool:
         """Whether a term's postings in a segment are decoded already (reading them costs nothing)."""
-        with self._lock:
-            return (segment_key, fieldname, text) in self._lists
+        return (segment_key, fieldname, text) in self._lists
 
     def lengths(self, segment_key: tuple, reader, fieldname: str) -> np.ndarray:
         """Each document's length in a field, quantised as Whoosh stores it (as its BM25 uses it)."""
@@ -140,11 +127,9 @@ class IndexView:
         self._columns: dict[str, tuple[np.ndarray, list]] = {}
         self._dates: np.ndarray | None = None
         self._live: np.ndarray | None = None
-        self._phrases: OrderedDict = OrderedDict()
+        self._phrases = SizedCache(256)  # phrases' documents, counted by phrase
         self._lengths: dict[str, np.ndarray] = {}
-        self._scored: OrderedDict = OrderedDict()
-        self._scored_size = 0
-        self._lock = threading.Lock()
+        self._scored = SizedCache(CACHED_SCORES)  # measured in documents scored
 
     def prepare(self, text_fields) -> None:
         """Read the per-document arrays every query needs (lengths, columns, dates) ahead of queries.
@@ -194,19 +179,9 @@ class IndexView:
         Kept in a small LRU: a proximity pair's words are scored for its bounds, then for its bonus.
         """
         budget.check()
-        key = (word, ranking)
-        with self._lock:
-            found = self._scored.get(key)
-            if found is not None:
-                self._scored.move_to_end(key)
-                return found
-        found = self._contributions(word, ranking)
-        with self._lock:
-            self._scored[key] = found
-            self._scored_size += len(found[0])
-            while self._scored_size > CACHED_SCORES and len(self._scored) > 1:
-                self._scored_size -= len(self._scored.popitem(last=False)[1][0])
-        return found
+        return self._scored.get(  # type: ignore[return-value]
+            (word, ranking), lambda: self._contributions(word, ranking), lambda found: len(found[0])
+        )
 
     def _contributions(self, word: Word, ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
         found = [
@@ -273,15 +248,11 @@ class IndexView:
 
     def phrase_docs(self, phrase: PhraseMatch) -> np.ndarray:
         """Where a phrase stands (read from positions once per index version)."""
-        with self._lock:
-            found = self._phrases.get(phrase)
-        if found is None:
-            found = np.fromiter(budget.checked(phrase_documents(self.searcher, phrase), 256), np.int64)
-            with self._lock:
-                self._phrases[phrase] = found
-                if len(self._phrases) > 256:
-                    self._phrases.popitem(last=False)
-        return found
+        return self._phrases.get(  # type: ignore[return-value]
+            phrase,
+            lambda: np.fromiter(budget.checked(phrase_documents(self.searcher, phrase), 256), np.int64),
+            lambda _found: 1,
+        )
 
     # ------------------------------------------------------------- masks
 
@@ -563,7 +534,7 @@ def _pair_bonus(
         both = ordered[bound[ordered] > 0]  # docs holding both words, in docnum order
         if not len(both):
             continue
-        checker = PhraseChecker(view.searcher, pair.phrase, [key for _leaf, _offset, key in view.leaves])
+        checker = PhraseChecker(view.searcher, pair.phrase, view.leaves)
         adjacent = [index for index in both.tolist() if checker.stands_at(int(docs[index]))]
         if adjacent:
             where = np.asarray(adjacent, np.int64)
