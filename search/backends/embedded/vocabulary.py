@@ -10,7 +10,7 @@ under the cache folder, named by the version's segments: a process opens it in
 a millisecond and looks a key up in microseconds. The file is a cache, never
 the index: deleting it costs one rebuild of it.
 
-The same file keeps each exact field's terms in order (:class:`FiledTerms`): a
+The same file keeps each exact field's terms in order (:class:`StoredTerms`): a
 prefix walk over them, which did-you-mean makes over thousands of words, reads
 one B-tree instead of merging every segment's term index in Python (at 300,000
 documents in 21 segments, Whoosh's walk was a tenth of a question's time, and
@@ -67,22 +67,14 @@ class StoredVocabulary:
             ).fetchall()
 
 
-class FiledTerms:
-    """The exact fields' terms of an index version in order, as Whoosh's term index walks them."""
+class StoredTerms:
+    """The exact fields' terms of an index version in order, as Whoosh's term index walks them, from the file."""
 
-    def __init__(self, connection: sqlite3.Connection | None = None, lock: threading.Lock | None = None,
-                 held: dict[str, list[str]] | None = None) -> None:  # fmt: skip
-        self._connection, self._lock, self._held = connection, lock, held
+    def __init__(self, connection: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._connection, self._lock = connection, lock
 
     def starting(self, field: str, prefix: str) -> Iterator[str]:
         """The field's terms that start with ``prefix``, in Whoosh's order (UTF-8 bytes, which is code points)."""
-        if self._held is not None:
-            terms = self._held.get(field, [])
-            for term in islice(terms, bisect_left(terms, prefix), None):
-                if not term.startswith(prefix):
-                    return
-                yield term
-            return
         after, inclusive = prefix, True
         while True:  # a page at a time, the lock held only while one is read
             with self._lock:
@@ -96,6 +88,23 @@ class FiledTerms:
             if len(page) < PAGE:
                 return
             after, inclusive = page[-1], False
+
+
+class HeldTerms:
+    """The same terms held in memory, sorted (where the cache folder cannot be written)."""
+
+    def __init__(self, terms: dict[str, list[str]]) -> None:
+        self._terms = {field: sorted(words) for field, words in terms.items()}
+
+    def starting(self, field: str, prefix: str) -> Iterator[str]:
+        terms = self._terms.get(field, [])
+        for term in islice(terms, bisect_left(terms, prefix), None):
+            if not term.startswith(prefix):
+                return
+            yield term
+
+
+FiledTerms = StoredTerms | HeldTerms
 
 
 @dataclass
@@ -131,12 +140,12 @@ def vocabularies(reader, home_key: str) -> Filed:
     except (OSError, sqlite3.Error):
         per_field = _per_field(leaves, fields)
         counted = _counted(per_field)
-        held = FiledTerms(held={name: sorted(terms) for name, terms in per_field.items()})
-        return Filed({script: KeyedVocabulary.of_script(counted.items(), script) for script in SCRIPTS},
-                     held, frozenset(fields))  # fmt: skip
+        scripts = {script: KeyedVocabulary.of_script(counted.items(), script) for script in SCRIPTS}
+        held = HeldTerms({name: list(words) for name, words in per_field.items()})
+        return Filed(scripts, held, frozenset(fields))
     lock = threading.Lock()
-    return Filed({script: StoredVocabulary(connection, script, lock) for script in SCRIPTS},
-                 FiledTerms(connection, lock), frozenset(fields))  # fmt: skip
+    stored = {script: StoredVocabulary(connection, script, lock) for script in SCRIPTS}
+    return Filed(stored, StoredTerms(connection, lock), frozenset(fields))
 
 
 def _forget_older(folder: Path, kept: Path) -> None:
