@@ -39,8 +39,8 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-_BLOCK_SIZE = struct.Struct("!i")
-CACHED_TERM_INFOS = 4096  # per segment: the terms of the last few queries  # Whoosh's pack_int: a block's byte count, negative for the last
+_BLOCK_SIZE = struct.Struct("!i")  # Whoosh's pack_int: a block's byte count, negative for the last
+CACHED_TERM_INFOS = 4096  # per segment: the terms of the last few queries
 
 
 class PostingsUnreadable(ValueError):
@@ -78,24 +78,19 @@ class SegmentPostings:
         deleted = reader.deleted_docs_set
         self._deleted = np.fromiter(sorted(deleted), np.int64, len(deleted)) if deleted else None
         # A query looks a term up for its match, its score and its document frequency: once here.
-        self._infos: OrderedDict = OrderedDict()
+        self._infos = SizedCache(CACHED_TERM_INFOS)  # counted by term
 
     def info(self, fieldname: str, btext: bytes) -> W3TermInfo | None:
         """The term's ``W3TermInfo`` in this segment (None when it lacks the term), from a small LRU."""
-        key = (fieldname, btext)
-        with self._lock:
-            if key in self._infos:
-                self._infos.move_to_end(key)
-                return self._infos[key]
+        return self._infos.get(
+            (fieldname, btext), lambda: self._looked_up(fieldname, btext), lambda _found: 1
+        )  # type: ignore[return-value]
+
+    def _looked_up(self, fieldname: str, btext: bytes) -> W3TermInfo | None:
         try:
-            found = self._reader().term_info(fieldname, btext)
+            return self._reader().term_info(fieldname, btext)
         except TermNotFound:
-            found = None
-        with self._lock:
-            self._infos[key] = found
-            if len(self._infos) > CACHED_TERM_INFOS:
-                self._infos.popitem(last=False)
-        return found
+            return None
 
     def directory(self, fieldname: str, btext: bytes) -> Directory | None:
         """The term's block directory (None when the segment lacks the term)."""
