@@ -10,6 +10,8 @@ questions, after 50 others as warm-up, in one process), per query on average:
 - ``position blocks``: blocks whose positions were decoded for proximity (or phrases);
 - ``postings decoded whole``: postings of lists decoded whole (the match set, words scored for every match);
 - ``block headers``: block headers read to bound or find blocks;
+- ``postings read decoded``: postings of long lists read from the decoded copies beside their segments
+  (``index/decoded.py``; an index built before them, or a checkout before them, reads none);
 
 and the CPU time per query of that run. ``--code DIR`` counts another checkout of Fahras (a
 ``git worktree`` of an earlier commit) on the same index, in a process of its own:
@@ -42,6 +44,7 @@ LABELS = {
     "values": "position blocks",
     "decode_blocks": "postings decoded whole",
     "directory_of": "block headers",
+    "postings": "postings read decoded",
 }
 
 
@@ -68,6 +71,10 @@ def count(index: Path, kind: str) -> dict[str, float]:
     counting(blocks.Directory, "values", lambda args, found: 1)
     counting(blocks, "decode_blocks", lambda args, found: len(found[0]))
     counting(blocks, "directory_of", lambda args, found: len(found.spans))
+    with contextlib.suppress(ImportError):  # a checkout from before decoded lists (index/decoded.py)
+        from index import decoded
+
+        counting(decoded.DecodedLists, "postings", lambda args, found: len(found[0]) if found else 0)
     lines = QUERIES[kind].read_text(encoding="utf-8").splitlines()
     queries = [line.split("\t", 1)[1] for line in lines if "\t" in line][: TIMED + WARM_UP]
     engine = SearchEngine.at(IndexHome(index))

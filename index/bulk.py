@@ -33,6 +33,7 @@ from whoosh.fields import FieldType, Schema, UnknownFieldError
 from whoosh.filedb.filestore import Storage
 
 from .analysis import CachedChain, WordTokenizer, script_of
+from .decoded import EXTENSION, DecodedListsWriter
 from .postings import BlockCodec
 from .schema import COPIES, AnalysedText, joined_frequencies
 
@@ -227,18 +228,22 @@ class SegmentBuilder:
         writer = self._block_codec.field_writer(self.storage, self.segment)
         total = sum(len(terms) for terms in self._terms.values())
         written = 0
+        decoded = DecodedListsWriter(self.doc_count)
         try:
             for name in sorted(self._terms):
                 terms = self._terms.pop(name)
                 if terms:
                     lengths = [lengths_reader.doc_field_length(d, name) for d in range(self.doc_count)]
-                    for written_in_field in self._write_field(writer, name, terms, lengths, every):
+                    for written_in_field in self._write_field(writer, name, terms, lengths, every, decoded):
                         if on_terms is not None:
                             on_terms(written + written_in_field, total)
                     written += len(terms)
         finally:
             writer.close()
             lengths_reader.close()
+        if decoded.lists:
+            with self.segment.create_file(self.storage, EXTENSION) as file:
+                decoded.write(file)
         if on_terms is not None:
             on_terms(total, total)
         return self.segment
@@ -322,8 +327,13 @@ class SegmentBuilder:
 
     # ------------------------------------------------------------ terms
 
-    def _write_field(self, writer, name: str, terms: dict, lengths: list, every: int) -> Iterator[int]:
-        """One field's terms in sorted order (text sorts as its UTF-8 bytes do); yields every ``every`` terms."""
+    def _write_field(
+        self, writer, name: str, terms: dict, lengths: list, every: int, decoded: DecodedListsWriter
+    ) -> Iterator[int]:
+        """One field's terms in sorted order (text sorts as its UTF-8 bytes do); yields every ``every`` terms.
+
+        A text field's long lists go to ``decoded`` as well (:mod:`index.decoded`).
+        """
         writer.start_field(name, self.schema[name])
         postings = self._block_codec.postings  # the postings writer Whoosh's field writer made for this field
         memo_field = self._memo_fields.get(name)
@@ -335,6 +345,7 @@ class SegmentBuilder:
             else:
                 writer.start_term(term.encode("utf-8"))
                 docnums, weights, values = memo_field.postings(found)
+                decoded.add(name, term, docnums, weights)
             postings.add_postings(docnums, weights, values, [lengths[docnum] for docnum in docnums])
             writer.finish_term()
             if number % every == 0:

@@ -21,6 +21,7 @@ from pathlib import Path
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, Index
 
+from .decoded import DecodedLists, DecodedListsUnreadable, path_of
 from .schema import analysis_fingerprint, default_fingerprint
 from .store import (
     FORMAT_VERSION,
@@ -206,6 +207,7 @@ def read_every_segment(ix: Index) -> None:
             finally:
                 terms.close()
             _read_documents(leaf)
+            _read_decoded(ix.storage, segment)
 
 
 def _read_term(leaf, terms, segment_id: str, name: str, text: bytes) -> None:
@@ -225,6 +227,16 @@ def _read_term(leaf, terms, segment_id: str, name: str, text: bytes) -> None:
             f"segment {segment_id}, field {name!r}, term {term[:40]!r}: its postings cannot be read "
             f"({_describe(error)})"
         ) from error
+
+
+def _read_decoded(storage, segment) -> None:
+    """The segment's decoded long lists (:mod:`index.decoded`), when it has them: their header and size."""
+    path = path_of(storage, segment)
+    try:
+        if path is not None:
+            DecodedLists.read(path)
+    except DecodedListsUnreadable as error:
+        raise UnreadableTerm(f"segment {segment.segment_id()}: {error}") from error
 
 
 def _read_documents(leaf) -> None:

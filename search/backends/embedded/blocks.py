@@ -16,8 +16,9 @@ one document is kept in the term index instead (``W3TermInfo.inlined_postings``)
 
 So each block costs one ``zlib.decompress`` and one ``pickle.loads`` here, and the ids of
 all blocks one ``np.cumsum``: the same numbers as the matchers give, at a fraction of
-the Python calls. Deleted documents are dropped with one mask, as Whoosh's reader filters
-them.
+the Python calls. A long list that the segment's build also kept decoded
+(:mod:`index.decoded`) is read from that copy instead, at the cost of a copy of memory.
+Deleted documents are dropped with one mask, as Whoosh's reader filters them.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
+
+from index.decoded import DecodedLists, path_of
 
 _BLOCK_SIZE = struct.Struct("!i")  # Whoosh's pack_int: a block's byte count, negative for the last
 CACHED_TERM_INFOS = 4096  # per segment: the terms of the last few queries
@@ -77,6 +80,9 @@ class SegmentPostings:
         self._lock = threading.Lock()  # the file position is shared by whoever reads through it
         deleted = reader.deleted_docs_set
         self._deleted = np.fromiter(sorted(deleted), np.int64, len(deleted)) if deleted else None
+        path = path_of(reader.storage(), segment)
+        with _reading(f"segment {segment.segment_id()}'s decoded lists"):
+            self._decoded = DecodedLists.read(path) if path else None  # its long lists, as arrays
         # A query looks a term up for its match, its score and its document frequency: once here.
         self._infos = SizedCache(CACHED_TERM_INFOS)  # counted by term
 
@@ -115,8 +121,18 @@ class SegmentPostings:
         with self._lock:
             return self._postfile.get(offset, length)
 
+    def decoded(self, fieldname: str, text: str) -> bool:
+        """Whether the term's list is kept decoded beside the segment (reading it costs a copy)."""
+        return self._decoded is not None and self._decoded.holds(fieldname, text)
+
     def postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """The term's document numbers (ascending, int32) and weights (float32), deleted documents left out."""
+        found = None
+        if self._decoded is not None and fieldname in self._decoded.lists:  # a text field: UTF-8 terms
+            with _reading(f"the decoded list of {fieldname}:{btext!r}"):
+                found = self._decoded.postings(fieldname, btext.decode("utf-8"))
+        if found is not None:
+            return self._live(found)
         info = self.info(fieldname, btext)
         if info is None:
             return empty()
@@ -126,6 +142,10 @@ class SegmentPostings:
         else:
             with _reading(f"the postings of {fieldname}:{btext!r}"):
                 found = decode_blocks(self._read(info))
+        return self._live(found)
+
+    def _live(self, found: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """A list's postings of documents not deleted."""
         if self._deleted is not None:
             keep = ~np.isin(found[0], self._deleted, assume_unique=True)
             found = found[0][keep], found[1][keep]

@@ -157,8 +157,8 @@ class _LazyWord:
         return POSTING_COST * sum(
             info.doc_frequency()
             for field in self.fields
-            for _offset, _leaf, key, info in field.parts
-            if not POSTINGS.holds(key, field.fieldname, field.text)
+            for _offset, leaf, key, info in field.parts
+            if not POSTINGS.holds(key, leaf, field.fieldname, field.text)
         )
 
     def bounds_at(self, docs: np.ndarray) -> np.ndarray:

@@ -8,8 +8,9 @@ one field's terms; a Fahras query scores six fields per word plus proximity,
 and scoring every match that way took seconds. Here instead:
 
 - each term's postings are read a block at a time straight from Whoosh's postings
-  file (:mod:`.blocks`: a matcher call per posting was most of a query's time) and kept as
-  NumPy arrays (per segment, so a commit that adds a segment keeps the others' arrays);
+  file (:mod:`.blocks`: a matcher call per posting was most of a query's time), or for a long
+  list from the decoded copy its segment keeps (:mod:`index.decoded`), and kept as NumPy
+  arrays (per segment, so a commit that adds a segment keeps the others' arrays);
 - a query's match set is a boolean mask over all documents (OR, AND, NOT are array
   operations), so totals and facet counts are exact on every page;
 - every match gets its BM25F score summed over all scoring terms in one
@@ -40,7 +41,7 @@ from search.plan import AllOf, AnyOf, Everything, Match, PhraseMatch, Plan, Scor
 from search.ranking import Ranking, Word, fielded_words
 from search.syntax import Filter
 
-from .blocks import SizedCache, doc_frequency, read_postings
+from .blocks import SizedCache, doc_frequency, read_postings, segment_postings
 from .phrases import PhraseChecker, phrase_documents
 
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
@@ -67,15 +68,20 @@ class DecodedPostings:
         self._lock = threading.Lock()
 
     def term(self, segment_key: tuple, reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        if segment_postings(reader).decoded(fieldname, text):  # a copy from the file: not worth a place here
+            return read_postings(reader, fieldname, text)
         return self._lists.get(  # type: ignore[return-value]
             (segment_key, fieldname, text),
             lambda: read_postings(reader, fieldname, text),
             lambda found: len(found[0]),
         )
 
-    def holds(self, segment_key: tuple, fieldname: str, text: str) -> bool:
-        """Whether a term's postings in a segment are decoded already (reading them costs nothing)."""
-        return (segment_key, fieldname, text) in self._lists
+    def holds(self, segment_key: tuple, reader, fieldname: str, text: str) -> bool:
+        """Whether a term's postings in a segment are decoded already, here or beside the segment (reading
+        them costs next to nothing)."""
+        return (segment_key, fieldname, text) in self._lists or segment_postings(reader).decoded(
+            fieldname, text
+        )
 
     def lengths(self, segment_key: tuple, reader, fieldname: str) -> np.ndarray:
         """Each document's length in a field, quantised as Whoosh stores it (as its BM25 uses it)."""
