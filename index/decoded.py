@@ -93,7 +93,7 @@ class DecodedLists:
         if not os.path.exists(path):
             return None
         try:
-            data = np.memmap(path, np.uint8, "r")
+            data = np.asarray(np.memmap(path, np.uint8, "r"))  # a plain view: slices of a memmap cost more
             if bytes(data[: len(MAGIC)]) != MAGIC:
                 raise ValueError(f"it does not start with {MAGIC!r}")
             (length,) = _LENGTH.unpack(bytes(data[len(MAGIC) : len(MAGIC) + _LENGTH.size]))

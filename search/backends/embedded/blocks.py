@@ -348,7 +348,7 @@ def block_values(
     return POSITIONS.get(  # type: ignore[return-value]
         (segment_key, fieldname, text, index),
         lambda: found.values(index),
-        lambda values: 64 * len(values[0]) + sum(len(value) for value in values[1] if value),
+        lambda values: 64 * len(values[0]) + sum(map(len, values[1])),  # a position field's values: bytes
     )
 
 
