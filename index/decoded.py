@@ -16,7 +16,7 @@ or built before it existed) is read from its blocks, with the same results.
 Layout: :data:`MAGIC`; the header's length (8 bytes, little-endian); the header (JSON:
 the arrays' types and, per field and term, where its postings start and how many there
 are); padding to 8 bytes; every list's document numbers, then every list's weights. The
-numbers are 16-bit where the segment has fewer than 65,536 documents (a bulk-built one
+numbers are 16-bit where the segment has at most 65,536 documents (a bulk-built one
 always has), the weights 8-bit where every one is a whole number below 256 (frequencies,
 as text fields store them), else 32-bit floats: what Whoosh stores.
 """
@@ -122,9 +122,8 @@ class DecodedLists:
         start, count = found
         if start < 0 or count < 0 or start + count > len(self.ids):
             raise DecodedListsUnreadable(f"the list of {fieldname}:{term!r} lies outside the file")
-        return self.ids[start : start + count].astype(np.int32), self.weights[start : start + count].astype(
-            np.float32
-        )
+        kept = slice(start, start + count)
+        return self.ids[kept].astype(np.int32), self.weights[kept].astype(np.float32)
 
 
 def path_of(storage, segment) -> str | None:

@@ -224,3 +224,30 @@ def test_a_decoded_file_that_lies_is_found_by_the_opening_check_and_by_a_search(
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2 and "damaged" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_decoded_files_come_and_go_with_their_segments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Updates add small segments, each with its file; merging them (Whoosh's writer, which writes none)
+    deletes their files with them; every segment's list is found either way."""
+    monkeypatch.setattr(decoded, "MIN_POSTINGS", 3)
+    home = IndexHome(tmp_path / "index")
+    corpus = tmp_path / "corpus"
+    seen_files: set[str] = set()
+    for run in range(6):
+        for n in range(4):
+            (corpus / f"r{run}").mkdir(parents=True, exist_ok=True)
+            (corpus / f"r{run}" / f"d{n}.txt").write_text(
+                f"harbour report {run}\n\nharbour news {n}", "utf-8"
+            )
+        (rebuild if run == 0 else update)(home, corpus, show_progress=False)
+        live = home.live_target()
+        files = {path.name for path in live.glob(f"*{decoded.EXTENSION}")}
+        seen_files |= files
+        with home.open().searcher() as searcher:
+            segments = {leaf.segment().segment_id() for leaf, _offset in searcher.reader().leaf_readers()}
+            assert {name.split(".")[0] for name in files} <= segments  # no file outlives its segment
+            assert searcher.doc_frequency("body", "harbour") == 4 * (run + 1)
+        assert SearchEngine.at(home).search("harbour", size=100).total == 4 * (run + 1)
+    assert len(seen_files) > len(files)  # some segments were merged away, with their files
