@@ -157,6 +157,25 @@ def test_ten_pages_of_ten_are_one_page_of_a_hundred(engine: SearchEngine) -> Non
         assert fast is None or whole.total == slow.total
 
 
+def test_a_pages_documents_are_those_of_its_ids(news: IndexHome, engine: SearchEngine) -> None:
+    """A page's documents (and those folded under them) are read by the document numbers the ranking
+    gave: each is the document its id names, as an engine that has ranked nothing reads it by id."""
+    by_id = SearchEngine.at(news)
+    fields = ("title", "lang", "source", "date", "url")
+    checked = 0
+    for text in _short_queries(40) + _questions(10):
+        for hit in engine.search(text, size=10).hits:
+            stored = by_id.document(hit.id)
+            assert stored is not None and tuple(getattr(hit, name) for name in fields) == tuple(
+                stored[name] for name in fields
+            ), (text, hit.id)
+            for similar in hit.similar:
+                assert by_id.document(similar["id"])["title"] == similar["title"], (text, similar["id"])
+                checked += 1
+            checked += 1
+    assert checked > 300
+
+
 # Words with no second reading (a leading و ف ب ل): the reference scores a pair's first forms only.
 @pytest.mark.parametrize("text", ["المملكة العربية السعودية", "مجلس الوزراء", "أسعار النفط", "كرة القدم"])
 def test_the_pruned_page_scores_as_the_slow_formula(news: IndexHome, engine: SearchEngine, text: str) -> None:

@@ -36,6 +36,8 @@ from .health import IndexHealth
 from .lexicon import WhooshLexicon
 from .scoring import IndexView, matching, rank
 
+MAX_NUMBERS = 100_000  # ids whose document numbers a snapshot keeps (a ranking gives 100 at most)
+
 
 class EmbeddedSnapshot:
     """One searcher's index version: its analysis, vocabulary, and plans executed over it."""
@@ -47,6 +49,9 @@ class EmbeddedSnapshot:
         self.home_key = home_key
         self.lexicon = WhooshLexicon(searcher, home_key)
         self._stats: IndexStats | None = None
+        # The document numbers of the ids the last rankings gave, for reading their documents: looking
+        # an id up (its term in every segment, then a matcher) took 0.2-4 ms, reading by number 0.04.
+        self._numbers: dict[str, int] = {}
 
     @cached_property
     def view(self) -> IndexView:
@@ -84,20 +89,25 @@ class EmbeddedSnapshot:
         if not page or self._columns is None:
             return []
         inventory, near = self._columns
-        return [
-            Identity(
-                parse_inventory_term(inventory[docnum])[1],
-                score,
-                (near[docnum] or None) if near is not None else None,
-            )
-            for docnum, score in page
-        ]
+        if len(self._numbers) > MAX_NUMBERS:
+            self._numbers.clear()
+        identities = []
+        for docnum, score in page:
+            doc_id = parse_inventory_term(inventory[docnum])[1]
+            self._numbers[doc_id] = docnum
+            identities.append(Identity(doc_id, score, (near[docnum] or None) if near is not None else None))
+        return identities
 
     def count(self, plan: Plan) -> int:
         return len(matching(self.view, plan))
 
     def document(self, doc_id: str) -> StoredDocument | None:
-        stored = self.searcher.document(**{ID: doc_id})
+        docnum = self._numbers.get(doc_id)
+        stored = (
+            self.searcher.stored_fields(docnum)
+            if docnum is not None
+            else self.searcher.document(**{ID: doc_id})
+        )
         return None if stored is None else self._stored(stored)
 
     def stats(self) -> IndexStats:
