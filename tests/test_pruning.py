@@ -10,7 +10,6 @@ deleted documents (the paths a long-running archive takes).
 from __future__ import annotations
 
 import contextlib
-import functools
 import gzip
 import json
 from itertools import islice
@@ -20,12 +19,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whoosh.matching import binary
+from whoosh.util import make_binary_tree
 
 from index import decoded
 from index.generations import rebuild, update
 from index.store import IndexHome
 from search.backends.embedded import pruning
-from search.backends.embedded.phrases import PhraseChecker, phrase_documents
 from search.backends.embedded.scoring import rank
 from search.engine import SearchEngine
 from search.syntax import QueryError
@@ -231,23 +231,53 @@ def test_random_queries_rank_as_when_every_match_is_scored(
         _assert_same(engine, text, depth)
 
 
-def test_positions_read_from_blocks_find_every_phrase_whooshs_matchers_find(engine: SearchEngine) -> None:
-    """The proximity check reads a candidate's positions from one block: it agrees with Whoosh's phrase
-    matcher on every document holding the words of real adjacent pairs and phrases."""
-    view, checked = engine.backend.snapshot().view, 0
+def _whooshs_phrase_documents(searcher, phrase) -> list[int]:
+    """Where a phrase stands, by Whoosh's matchers (the slots' unions intersected, positions read as walked)."""
+    reader = searcher.reader()
+    slots = [
+        [searcher.postings(phrase.field, t) for t in slot.terms if (phrase.field, t) in reader]
+        for slot in phrase.slots
+    ]
+    if not all(slots):
+        return []
+    candidates = make_binary_tree(
+        binary.IntersectionMatcher, [make_binary_tree(binary.UnionMatcher, s) for s in slots]
+    )
+    found = []
+    while candidates.is_active():
+        docnum = candidates.id()
+        at, previous = None, 0
+        for slot, leaves in zip(phrase.slots, slots, strict=True):
+            here = {
+                p
+                for leaf in leaves
+                if leaf.is_active() and leaf.id() == docnum
+                for p in leaf.value_as("positions")
+            }
+            # each slot stands its offset after the last one's, plus at most the slop
+            gap = slot.offset - previous
+            at = here if at is None else {p + gap + e for p in at for e in range(phrase.slop + 1)} & here
+            previous = slot.offset
+        if at:
+            found.append(docnum)
+        candidates.next()
+    return found
+
+
+def test_phrases_stand_where_whooshs_matchers_find_them(engine: SearchEngine) -> None:
+    """Phrases are found by intersecting their slots' postings and reading each candidate's positions from
+    one block: the documents Whoosh's phrase matchers find, for real adjacent pairs and phrases; counted
+    up to a limit (the planner's split words), their number up to it."""
+    view, found = engine.backend.snapshot().view, 0
     for text in [*_short_queries(150), '"وزير الخارجية"', '"المملكة العربية السعودية"']:
         plan = engine.plan(text)
         for phrase in {scoring.phrase for scoring in plan.phrases}:
-            held = [
-                np.unique(np.concatenate([view.postings(phrase.field, t)[0] for t in s.terms]))
-                for s in phrase.slots
-            ]
-            candidates = functools.reduce(np.intersect1d, held).tolist()
-            expected = set(phrase_documents(view.searcher, phrase))  # through Whoosh's matchers
-            checker = PhraseChecker(view.searcher, phrase, view.leaves)
-            assert {doc for doc in candidates if checker.stands_at(doc)} == expected, text
-            checked += len(candidates)
-    assert checked > 1000
+            expected = _whooshs_phrase_documents(view.searcher, phrase)
+            assert view.phrase_docs(phrase).tolist() == expected, text
+            for limit in (1, 3, 100):
+                assert view.phrase_count(phrase, limit) == min(limit, len(expected)), text
+            found += len(expected)
+    assert found > 200
 
 
 def test_block_bounds_are_never_below_a_documents_exact_summand(

@@ -47,7 +47,7 @@ class EmbeddedSnapshot:
         self.analysis = analysis
         self.generation = (str(live), searcher.reader().generation())
         self.home_key = home_key
-        self.lexicon = WhooshLexicon(searcher, home_key)
+        self.lexicon = WhooshLexicon(searcher, home_key, lambda: self.view)
         self._stats: IndexStats | None = None
         # The document numbers of the ids the last rankings gave, for reading their documents: looking
         # an id up (its term in every segment, then a matcher) took 0.2-4 ms, reading by number 0.04.

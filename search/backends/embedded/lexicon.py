@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from heapq import nlargest
 
 from index.schema import BODY, TITLE
-from search import budget
 from search.names import Vocabulary
 from search.plan import PhraseMatch, Slot
 
-from .phrases import phrase_documents
+from .scoring import IndexView
 from .vocabulary import Filed, vocabularies
 
 
 class WhooshLexicon:
     """The terms of one searcher's index version."""
 
-    def __init__(self, searcher, home_key: str) -> None:
+    def __init__(self, searcher, home_key: str, view: Callable[[], IndexView]) -> None:
+        """``view``: the version's scoring view (made on first use), whose postings count phrases."""
         self.searcher = searcher
         self.reader = searcher.reader()
         self.home_key = home_key
+        self._view = view
         self._filed: Filed | None = None
 
     def document_frequency(self, field: str, term: str) -> int:
@@ -35,13 +36,7 @@ class WhooshLexicon:
             yield term.decode("utf-8") if isinstance(term, bytes) else term
 
     def side_by_side(self, field: str, slots: tuple[Slot, ...], limit: int) -> int:
-        count = 0
-        for _docnum in phrase_documents(self.searcher, PhraseMatch(field, slots)):
-            count += 1
-            budget.check()
-            if count >= limit:
-                break
-        return count
+        return self._view().phrase_count(PhraseMatch(field, slots), limit)
 
     def most_frequent(self, field: str, limit: int) -> list[tuple[str, int]]:
         if field not in self.reader.indexed_field_names():

@@ -31,6 +31,8 @@ import math
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial, reduce
+from itertools import islice
 
 import numpy as np
 from whoosh.util.times import datetime_to_long
@@ -42,13 +44,14 @@ from search.ranking import Ranking, Word, fielded_words
 from search.syntax import Filter
 
 from .blocks import SizedCache, doc_frequency, read_postings, segment_postings
-from .phrases import PhraseChecker, phrase_documents
+from .phrases import PhraseChecker
 
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
 CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 48 MB)
 CACHED_SCORES = 1_000_000  # words' scores kept per index view (about 12 MB)
-# A word's fields are joined by sorting their postings when they hold under 1/SPARSE of the documents,
-# else over an array of every document (which costs a pass over all of them, however few hold the word).
+# A word's fields (and a phrase's slots) are joined by sorting their postings when they hold under
+# 1/SPARSE of the documents, else over an array of every document (which costs a pass over all of them,
+# however few hold the word).
 SPARSE = 16
 
 
@@ -255,10 +258,34 @@ class IndexView:
     def phrase_docs(self, phrase: PhraseMatch) -> np.ndarray:
         """Where a phrase stands (read from positions once per index version)."""
         return self._phrases.get(  # type: ignore[return-value]
-            phrase,
-            lambda: np.fromiter(budget.checked(phrase_documents(self.searcher, phrase), 256), np.int64),
-            lambda _found: 1,
+            phrase, lambda: np.fromiter(self._standing(phrase), np.int64), lambda _found: 1
         )
+
+    def phrase_count(self, phrase: PhraseMatch, limit: int) -> int:
+        """In how many documents a phrase stands, counted up to ``limit``."""
+        return sum(1 for _docnum in islice(self._standing(phrase), limit))
+
+    def _standing(self, phrase: PhraseMatch) -> Iterator[int]:
+        """The documents where a phrase stands, ascending: those holding a term of every slot (their
+        postings, as arrays), each checked at its positions (read from one block per term)."""
+        held = [[self.postings(phrase.field, term)[0] for term in slot.terms] for slot in phrase.slots]
+        if not held:
+            return
+        if sum(len(ids) for slot in held for ids in slot) * SPARSE < self.count:  # joined over the postings
+            unions = [ids[0] if len(ids) == 1 else np.unique(np.concatenate(ids)) for ids in held]
+            holders = reduce(partial(np.intersect1d, assume_unique=True), unions)
+        else:  # over one array of every document (cheaper than sorting)
+            every = np.ones(self.count, bool)
+            for ids in held:
+                holding = np.zeros(self.count, bool)
+                for found in ids:
+                    holding[found] = True
+                every &= holding
+            holders = np.flatnonzero(every)
+        checker = PhraseChecker(self.searcher, phrase, self.leaves)
+        for docnum in budget.checked(holders.tolist(), 256):
+            if checker.stands_at(docnum):
+                yield docnum
 
     # ------------------------------------------------------------- masks
 
