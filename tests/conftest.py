@@ -46,6 +46,20 @@ def news_index(tmp_path_factory: pytest.TempPathFactory, articles: int) -> Index
     return home
 
 
+def words_by_frequency(home: IndexHome) -> list[str]:
+    """The index's words as documents write them (exact forms, letters only), most frequent first."""
+    with home.open().searcher() as searcher:
+        reader = searcher.reader()
+        counted = sorted(
+            (
+                (reader.doc_frequency("body_exact", term), term.decode())
+                for term in reader.lexicon("body_exact")
+            ),
+            reverse=True,
+        )
+    return [word for _count, word in counted if word.isalpha()]
+
+
 # The fields of a hit, the one format `fahras search --json` and /api/search share.
 HIT_FIELDS = {
     "id",

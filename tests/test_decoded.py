@@ -21,7 +21,7 @@ from index.store import BUILD_INFO, IndexHome, file_checksum
 from search.engine import SearchEngine
 from search.syntax import QueryError
 
-from .conftest import shared
+from .conftest import shared, words_by_frequency
 from .damage import copy_index
 
 SHORT = 24  # lists this long are kept decoded in the test index: most of a small index's common words
@@ -135,16 +135,7 @@ def test_every_long_list_of_the_text_fields_is_kept_as_its_blocks_hold_it(kept: 
 
 def _queries(home: IndexHome) -> list[str]:
     """The index's most frequent words (the decoded lists), alone, in pairs, as phrases and with operators."""
-    with home.open().searcher() as searcher:
-        reader = searcher.reader()
-        counted = sorted(
-            (
-                (reader.doc_frequency("body_exact", term), term.decode())
-                for term in reader.lexicon("body_exact")
-            ),
-            reverse=True,
-        )
-    words = [word for _count, word in counted if word.isalpha()][:40]
+    words = words_by_frequency(home)[:40]
     pairs = [f"{a} {b}" for a, b in zip(words[::2], words[1::2], strict=False)]
     return [
         *words,

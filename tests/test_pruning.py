@@ -30,7 +30,7 @@ from search.backends.embedded.scoring import rank
 from search.engine import SearchEngine
 from search.syntax import QueryError
 
-from .conftest import shared
+from .conftest import shared, words_by_frequency
 from .test_ranking import _reference
 
 pytestmark = pytest.mark.shared_data
@@ -75,16 +75,7 @@ def engine(news: IndexHome) -> SearchEngine:
 @pytest.fixture(scope="module")
 def vocabulary(news: IndexHome) -> dict[str, list[str]]:
     """Words as documents write them (exact forms), the most frequent and the rarest, and real bigrams."""
-    with news.open().searcher() as searcher:
-        reader = searcher.reader()
-        counted = sorted(
-            (
-                (reader.doc_frequency("body_exact", term), term.decode())
-                for term in reader.lexicon("body_exact")
-            ),
-            reverse=True,
-        )
-    words = [word for _count, word in counted if word.isalpha()]
+    words = words_by_frequency(news)
     with gzip.open(shared("saudinewsnet", "corpus.jsonl.gz"), "rt", encoding="utf-8") as lines:
         texts = [json.loads(line)["text"].split() for line in islice(lines, 50)]
     bigrams = [f"{text[at]} {text[at + 1]}" for text in texts for at in range(0, len(text) - 1, 17)]
