@@ -365,11 +365,6 @@ def segment_postings(reader) -> SegmentPostings:
     return opened
 
 
-def read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """A segment reader's postings of one term (ids int32, weights float32, deleted documents left out)."""
-    return segment_postings(reader).postings(fieldname, text.encode("utf-8"))
-
-
 def doc_frequency(leaves, fieldname: str, text: str) -> int:
     """In how many documents of these segment readers the term is (deleted ones included, as Whoosh counts)."""
     btext = text.encode("utf-8")

@@ -43,7 +43,7 @@ from search.plan import AllOf, AnyOf, Everything, Match, PhraseMatch, Plan, Scor
 from search.ranking import Ranking, Word, fielded_words
 from search.syntax import Filter
 
-from .blocks import SizedCache, doc_frequency, read_postings, segment_postings
+from .blocks import SizedCache, doc_frequency, segment_postings
 from .phrases import PhraseChecker
 
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
@@ -71,11 +71,12 @@ class DecodedPostings:
         self._lock = threading.Lock()
 
     def term(self, segment_key: tuple, reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        if segment_postings(reader).decoded(fieldname, text):  # a copy from the file: not worth a place here
-            return read_postings(reader, fieldname, text)
+        segment = segment_postings(reader)
+        if segment.decoded(fieldname, text):  # a copy from the file: not worth a place here
+            return segment.postings(fieldname, text.encode("utf-8"))
         return self._lists.get(  # type: ignore[return-value]
             (segment_key, fieldname, text),
-            lambda: read_postings(reader, fieldname, text),
+            lambda: segment.postings(fieldname, text.encode("utf-8")),
             lambda found: len(found[0]),
         )
 
