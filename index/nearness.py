@@ -55,7 +55,8 @@ def fingerprint(text: str) -> bytes | None:
 
 def near(one: bytes, other: bytes) -> bool:
     """Whether two fingerprints are of near-duplicate texts."""
-    return sum(a == b for a, b in zip(one, other, strict=True)) >= NEAR_SAMPLES
+    equal_bytes = (int.from_bytes(one) ^ int.from_bytes(other)).to_bytes(SAMPLES).count(0)
+    return equal_bytes >= NEAR_SAMPLES
 
 
 def bands(value: bytes) -> tuple[bytes, ...]:
@@ -65,8 +66,13 @@ def bands(value: bytes) -> tuple[bytes, ...]:
     probability 0.8**4, and on one of eight pieces with probability 0.98;
     above 0.9, 0.9999. Pieces only propose candidates; :func:`near` decides.
     """
-    return tuple(bytes([place]) + value[place * BAND_SAMPLES : (place + 1) * BAND_SAMPLES]
-                 for place in range(SAMPLES // BAND_SAMPLES))  # fmt: skip
+    return tuple(tag + value[start:end] for tag, start, end in _BAND_CUTS)
+
+
+_BAND_CUTS = tuple(
+    (bytes([place]), place * BAND_SAMPLES, (place + 1) * BAND_SAMPLES)
+    for place in range(SAMPLES // BAND_SAMPLES)
+)
 
 
 _HASHES: dict[str, int] = {}  # words recur from document to document: most are hashed once per process

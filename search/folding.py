@@ -35,23 +35,20 @@ def fold(ranked: list[Identity]) -> list[Folded]:
     holders: dict[bytes, list[int]] = {}  # a fingerprint's band -> the kept results that have it
     for result in ranked:
         value = result.near
-        under = None if value is None else _first_near(value, kept, holders)
+        pieces = () if value is None else bands(value)
+        under = _first_near(value, pieces, kept, holders) if pieces else None
         if under is not None:
             kept[under].similar.append(result)
             continue
-        if value is not None:
-            for band in bands(value):
-                holders.setdefault(band, []).append(len(kept))
+        for band in pieces:
+            holders.setdefault(band, []).append(len(kept))
         kept.append(Folded(result))
     return kept
 
 
-def _first_near(value: bytes, kept: list[Folded], holders: dict[bytes, list[int]]) -> int | None:
-    """The first kept result whose fingerprint is near ``value`` (any such shares one of its bands)."""
-    found = [
-        place
-        for band in bands(value)
-        for place in holders.get(band, ())
-        if near(value, kept[place].first.near)  # type: ignore[arg-type]
-    ]
-    return min(found, default=None)
+def _first_near(
+    value: bytes, pieces: tuple[bytes, ...], kept: list[Folded], holders: dict[bytes, list[int]]
+) -> int | None:
+    """The first kept result whose fingerprint is near ``value`` (any such shares one of its bands, ``pieces``)."""
+    places = {place for band in pieces for place in holders.get(band, ())}
+    return min((place for place in places if near(value, kept[place].first.near)), default=None)  # type: ignore[arg-type]
