@@ -49,6 +49,9 @@ from .phrases import PhraseChecker
 UNDATED = 2**64 - 1  # what Whoosh's DATETIME column holds for a document without a date
 CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 48 MB)
 CACHED_SCORES = 1_000_000  # words' scores kept per index view (about 12 MB)
+# Terms' postings joined over the segments, kept per index view (about 16 MB): a query asks for a
+# term's postings for its match, again for the words each match holds, and for its scores.
+CACHED_JOINED = 2_000_000
 # A word's fields (and a phrase's slots) are joined by sorting their postings when they hold under
 # 1/SPARSE of the documents, else over an array of every document (which costs a pass over all of them,
 # however few hold the word).
@@ -140,6 +143,7 @@ class IndexView:
         self._phrases = SizedCache(256)  # phrases' documents, counted by phrase
         self._lengths: dict[str, np.ndarray] = {}
         self._scored = SizedCache(CACHED_SCORES)  # measured in documents scored
+        self._joined = SizedCache(CACHED_JOINED)  # measured in postings
 
     def prepare(self, text_fields) -> None:
         """Read the per-document arrays every query needs (lengths, columns, dates) ahead of queries.
@@ -157,7 +161,12 @@ class IndexView:
     # ------------------------------------------------------------- postings
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Global document numbers (ascending) and weights of a term, over every segment."""
+        """Global document numbers (ascending) and weights of a term, over every segment (read-only arrays)."""
+        return self._joined.get(  # type: ignore[return-value]
+            (fieldname, text), lambda: self._join(fieldname, text), lambda found: len(found[0]) + 1
+        )
+
+    def _join(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         parts = [
             (ids + offset, weights)
             for leaf, offset, key in self.leaves
@@ -165,10 +174,13 @@ class IndexView:
             if len(ids)
         ]
         if not parts:
-            return np.empty(0, np.int32), np.empty(0, np.float32)
-        if len(parts) == 1:
-            return parts[0]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            ids, weights = np.empty(0, np.int32), np.empty(0, np.float32)
+        elif len(parts) == 1:
+            ids, weights = parts[0]
+        else:
+            ids, weights = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        ids.flags.writeable = weights.flags.writeable = False  # shared by every query of this view
+        return ids, weights
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         """The term's document frequency, as the searcher's, from the term infos the postings were read with."""
