@@ -38,12 +38,18 @@ from .progress import ADDING, MERGING, WRITING, Progress
 from .workers import Counters, WorkerFailed, WorkerPool
 
 # A segment holds at most this many documents and characters of text: a
-# worker needs about 200 MB plus 25 KB per document of its segment.
-SEGMENT_MAX_DOCS = 16_000
-SEGMENT_MAX_CHARS = 80_000_000
+# worker needs about 200 MB plus 20 KB per document of its segment.
+SEGMENT_MAX_DOCS = 64_000
+SEGMENT_MAX_CHARS = 320_000_000
+# The first chunks are bounded at 1/SEGMENT_GROWTH of that, and the bounds double after
+# each round of one chunk per worker (16,000 documents, then 32,000, then 64,000): small
+# first chunks set every worker going early and keep a build of a few tens of thousands
+# of documents parallel; large later ones give a large archive few segments, and every
+# query pays for each segment (a term lookup per word and field, a list read in each).
+SEGMENT_GROWTH = 4
 # Each incremental run adds a small segment; once more than MAX_SMALL_SEGMENTS
 # hold fewer than SMALL_SEGMENT_DOCS live documents, they are merged into one.
-SMALL_SEGMENT_DOCS = SEGMENT_MAX_DOCS // 8
+SMALL_SEGMENT_DOCS = 2_000
 MAX_SMALL_SEGMENTS = 3
 # A last chunk this small is built in this process when no worker was started
 # (the few documents of most incremental runs): forking would cost more.
@@ -71,6 +77,7 @@ class BulkWriter:
         expected_bytes: int | None = None,
         max_docs: int = SEGMENT_MAX_DOCS,
         max_chars: int = SEGMENT_MAX_CHARS,
+        growth: int = SEGMENT_GROWTH,
     ) -> None:
         self.ix = ix
         self.schema = ix.schema
@@ -83,6 +90,7 @@ class BulkWriter:
         # hold a quarter more text than the second. Bytes, not documents: the input
         # is read once, so the documents are not counted beforehand.
         self.share = -(-expected_bytes // procs) if expected_bytes else None
+        self.procs, self.growth = procs, growth
         self.max_docs, self.max_chars = max_docs, max_chars
         self.added = 0
         self._pending: list[dict] = []  # documents of the open chunk not yet handed to its worker
@@ -129,7 +137,8 @@ class BulkWriter:
         self._chunk_chars += text_chars(fields)
         self.added += 1
         share_read = self.share is not None and read_to >= self.share * (self._chunks_ended + 1)
-        if share_read or self._chunk_docs >= self.max_docs or self._chunk_chars >= self.max_chars:
+        most_docs, most_chars = self._chunk_bounds()
+        if share_read or self._chunk_docs >= most_docs or self._chunk_chars >= most_chars:
             self._end_chunk()
         elif self._pool is not None and len(self._pending) >= self._batch_docs():
             self._hand_over()
@@ -193,6 +202,12 @@ class BulkWriter:
             storage.temp_storage(f"{self.ix.indexname}.tmp").destroy()
 
     # ------------------------------------------------------------ chunks
+
+    def _chunk_bounds(self) -> tuple[int, int]:
+        """The documents and characters the open chunk may hold (see SEGMENT_GROWTH)."""
+        doubled = 1 << min(self._chunks_ended // self.procs, self.growth.bit_length())
+        share = min(doubled, self.growth) / self.growth
+        return max(1, int(self.max_docs * share)), max(1, int(self.max_chars * share))
 
     def _batch_docs(self) -> int:
         """Pending documents that make a batch: once workers run, a batch; before, more than fit in-process."""

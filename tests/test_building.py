@@ -18,9 +18,10 @@ from search.engine import SearchEngine
 from .conftest import write_corpus
 
 
-def segment_count(home: IndexHome) -> int:
+def segment_sizes(home: IndexHome) -> list[int]:
+    """Each segment's documents (deleted ones included), in the index's order."""
     with home.open().reader() as reader:
-        return len(list(reader.leaf_readers()))
+        return [leaf.doc_count_all() for leaf, _offset in reader.leaf_readers()]
 
 
 def ids(home: IndexHome) -> set[str]:
@@ -33,18 +34,18 @@ def test_updates_do_not_pile_up_segments(built: IndexHome, corpus: Path) -> None
     for run in range(8):
         write_corpus(corpus, {f"late/{run}.txt": f"Late news {run}\n\nVolcano number {run} erupted."})
         update(built, corpus, show_progress=False)
-        counts.append(segment_count(built))
+        counts.append(len(segment_sizes(built)))
     assert max(counts) <= MAX_SMALL_SEGMENTS + 1 and counts[-1] < max(counts)  # merged on the way
     assert len(ids(built)) == 15 and SearchEngine.at(built).search("volcano").total == 8
     rebuild(built, corpus, show_progress=False)
-    assert segment_count(built) == 1 and len(ids(built)) == 15
+    assert len(segment_sizes(built)) == 1 and len(ids(built)) == 15
 
 
 def test_a_rebuild_deals_one_segment_per_worker_in_input_order(home: IndexHome, tmp_path: Path) -> None:
     lines = [f'{{"id": "d{i}", "title": "report {i}", "text": "{"word " * 400}{i}"}}' for i in range(2400)]
     folder = write_corpus(tmp_path / "c", {"feed.jsonl": "\n".join(lines)})
     report = rebuild(home, folder, show_progress=False)
-    assert report.total_docs == 2400 and segment_count(home) == 2
+    assert report.total_docs == 2400 and len(segment_sizes(home)) == 2
     with home.open().reader() as reader:
         assert [reader.stored_fields(d)["id"] for d in reader.all_doc_ids()] == [f"d{i}" for i in range(2400)]
 
@@ -54,22 +55,26 @@ def test_a_rebuild_deals_the_text_evenly_between_workers(home: IndexHome, tmp_pa
     lines = [f'{{"id": "d{i}", "text": "{"word " * (800 if i < 1000 else 200)}{i}"}}' for i in range(2000)]
     folder = write_corpus(tmp_path / "c", {"feed.jsonl": "\n".join(lines)})
     rebuild(home, folder, show_progress=False)
+    sizes = segment_sizes(home)
     with home.open().reader() as reader:
-        sizes = [segment.doc_count_all() for segment, _offset in reader.leaf_readers()]
         texts = [segment.field_length("body") for segment, _offset in reader.leaf_readers()]
     assert len(sizes) == 2 and sizes[0] < 1000 < sizes[1]  # not 1,000 documents each
     assert abs(texts[0] - texts[1]) < 0.01 * sum(texts)
 
 
-def test_a_chunk_is_bounded_by_documents_and_characters(home: IndexHome, corpus: Path) -> None:
+def test_chunks_grow_to_their_bounds_in_documents_and_characters(home: IndexHome, corpus: Path) -> None:
     rebuild(home, corpus, show_progress=False)
     ix = home.open()
-    writer = BulkWriter(ix, procs=1, progress=building.Progress(False), max_docs=3, max_chars=10_000)
-    for number in range(7):
-        writer.add_document({"id": f"n{number}", "title": "t", "body": "x " * (3000 if number == 5 else 10)})
+    writer = BulkWriter(
+        ix, procs=1, progress=building.Progress(False), max_docs=8, max_chars=40_000, growth=4
+    )  # bounds: 2 documents and 10,000 characters, then 4 and 20,000, then 8 and 40,000 from then on
+    for number in range(20):
+        writer.add_document(
+            {"id": f"n{number}", "title": "t", "body": "x " * (12_500 if number == 3 else 10)}
+        )
     writer.commit()
-    # Chunks of 3 documents, and one cut short by the long text: 3 + 3 (5 is long) + 1.
-    assert segment_count(home) == 1 + 3 and len(ids(home)) == 7 + 7
+    # 2; then 2, cut short by the long text of n3; then 8 and 8.
+    assert segment_sizes(home)[1:] == [2, 2, 8, 8] and len(ids(home)) == 7 + 20
 
 
 def test_a_failed_update_leaves_the_live_index_as_it_was(built: IndexHome, corpus: Path, monkeypatch) -> None:
