@@ -28,6 +28,7 @@ from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from whoosh.codec.base import Segment
 from whoosh.fields import FieldType, Schema, UnknownFieldError
 from whoosh.filedb.filestore import Storage
@@ -102,6 +103,18 @@ class _MemoField:
                 value = encode(packed[start:at].tolist())
             values.append(value)
         return docnums, weights, values
+
+    def flat_positions(self, packed: array, weights: list[float]) -> np.ndarray | None:
+        """Every posting's positions one after another, or None for a field without positions or with a
+        boost (whose weights are not the frequencies, :class:`index.decoded.KeptPositions` counts by)."""
+        if not self.keeps_positions or self.boost != 1.0:
+            return None
+        data = np.frombuffer(packed, np.dtype(f"u{packed.itemsize}"))
+        frequencies = np.asarray(weights, np.int64)
+        heads = 2 * np.arange(len(frequencies)) + np.cumsum(frequencies) - frequencies  # each docnum's place
+        positions = np.ones(len(data), bool)
+        positions[heads] = positions[heads + 1] = False  # a posting's docnum and frequency
+        return data[positions]
 
 
 class FusedChains:
@@ -345,7 +358,8 @@ class SegmentBuilder:
             else:
                 writer.start_term(term.encode("utf-8"))
                 docnums, weights, values = memo_field.postings(found)
-                decoded.add(name, term, docnums, weights)
+                if decoded.keeps(len(docnums)):
+                    decoded.add(name, term, docnums, weights, memo_field.flat_positions(found, weights))
             postings.add_postings(docnums, weights, values, [lengths[docnum] for docnum in docnums])
             writer.finish_term()
             if number % every == 0:

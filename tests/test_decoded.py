@@ -96,20 +96,63 @@ def test_a_file_gives_back_the_lists_written(
     assert found.postings("title", "law") is None
 
 
-def _stored(matcher) -> tuple[list[int], list[float]]:
-    """A posting list as Whoosh's own codec reads it, deleted documents included (as a segment keeps it)."""
-    ids, weights = [], []
+@pytest.mark.parametrize("largest", [9, 70_000])  # 16-bit positions, then 32-bit
+def test_a_file_gives_back_each_documents_positions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, largest: int
+) -> None:
+    monkeypatch.setattr(decoded, "MIN_POSTINGS", 3)
+    docs = list(range(0, 2 * decoded.SKIP + 40, 2))  # across several skips
+    places = {doc: list(range(doc % 5, doc % 5 + 1 + doc % 3)) for doc in docs}  # 1 to 3 positions
+    places[docs[-1]] = [4, largest]
+    writer = decoded.DecodedListsWriter(1_000)
+    writer.add("title", "قانون", [1, 2, 3], [1.0, 1.0, 1.0])  # a list without positions
+    writer.add(
+        "body", "law", docs, [float(len(places[d])) for d in docs], np.concatenate(list(places.values()))
+    )
+    writer.add("body", "act", [5, 6, 7], [1.0, 2.0, 1.0], np.array([0, 3, 9, 2]))
+    with open(tmp_path / "segment.dec", "wb") as file:
+        writer.write(file)
+    found = decoded.DecodedLists.read(str(tmp_path / "segment.dec"))
+    assert found.positions.dtype.str == ("<u2" if largest < 1 << 16 else "<u4")
+    law = found.kept_positions("body", "law")
+    assert {doc: law.at(doc) for doc in docs} == places
+    assert law.at(1) == [] and law.at(10_000) == []  # documents without the term
+    act = found.kept_positions("body", "act")
+    assert [act.at(doc) for doc in (5, 6, 7)] == [[0], [3, 9], [2]]
+    assert found.kept_positions("title", "قانون") is None and found.kept_positions("body", "rare") is None
+    assert found.postings("title", "قانون")[0].tolist() == [1, 2, 3]
+
+
+def test_a_file_of_the_first_layout_reads_without_positions(tmp_path: Path) -> None:
+    """Indexes built before positions were kept have files of the first layout: still read, lists alone."""
+    header = json.dumps(
+        {"ids": "<u2", "weights": "|u1", "postings": 3, "lists": {"body": {"law": [0, 3]}}}
+    ).encode()
+    start = len(decoded.MAGIC_WITHOUT_POSITIONS) + 8 + len(header)
+    (tmp_path / "old.dec").write_bytes(
+        decoded.MAGIC_WITHOUT_POSITIONS + len(header).to_bytes(8, "little") + header + b"\0" * (-start % 8)
+        + np.array([2, 5, 9], "<u2").tobytes() + np.array([1, 3, 1], "u1").tobytes()
+    )  # fmt: skip
+    found = decoded.DecodedLists.read(str(tmp_path / "old.dec"))
+    assert [part.tolist() for part in found.postings("body", "law")] == [[2, 5, 9], [1.0, 3.0, 1.0]]
+    assert found.kept_positions("body", "law") is None
+
+
+def _stored(matcher, positions: bool = False) -> tuple[list[int], list]:
+    """A posting list as Whoosh's own codec reads it, deleted documents included (as a segment keeps it):
+    ids, and weights or (``positions``) each posting's positions."""
+    ids, values = [], []
     while matcher.is_active():
         ids.append(matcher.id())
-        weights.append(float(np.float32(matcher.weight())))
+        values.append(matcher.value_as("positions") if positions else float(np.float32(matcher.weight())))
         matcher.next()
-    return ids, weights
+    return ids, values
 
 
 @pytest.mark.shared_data
 def test_every_long_list_of_the_text_fields_is_kept_as_its_blocks_hold_it(kept: IndexHome) -> None:
     assert _decoded_files(kept), "the bulk builder wrote no decoded lists"
-    compared = 0
+    compared = positions_compared = 0
     with kept.open().searcher() as searcher:
         for leaf, _offset in searcher.reader().leaf_readers():
             held = decoded.DecodedLists.read(decoded.path_of(leaf.storage(), leaf.segment()))
@@ -125,12 +168,19 @@ def test_every_long_list_of_the_text_fields_is_kept_as_its_blocks_hold_it(kept: 
             segment = leaf.segment()
             terms = segment.codec().terms_reader(leaf.storage(), segment)
             for name, term in sorted(expected):
-                ids, weights = _stored(terms.matcher(name, term.encode("utf-8"), leaf.schema[name].format))
+                field_format = leaf.schema[name].format
+                ids, weights = _stored(terms.matcher(name, term.encode("utf-8"), field_format))
                 got_ids, got_weights = held.postings(name, term)
                 assert (got_ids.tolist(), got_weights.tolist()) == (ids, weights), (name, term)
                 compared += len(ids)
+                got_positions = held.kept_positions(name, term)
+                assert (got_positions is not None) == field_format.supports("positions"), (name, term)
+                if got_positions is not None:
+                    _ids, positions = _stored(terms.matcher(name, term.encode("utf-8"), field_format), True)
+                    assert [got_positions.at(doc) for doc in ids] == positions, (name, term)
+                    positions_compared += sum(map(len, positions))
             terms.close()
-    assert compared > 100_000
+    assert compared > 100_000 and positions_compared > 50_000
 
 
 def _queries(home: IndexHome) -> list[str]:

@@ -40,7 +40,7 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from index.decoded import DecodedLists, path_of
+from index.decoded import DecodedLists, KeptPositions, path_of
 
 _BLOCK_SIZE = struct.Struct("!i")  # Whoosh's pack_int: a block's byte count, negative for the last
 CACHED_TERM_INFOS = 4096  # per segment: the terms of the last few queries
@@ -124,6 +124,13 @@ class SegmentPostings:
     def decoded(self, fieldname: str, text: str) -> bool:
         """Whether the term's list is kept decoded beside the segment (reading it costs a copy)."""
         return self._decoded is not None and self._decoded.holds(fieldname, text)
+
+    def kept_positions(self, fieldname: str, text: str) -> KeptPositions | None:
+        """The term's positions as the segment's decoded lists keep them (None when they do not)."""
+        if self._decoded is None:
+            return None
+        with _reading(f"the decoded positions of {fieldname}:{text!r}"):
+            return self._decoded.kept_positions(fieldname, text)
 
     def postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """The term's document numbers (ascending, int32) and weights (float32), deleted documents left out."""

@@ -13,7 +13,8 @@ alternative terms at an offset from the first, and a document matches where
 every slot has one of its terms at the first slot's position plus its offset
 (plus at most ``slop`` more for each further slot). Candidates are the documents
 holding a term of every slot (:meth:`IndexView.phrase_docs` intersects their
-postings); positions are read only there, a block at a time. Scores are not this
+postings); positions are read only there, from the list's copy its segment keeps decoded
+(:mod:`index.decoded`) or else a block at a time. Scores are not this
 module's business: :mod:`search.backends.embedded.scoring` adds them up.
 """
 
@@ -24,18 +25,21 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
+from index.decoded import KeptPositions
 from search.plan import PhraseMatch
 
-from .blocks import Directory, block_values, cached_directory
+from .blocks import Directory, block_values, cached_directory, segment_postings
 
 
 class PhraseChecker:
     """Checks a phrase at given documents without walking the documents between.
 
-    Each slot term's positions at a candidate are read from the one posting block that
-    may hold it, found in the term's block directory (:mod:`search.backends.embedded.blocks`),
-    and a block's positions are decoded once per process: Whoosh's phrase matchers decoded
-    the positions of every posting they passed, one Python call each.
+    Each slot term's positions at a candidate are sliced from its kept positions, for a long
+    list whose segment keeps them (:class:`index.decoded.KeptPositions`), or else read from
+    the one posting block that may hold it, found in the term's block directory
+    (:mod:`search.backends.embedded.blocks`), a block's positions decoded once per process:
+    Whoosh's phrase matchers decoded the positions of every posting they passed, one Python
+    call each.
     """
 
     def __init__(self, searcher, phrase: PhraseMatch, leaves: Sequence[tuple[object, int, Hashable]]) -> None:
@@ -48,7 +52,7 @@ class PhraseChecker:
         self.slots = [slot.terms for slot in phrase.slots]
         self.offsets = [slot.offset for slot in phrase.slots]
         self.slop = phrase.slop
-        self._directories: dict[tuple[int, str], Directory | None] = {}
+        self._directories: dict[tuple[int, str], KeptPositions | Directory | None] = {}
 
     def stands_at(self, docnum: int) -> bool:
         segment = bisect_right(self.starts, docnum) - 1
@@ -69,10 +73,13 @@ class PhraseChecker:
         key = (segment, term)
         leaf, _offset, segment_key = self.leaves[segment]
         if key not in self._directories:
-            self._directories[key] = cached_directory(segment_key, leaf, self.fieldname, term)
+            kept = segment_postings(leaf).kept_positions(self.fieldname, term)
+            self._directories[key] = kept or cached_directory(segment_key, leaf, self.fieldname, term)
         found = self._directories[key]
         if found is None:
             return []
+        if isinstance(found, KeptPositions):  # a long list's positions, kept decoded beside the segment
+            return found.at(local)
         block = int(np.searchsorted(found.last_ids, local))
         if block == len(found.last_ids):
             return []
