@@ -12,6 +12,7 @@ questions, after 50 others as warm-up, in one process), per query on average:
 - ``block headers``: block headers read to bound or find blocks;
 - ``postings read decoded``: postings of long lists read from the decoded copies beside their segments
   (``index/decoded.py``; an index built before them, or a checkout before them, reads none);
+- ``positions read decoded``: documents whose positions were sliced from those copies instead of a block;
 
 and the CPU time per query of that run. ``--code DIR`` counts another checkout of Fahras (a
 ``git worktree`` of an earlier commit) on the same index, in a process of its own:
@@ -45,6 +46,7 @@ LABELS = {
     "decode_blocks": "postings decoded whole",
     "directory_of": "block headers",
     "postings": "postings read decoded",
+    "at": "positions read decoded",
 }
 
 
@@ -75,6 +77,8 @@ def count(index: Path, kind: str) -> dict[str, float]:
         from index import decoded
 
         counting(decoded.DecodedLists, "postings", lambda args, found: len(found[0]) if found else 0)
+        if hasattr(decoded, "KeptPositions"):  # a checkout from before positions were kept
+            counting(decoded.KeptPositions, "at", lambda args, found: 1)
     lines = QUERIES[kind].read_text(encoding="utf-8").splitlines()
     queries = [line.split("\t", 1)[1] for line in lines if "\t" in line][: TIMED + WARM_UP]
     engine = SearchEngine.at(IndexHome(index))
