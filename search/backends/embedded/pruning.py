@@ -212,6 +212,7 @@ def best(
     extra = sum(
         pair.weight * _pair_ceiling(view, pair.phrase, ranking) for pair in pairs
     )  # per candidate below
+    threshold = -np.inf
     while True:
         known = partial[docnums]
         ceiling = (known + extra + sum(spare.values())) * scale * (1 + MARGIN)
@@ -219,8 +220,7 @@ def best(
         if len(docnums) <= depth:
             break
         # The k-th best floor: no document whose ceiling is below it can reach the page.
-        floor = known * scale * (1 - MARGIN)
-        threshold = np.partition(floor, len(floor) - depth)[len(floor) - depth]
+        threshold = _kth_largest(known * scale * (1 - MARGIN), depth, threshold)
         candidates = np.flatnonzero(ceiling >= threshold)
         unit = _scored_whole(spare, units, lazy, len(candidates))
         if unit is None:
@@ -258,6 +258,18 @@ def best(
         batch *= 2
     # The proximity bonus where it can change the order, as when every match is scored.
     return _best(view, plan, ranking, docnums[evaluated], scores, depth, False, factor)
+
+
+def _kth_largest(values: np.ndarray, k: int, at_least: float) -> float:
+    """The ``k``-th largest of ``values`` (at least ``k`` of them), known to be at least ``at_least``.
+
+    A floor only rises as units are scored whole (their contributions are never negative),
+    so the last threshold bounds the next one: only the values from it are partitioned.
+    """
+    above = values[values >= at_least] if at_least > -np.inf else values
+    if len(above) < k:  # not as the bound promises (it cannot be): every value, as before
+        above = values
+    return float(np.partition(above, len(above) - k)[len(above) - k])
 
 
 def _scored_whole(
