@@ -87,9 +87,12 @@ def words_within(lexicon: Lexicon, field: str, text: str, maxdist: int, prefix: 
     length or bag differs from ``text``'s by more than ``maxdist`` is skipped
     unmeasured.
     """
-    letters = Counter(text)
+    letters, distinct = Counter(text), frozenset(text)
     for word in lexicon.expand_prefix(field, text[:prefix]):
         if abs(len(word) - len(text)) > maxdist:
+            continue
+        # Each letter one word has and the other lacks is one in the bags' difference: a quick first test.
+        if len(distinct.difference(word)) > maxdist or len(frozenset(word).difference(distinct)) > maxdist:
             continue
         held = Counter(word)
         if max((held - letters).total(), (letters - held).total()) > maxdist:
