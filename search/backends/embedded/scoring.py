@@ -235,7 +235,7 @@ class IndexView:
             every = np.zeros(self.count, np.float64)
             for field_ids, values in parts:
                 every[field_ids] += values
-            ids = np.flatnonzero(every)
+            ids = np.flatnonzero(every != 0)  # the same documents; NumPy finds a bool array's far faster
             frequency = every[ids]
         return ids, word.boost * idf * (k1 + 1) * frequency / (k1 + frequency)
 
