@@ -178,9 +178,8 @@ class DecodedLists:
         if not os.path.exists(path):
             return None
         try:
-            return cls._parse(
-                np.asarray(np.memmap(path, np.uint8, "r"))
-            )  # plain: a memmap's slices cost more
+            data = np.asarray(np.memmap(path, np.uint8, "r"))  # a plain view: a memmap's slices cost more
+            return cls._parse(data)
         except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
             raise DecodedListsUnreadable(f"{os.path.basename(path)} does not read back: {error}") from error
 
@@ -213,31 +212,34 @@ class DecodedLists:
 
     def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The term's document numbers (int32) and weights (float32), or None when it is not kept here."""
-        kept = self._span(fieldname, term)
-        if kept is None:
+        found = self._span(fieldname, term)
+        if found is None:
             return None
+        kept, _entry = found
         return self.ids[kept].astype(np.int32), self.weights[kept].astype(np.float32)
 
     def kept_positions(self, fieldname: str, term: str) -> KeptPositions | None:
         """The term's positions, or None when they are not kept here."""
-        kept = self._span(fieldname, term)
-        if kept is None or len(self.lists[fieldname][term]) < 3:
+        found = self._span(fieldname, term)
+        if found is None or len(found[1]) < 3:
             return None
-        first, wanted = self.lists[fieldname][term][2], -(-(kept.stop - kept.start) // SKIP)
+        kept, (_start, count, first) = found
+        wanted = -(-count // SKIP)
         skips = self.skips[first : first + wanted]
         if first < 0 or len(skips) != wanted:
             raise DecodedListsUnreadable(f"the skips of {fieldname}:{term!r} lie outside the file")
         return KeptPositions(self.ids[kept], self.weights[kept], skips, self.positions)
 
-    def _span(self, fieldname: str, term: str) -> slice | None:
-        """Where the term's postings lie in the file's arrays (None when it is not kept here)."""
-        found = self.lists.get(fieldname, {}).get(term)
-        if found is None:
+    def _span(self, fieldname: str, term: str) -> tuple[slice, list[int]] | None:
+        """Where the term's postings lie in the file's arrays, and its header entry (None when it is not
+        kept here)."""
+        entry = self.lists.get(fieldname, {}).get(term)
+        if entry is None:
             return None
-        start, count = found[:2]
+        start, count = entry[:2]
         if start < 0 or count < 0 or start + count > len(self.ids):
             raise DecodedListsUnreadable(f"the list of {fieldname}:{term!r} lies outside the file")
-        return slice(start, start + count)
+        return slice(start, start + count), entry
 
 
 def path_of(storage, segment) -> str | None:

@@ -52,7 +52,7 @@ class PhraseChecker:
         self.slots = [slot.terms for slot in phrase.slots]
         self.offsets = [slot.offset for slot in phrase.slots]
         self.slop = phrase.slop
-        self._directories: dict[tuple[int, str], KeptPositions | Directory | None] = {}
+        self._lists: dict[tuple[int, str], KeptPositions | Directory | None] = {}  # kept positions, or blocks
 
     def stands_at(self, docnum: int) -> bool:
         segment = bisect_right(self.starts, docnum) - 1
@@ -72,10 +72,10 @@ class PhraseChecker:
         """Where ``term`` stands in the segment's document ``local`` (none when it is not there)."""
         key = (segment, term)
         leaf, _offset, segment_key = self.leaves[segment]
-        if key not in self._directories:
+        if key not in self._lists:
             kept = segment_postings(leaf).kept_positions(self.fieldname, term)
-            self._directories[key] = kept or cached_directory(segment_key, leaf, self.fieldname, term)
-        found = self._directories[key]
+            self._lists[key] = kept or cached_directory(segment_key, leaf, self.fieldname, term)
+        found = self._lists[key]
         if found is None:
             return []
         if isinstance(found, KeptPositions):  # a long list's positions, kept decoded beside the segment

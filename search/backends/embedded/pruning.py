@@ -267,8 +267,6 @@ def _kth_largest(values: np.ndarray, k: int, at_least: float) -> float:
     so the last threshold bounds the next one: only the values from it are partitioned.
     """
     above = values[values >= at_least] if at_least > -np.inf else values
-    if len(above) < k:  # not as the bound promises (it cannot be): every value, as before
-        above = values
     return float(np.partition(above, len(above) - k)[len(above) - k])
 
 
